@@ -1,0 +1,110 @@
+# dynamo - build, test, fuzz, install.  'make' builds ./dynamo; 'make check'
+# builds and runs every test (also under ASan+UBSan); 'make demo' runs the
+# main job on the built-in seed spec.  Both install missing Debian packages.
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wpointer-arith \
+            -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+DEFS     := -std=c11 -D_GNU_SOURCE -DDYNAMO_VERSION='"$(VERSION)"'
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CC  ?= clang
+FUZZ_SECONDS ?= 600
+
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
+UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
+HDRS     := $(wildcard src/*/*.h tests/unit/*.h)
+
+OBJ      := $(patsubst %.c,build/obj/%.o,$(LIB_SRC) $(CLI_SRC))
+LIB_OBJ  := $(patsubst %.c,build/obj/%.o,$(LIB_SRC))
+ASAN_OBJ := $(patsubst %.c,build/asan/%.o,$(LIB_SRC) $(CLI_SRC))
+ASAN_LIB := $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
+UNITS    := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
+ASAN_UNITS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+
+.PHONY: all check demo fuzz fuzz-build install uninstall clean deps-build deps-check deps-fuzz tests asan
+
+all: dynamo
+
+dynamo: $(OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+
+build/obj/%.o: %.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) $(CFLAGS) -c -o $@ $<
+
+build/asan/%.o: %.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
+
+build/asan/dynamo: $(ASAN_OBJ)
+	$(CC) $(SAN) -o $@ $(ASAN_OBJ)
+
+build/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) -lcmocka
+
+build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka
+
+# The fuzz target's corpus replayed without libFuzzer, so any compiler can.
+build/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^
+build/asan/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(ASAN_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^
+
+tests: dynamo $(UNITS) build/tests/fuzz-replay-spec
+asan: build/asan/dynamo $(ASAN_UNITS) build/asan/tests/fuzz-replay-spec
+
+deps-build:
+	@scripts/deps.sh build
+deps-check:
+	@scripts/deps.sh check
+deps-fuzz:
+	@scripts/deps.sh fuzz
+
+# Every test, plain and under ASan+UBSan; the last line is the summary.
+check: deps-check
+	@$(MAKE) --no-print-directory tests asan
+	@tests/run.sh
+
+demo: deps-build
+	@$(MAKE) --no-print-directory dynamo
+	@scripts/demo.sh
+
+build/fuzz/fuzz-spec: tests/fuzz/fuzz-spec.c $(LIB_SRC) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(DEFS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz-spec.c $(LIB_SRC)
+
+fuzz-build: deps-fuzz build/fuzz/fuzz-spec
+
+# Run the spec fuzzer for FUZZ_SECONDS; new inputs go to build/fuzz/corpus,
+# crashes to build/fuzz/.  Seeds come from tests/fuzz/corpus/spec.
+fuzz: fuzz-build
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/fuzz-spec -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-dict=tests/fuzz/spec.dict -artifact_prefix=build/fuzz/ \
+		build/fuzz/corpus tests/fuzz/corpus/spec
+
+install: dynamo
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 dynamo $(DESTDIR)$(PREFIX)/bin/dynamo
+	install -m 644 docs/dynamo.1 $(DESTDIR)$(PREFIX)/share/man/man1/dynamo.1
+	install -m 644 completion/dynamo.bash \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynamo
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/dynamo $(DESTDIR)$(PREFIX)/share/man/man1/dynamo.1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynamo
+
+clean:
+	rm -rf build dynamo

@@ -1,0 +1,48 @@
+/* cli.h - the subcommands: one table names them, runs them and builds
+ * the help text.  Only cmd-*.c print to the terminal or pick the exit
+ * status (0 success, 1 failure, 2 invalid input or usage). */
+#ifndef DYNAMO_CLI_H
+#define DYNAMO_CLI_H
+
+#include <stdbool.h>
+
+#include "../spec/spec.h"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_INVALID = 2 };
+
+struct cmd {
+	const char *name;
+	const char *summary;  /* one line, for 'dynamo --help' */
+	const char *usage;    /* the full help of the command */
+	int (*run)(int argc, char **argv);
+};
+
+extern const struct cmd cli_cmds[];
+extern const unsigned cli_ncmds;
+extern const char cli_version[];
+
+const struct cmd *cli_find(const char *name);
+/* Misuse: print the message and a pointer to --help on stderr; returns 2. */
+int cli_usage_error(const struct cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print a command's help to stdout; returns 0. */
+int cli_help(const struct cmd *c);
+/* True when argv holds -h or --help (before any "--"). */
+bool cli_wants_help(int argc, char **argv);
+
+/* Print a spec's diagnostics to stderr and, when it has errors, a closing
+ * "dynamo: FILE: N errors" line. */
+void cli_print_diags(const struct spec *s);
+
+struct plan;
+/* Read, parse, check and resolve a spec, printing its diagnostics.
+ * Returns the exit status: 0 with *pp set, 2 when invalid, 1 when the
+ * file cannot be read.  The caller frees *sp and *pp. */
+int cli_load(const char *path, struct spec **sp, struct plan **pp);
+
+int cmd_check(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+#endif
