@@ -14,6 +14,15 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 600
 
+# Quiet by default; 'make V=1' shows the commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-6s %s\n'
+endif
+
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
@@ -31,34 +40,42 @@ ASAN_UNITS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 all: dynamo
 
 dynamo: $(OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+	$(say) LD $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
 
 build/obj/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) $(CFLAGS) -c -o $@ $<
+	$(say) CC $<
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -c -o $@ $<
 
 build/asan/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
+	$(say) CC-SAN $<
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -c -o $@ $<
 
 build/asan/dynamo: $(ASAN_OBJ)
-	$(CC) $(SAN) -o $@ $(ASAN_OBJ)
+	$(say) LD-SAN $@
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_OBJ)
 
 build/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) -lcmocka
+	$(say) TEST $@
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) -lcmocka
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka
+	$(say) TEST $@
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka
 
 # The fuzz target's corpus replayed without libFuzzer, so any compiler can.
 build/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^
+	$(say) TEST $@
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^
 build/asan/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(ASAN_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^
+	$(say) TEST $@
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^
 
 tests: dynamo $(UNITS) build/tests/fuzz-replay-spec
 asan: build/asan/dynamo $(ASAN_UNITS) build/asan/tests/fuzz-replay-spec

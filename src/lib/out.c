@@ -14,6 +14,7 @@ struct out {
 	bool json;
 	int depth;
 	bool first[OUT_MAX_DEPTH];
+	bool array[OUT_MAX_DEPTH]; /* the container at each depth is an array */
 };
 
 struct out *out_new(FILE *f, bool json)
@@ -91,6 +92,7 @@ static void json_open(struct out *o, const char *key, char c)
 	if (o->depth + 1 >= OUT_MAX_DEPTH)
 		abort(); /* a programming error: nesting is static */
 	o->first[++o->depth] = true;
+	o->array[o->depth] = c == '[';
 }
 
 static void json_close(struct out *o, char c)
@@ -131,6 +133,13 @@ void out_arr_close(struct out *o)
 		json_close(o, ']');
 }
 
+/* In JSON a value needs a key, except as an element of an array; a
+ * keyless value inside an object is text-only and skipped. */
+static bool json_skip(const struct out *o, const char *key)
+{
+	return !key && !o->array[o->depth];
+}
+
 /* Text formats are checked where they are written, as literals. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -138,7 +147,7 @@ void out_arr_close(struct out *o)
 void out_str(struct out *o, const char *key, const char *fmt, const char *val)
 {
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		if (val)
@@ -153,7 +162,7 @@ void out_str(struct out *o, const char *key, const char *fmt, const char *val)
 void out_uint(struct out *o, const char *key, const char *fmt, uint64_t v)
 {
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		fprintf(o->f, "%llu", (unsigned long long)v);
@@ -165,7 +174,7 @@ void out_uint(struct out *o, const char *key, const char *fmt, uint64_t v)
 void out_bool(struct out *o, const char *key, const char *fmt, bool v)
 {
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		fputs(v ? "true" : "false", o->f);
@@ -177,7 +186,7 @@ void out_bool(struct out *o, const char *key, const char *fmt, bool v)
 void out_null(struct out *o, const char *key, const char *fmt, const char *text)
 {
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		fputs("null", o->f);
@@ -189,7 +198,7 @@ void out_null(struct out *o, const char *key, const char *fmt, const char *text)
 void out_double(struct out *o, const char *key, const char *fmt, double v)
 {
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		fprintf(o->f, "%.9g", v);
@@ -206,6 +215,7 @@ void out_rate(struct out *o, const char *key, const char *fmt, uint64_t bps)
 		out_uint(o, key, NULL, bps);
 		return;
 	}
+	/* text: the human quantity */
 	fmt_rate(s, sizeof(s), bps);
 	out_str(o, NULL, fmt, s);
 }
@@ -215,14 +225,22 @@ void out_time(struct out *o, const char *key, const char *fmt, uint64_t us)
 	char s[64];
 
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
-		if (us % 1000000 == 0)
-			fprintf(o->f, "%llu", (unsigned long long)(us / 1000000));
-		else
-			fprintf(o->f, "%llu.%06llu", (unsigned long long)(us / 1000000),
-				(unsigned long long)(us % 1000000));
+		{
+			char frac[8] = "";
+			int n;
+
+			/* exact decimal seconds, trailing zeros trimmed */
+			if (us % 1000000) {
+				snprintf(frac, sizeof(frac), ".%06llu",
+					 (unsigned long long)(us % 1000000));
+				for (n = 6; frac[n] == '0'; n--)
+					frac[n] = '\0';
+			}
+			fprintf(o->f, "%llu%s", (unsigned long long)(us / 1000000), frac);
+		}
 		return;
 	}
 	fmt_time_us(s, sizeof(s), us);
@@ -234,7 +252,7 @@ void out_ppm(struct out *o, const char *key, const char *fmt, uint32_t ppm)
 	char s[64];
 
 	if (o->json) {
-		if (!key)
+		if (json_skip(o, key))
 			return;
 		json_member(o, key);
 		if (ppm == 1000000)

@@ -27,6 +27,7 @@ struct ctx {
 	double *load;           /* this statement's bits/s per interface */
 	double *total;          /* all statements' */
 	size_t *last;           /* last statement through each interface */
+	bool *reported;         /* a statement alone was too much for it */
 	size_t *touched;
 	size_t ntouched, touched_cap;
 	size_t walks;
@@ -233,6 +234,7 @@ static void check_capacity(struct ctx *c, struct plan_stmt *st)
 			spec_diag(c->s, SPEC_ERROR, g->rate_loc, hint,
 				  "statement needs %s through link %s, which carries at most %s",
 				  need, ln, have);
+			c->reported[worst_slot] = true;
 		}
 	}
 out:
@@ -260,7 +262,7 @@ static void check_shared(struct ctx *c)
 			char need[32], have[32], ln[96];
 			const struct spec_gen *g;
 
-			if (!cap || c->total[slot] <= (double)cap * (1 + 1e-9))
+			if (!cap || c->reported[slot] || c->total[slot] <= (double)cap * (1 + 1e-9))
 				continue;
 			g = &c->s->gens[c->last[slot] - 1];
 			fmt_rate(need, sizeof(need), (uint64_t)(c->total[slot] + 0.5));
@@ -292,6 +294,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 	c.load = xcalloc(c.nslots + 1, sizeof(*c.load));
 	c.total = xcalloc(c.nslots + 1, sizeof(*c.total));
 	c.last = xcalloc(c.nslots + 1, sizeof(*c.last));
+	c.reported = xcalloc(c.nslots + 1, sizeof(*c.reported));
 	mark = xcalloc(t->nnodes + 1, sizeof(*mark));
 
 	p->stmts = xcalloc(s->ngens + 1, sizeof(*p->stmts));
@@ -356,6 +359,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 	free(c.load);
 	free(c.total);
 	free(c.last);
+	free(c.reported);
 	free(c.touched);
 	free(mark);
 	if (s->errors) {

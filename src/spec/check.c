@@ -427,6 +427,12 @@ static void check_links(struct checker *c)
 			continue;
 		}
 		e = find(c, node->name);
+		if (!e && !strcmp(node->name, "gw") && !c->s->topo_failed) {
+			spec_diag(s, SPEC_ERROR, node->loc,
+				  "declare the gateway to set its links: router gw joins lan, external ;",
+				  "unknown router 'gw'");
+			continue;
+		}
 		if (!e) {
 			unknown(c, node, "host or router", -1);
 			continue;

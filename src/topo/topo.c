@@ -468,8 +468,8 @@ static int cmp_u32(const void *a, const void *b)
 
 /* The route table of node n from its next hop toward each subnet
  * (hop[d * stride]): a default route toward the Internet when it can,
- * else toward the next hop most destinations share, and a route for
- * each destination that the default does not cover. */
+ * else, for hosts, toward the next hop most destinations share, and a
+ * route for each destination that the default does not cover. */
 static void node_routes(struct builder *b, struct topo_node *n, const struct hop_choice *hop,
 			size_t stride, uint32_t *vias)
 {
@@ -479,7 +479,9 @@ static void node_routes(struct builder *b, struct topo_node *n, const struct hop
 
 	if (t->external != TOPO_NONE && hop[t->external * stride].via) {
 		def = hop[t->external * stride];
-	} else {
+	} else if (n->kind == TOPO_HOST) {
+		/* a router never takes a default route inward: two routers
+		 * pointing at each other would loop unknown destinations */
 		size_t best = 0, run = 0;
 		uint32_t mode = 0;
 
@@ -537,8 +539,13 @@ static void compute_routes(struct builder *b)
 
 			if (n->kind != TOPO_ROUTER)
 				continue;
-			rtr_hop[rtr_index[i] * ns + d] =
-				choose(b, i, n->ifaces, n->nifaces, dist);
+			bool connected = false;
+
+			for (size_t k = 0; k < n->nifaces; k++)
+				connected |= n->ifaces[k].subnet == d;
+			if (!connected)
+				rtr_hop[rtr_index[i] * ns + d] =
+					choose(b, i, n->ifaces, n->nifaces, dist);
 		}
 	}
 

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "../../src/lib/util.h"
 #include "../../src/plan/plan.h"
 
 static inline struct spec *parse(const char *text)

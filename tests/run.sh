@@ -1,0 +1,57 @@
+#!/bin/sh
+# run.sh - run every test group, plain and under ASan+UBSan, counting the
+# TAP lines each prints ("ok N - ...", "not ok N - ..."); a group that
+# exits non-zero without a failing line counts as one failure.  The last
+# line is the summary CI reads: "N passed, N failed".
+# Build first: make tests asan (make check does both).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+pass=0
+fail=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+export CMOCKA_MESSAGE_OUTPUT=TAP
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=99
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# group NAME CMD...: run CMD, count its TAP lines, show failures
+group() {
+	name=$1
+	shift
+	"$@" >"$log" 2>&1
+	rc=$?
+	p=$(grep -c '^ok ' "$log")
+	f=$(grep -c '^not ok ' "$log")
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	pass=$((pass + p))
+	fail=$((fail + f))
+	if [ "$f" -ne 0 ]; then
+		printf 'FAIL %-28s %d passed, %d failed (exit %d)\n' "$name" "$p" "$f" "$rc"
+		sed 's/^/    /' "$log"
+	else
+		printf 'ok   %-28s %d passed\n' "$name" "$p"
+	fi
+}
+
+for flavour in plain asan; do
+	if [ $flavour = plain ]; then
+		bin=build/tests
+		dyn=./dynamo
+	else
+		bin=build/asan/tests
+		dyn=build/asan/dynamo
+	fi
+	for t in "$bin"/test-*; do
+		group "$flavour/unit/${t##*/test-}" "$t"
+	done
+	group "$flavour/cli" tests/cli/cli.sh "$dyn"
+	group "$flavour/docs" tests/docs.sh "$dyn"
+	group "$flavour/fuzz-corpus" "$bin"/fuzz-replay-spec tests/fuzz/corpus/spec
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
