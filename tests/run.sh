@@ -50,6 +50,7 @@ for flavour in plain asan; do
 	done
 	group "$flavour/cli" tests/cli/cli.sh "$dyn"
 	group "$flavour/docs" tests/docs.sh "$dyn"
+	group "$flavour/stress" tests/stress.sh "$dyn"
 	group "$flavour/fuzz-corpus" "$bin"/fuzz-replay-spec tests/fuzz/corpus/spec
 done
 

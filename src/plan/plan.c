@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Path walks in all before the check gives up (with a warning). */
-#define MAX_WALKS 200000
-#define MAX_HOPS 128
+/* Route entries the path walks may look at in all before the check
+ * gives up with a warning: a fraction of a second of work. */
+#define MAX_WORK 50000000
 
 struct ctx {
 	struct spec *s;
@@ -30,7 +30,8 @@ struct ctx {
 	bool *reported;         /* a statement alone was too much for it */
 	size_t *touched;
 	size_t ntouched, touched_cap;
-	size_t walks;
+	size_t work;            /* left of MAX_WORK */
+	struct topo_hop *hops;  /* TOPO_MAX_HOPS */
 	bool budget_warned;
 };
 
@@ -131,7 +132,7 @@ static void check_capacity(struct ctx *c, struct plan_stmt *st)
 	size_t *frep = xcalloc(ns + 1, sizeof(*frep)), *trep = xcalloc(ns + 1, sizeof(*trep));
 	unsigned char *in_to = xcalloc(t->nnodes + 1, 1), *in_from = xcalloc(t->nnodes + 1, 1);
 	size_t *fsubs = NULL, nfs = 0, fcap = 0, *tsubs = NULL, nts = 0, tcap = 0;
-	struct topo_hop hops[MAX_HOPS];
+	struct topo_hop *hops = c->hops;
 	double worst = 1.0;
 	size_t worst_slot = SIZE_MAX;
 
@@ -172,14 +173,15 @@ static void check_capacity(struct ctx *c, struct plan_stmt *st)
 
 			if (sa == sb)
 				continue; /* one switch: only the access links */
-			if (++c->walks > MAX_WALKS) {
+			n = topo_path(t, a, b, hops, &c->work);
+			if (n == TOPO_NONE) {
 				if (!c->budget_warned)
 					spec_diag(c->s, SPEC_WARNING, g->loc, NULL,
-						  "too many paths: capacity is not checked from here on");
+						  "too many long paths: capacity is not checked "
+						  "from this statement on");
 				c->budget_warned = true;
 				goto out;
 			}
-			n = topo_path(t, a, b, hops, MAX_HOPS);
 			if (!n) {
 				spec_diag(c->s, SPEC_ERROR, g->to_loc,
 					  "add a router that joins the two subnets",
@@ -279,7 +281,7 @@ static void check_shared(struct ctx *c)
 struct plan *plan_build(struct spec *s, struct topo *t)
 {
 	struct plan *p;
-	struct ctx c = { .s = s, .t = t };
+	struct ctx c = { .s = s, .t = t, .work = MAX_WORK };
 	unsigned *mark;
 
 	if (!t)
@@ -295,6 +297,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 	c.total = xcalloc(c.nslots + 1, sizeof(*c.total));
 	c.last = xcalloc(c.nslots + 1, sizeof(*c.last));
 	c.reported = xcalloc(c.nslots + 1, sizeof(*c.reported));
+	c.hops = xcalloc(TOPO_MAX_HOPS, sizeof(*c.hops));
 	mark = xcalloc(t->nnodes + 1, sizeof(*mark));
 
 	p->stmts = xcalloc(s->ngens + 1, sizeof(*p->stmts));
@@ -360,6 +363,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 	free(c.total);
 	free(c.last);
 	free(c.reported);
+	free(c.hops);
 	free(c.touched);
 	free(mark);
 	if (s->errors) {

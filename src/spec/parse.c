@@ -363,73 +363,39 @@ static void unit_hint(char *hint, size_t n, const struct token *t,
 	free(w);
 }
 
-/* NUMBER UNIT as bits per second.  min is the smallest allowed value. */
-static bool take_rate(struct parser *p, uint64_t *out, struct spec_loc *loc)
+/* What a quantity with a unit is: its units and how to talk about it. */
+struct qty {
+	const char *noun;          /* "rate", "time" */
+	const char *example;       /* "'100 Mbps'" */
+	const struct unit *units;
+	size_t nunits;
+	const char *const *names;  /* suggested spellings */
+	size_t nnames;
+	const char *all;           /* the units, for a hint */
+};
+
+static const struct qty rate_qty = {
+	"rate", "'100 Mbps'", rate_units, ARRAY_SIZE(rate_units), rate_unit_names,
+	ARRAY_SIZE(rate_unit_names), "bps, kbps, Mbps, Gbps (or kbit/s, Mbit/s, Gbit/s)",
+};
+static const struct qty time_qty = {
+	"time", "'10 s'", time_units, ARRAY_SIZE(time_units), time_unit_names,
+	ARRAY_SIZE(time_unit_names), "us, ms, s, min, h",
+};
+
+/* NUMBER UNIT in the unit's base (bits/s, microseconds).  Returns false on
+ * a syntax error; true otherwise, with *v set only when *ok.  Negative
+ * values are reported here (for what), overflow saturates. */
+static bool take_quantity(struct parser *p, const struct qty *q, const char *what,
+			  uint64_t *v, struct spec_loc *loc, bool *ok)
 {
 	const struct token *num = peek(p), *u;
 	const struct unit *unit;
 	char hint[128], b[64];
-	uint64_t v = 0;
 
+	*ok = false;
 	if (num->kind != T_NUMBER) {
-		expected(p, "a rate such as '100 Mbps'", NULL);
-		return false;
-	}
-	next(p);
-	u = peek(p);
-	*loc = num->loc;
-	if (u->kind != T_NAME) {
-		perr(p, u, "rates are written with a unit: bps, kbps, Mbps, Gbps",
-		     "expected a rate unit after '%.*s', found %s", (int)num->n, num->s,
-		     desc(u, b, sizeof(b)));
-		return false;
-	}
-	next(p);
-	loc->len = u->loc.off + u->loc.len - num->loc.off;
-	unit = find_unit(rate_units, ARRAY_SIZE(rate_units), u);
-	if (!unit) {
-		if (looks_like_bytes(u))
-			snprintf(hint, sizeof(hint),
-				 "rates are in bits: 1 MB/s is 8 Mbps; write 'Mbps'");
-		else
-			unit_hint(hint, sizeof(hint), u, rate_unit_names, ARRAY_SIZE(rate_unit_names),
-				  "bps, kbps, Mbps, Gbps (or kbit/s, Mbit/s, Gbit/s)");
-		perr(p, u, hint, "unknown rate unit '%.*s'", (int)u->n, u->s);
-		return true; /* the statement is bad, but its shape is fine */
-	}
-	switch (num_value(num, unit->factor, &v)) {
-	case NUM_NEGATIVE:
-		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate must be positive");
-		p->bad = true;
-		return true;
-	case NUM_OVERFLOW:
-		v = UINT64_MAX;
-		break;
-	case NUM_OK:
-		break;
-	}
-	if (v == 0) {
-		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate must be positive");
-		p->bad = true;
-	} else if (v > SPEC_MAX_RATE) {
-		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate is above the limit of 1 Tbps");
-		p->bad = true;
-	}
-	*out = v;
-	return true;
-}
-
-/* NUMBER UNIT as microseconds; zero_ok for offsets and delays. */
-static bool take_time(struct parser *p, const char *what, bool zero_ok, uint64_t *out,
-		      struct spec_loc *loc)
-{
-	const struct token *num = peek(p), *u;
-	const struct unit *unit;
-	char hint[128], b[64];
-	uint64_t v = 0;
-
-	if (num->kind != T_NUMBER) {
-		char *e = xasprintf("a time such as '10 s' for %s", what);
+		char *e = xasprintf("a %s such as %s for %s", q->noun, q->example, what);
 
 		expected(p, e, NULL);
 		free(e);
@@ -439,39 +405,71 @@ static bool take_time(struct parser *p, const char *what, bool zero_ok, uint64_t
 	u = peek(p);
 	*loc = num->loc;
 	if (u->kind != T_NAME) {
-		perr(p, u, "times are written with a unit: ms, s, min or h",
-		     "expected a time unit after '%.*s', found %s", (int)num->n, num->s,
-		     desc(u, b, sizeof(b)));
+		snprintf(hint, sizeof(hint), "a %s has a unit: %s", q->noun, q->all);
+		perr(p, u, hint, "expected a %s unit after '%.*s', found %s", q->noun,
+		     (int)num->n, num->s, desc(u, b, sizeof(b)));
 		return false;
 	}
 	next(p);
 	loc->len = u->loc.off + u->loc.len - num->loc.off;
-	unit = find_unit(time_units, ARRAY_SIZE(time_units), u);
+	unit = find_unit(q->units, q->nunits, u);
 	if (!unit) {
-		unit_hint(hint, sizeof(hint), u, time_unit_names, ARRAY_SIZE(time_unit_names),
-			  "us, ms, s, min, h");
-		perr(p, u, hint, "unknown time unit '%.*s'", (int)u->n, u->s);
-		return true;
+		if (q == &rate_qty && looks_like_bytes(u))
+			snprintf(hint, sizeof(hint),
+				 "rates are in bits: 1 MB/s is 8 Mbps; write 'Mbps'");
+		else
+			unit_hint(hint, sizeof(hint), u, q->names, q->nnames, q->all);
+		perr(p, u, hint, "unknown %s unit '%.*s'", q->noun, (int)u->n, u->s);
+		return true; /* the statement is bad, but its shape is fine */
 	}
-	switch (num_value(num, unit->factor, &v)) {
+	switch (num_value(num, unit->factor, v)) {
 	case NUM_NEGATIVE:
-		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "%s cannot be negative", what);
+		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "%s %s", what,
+			  q == &rate_qty ? "must be positive" : "cannot be negative");
 		p->bad = true;
 		return true;
 	case NUM_OVERFLOW:
-		v = UINT64_MAX;
+		*v = UINT64_MAX;
 		break;
 	case NUM_OK:
 		break;
 	}
-	if (v == 0 && !zero_ok) {
+	*ok = true;
+	return true;
+}
+
+/* A rate in bits per second, above zero and at most 1 Tbps. */
+static bool take_rate(struct parser *p, uint64_t *out, struct spec_loc *loc)
+{
+	bool ok;
+
+	if (!take_quantity(p, &rate_qty, "rate", out, loc, &ok))
+		return false;
+	if (ok && *out == 0) {
+		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate must be positive");
+		p->bad = true;
+	} else if (ok && *out > SPEC_MAX_RATE) {
+		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate is above the limit of 1 Tbps");
+		p->bad = true;
+	}
+	return true;
+}
+
+/* A time in microseconds, at most a year; zero_ok for offsets and delays. */
+static bool take_time(struct parser *p, const char *what, bool zero_ok, uint64_t *out,
+		      struct spec_loc *loc)
+{
+	bool ok;
+
+	if (!take_quantity(p, &time_qty, what, out, loc, &ok))
+		return false;
+	if (ok && *out == 0 && !zero_ok) {
 		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "%s must be longer than zero", what);
 		p->bad = true;
-	} else if (v > SPEC_MAX_TIME_US) {
+	} else if (ok && *out > SPEC_MAX_TIME_US) {
 		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "%s is longer than a year", what);
 		p->bad = true;
 	}
-	*out = v;
 	return true;
 }
 

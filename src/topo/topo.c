@@ -619,12 +619,13 @@ static bool on_link(const struct topo *t, const struct topo_iface *f, uint32_t a
 	return (addr & spec_mask(sn->plen)) == sn->addr;
 }
 
-size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops, size_t max)
+size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops, size_t *work)
 {
+	const size_t max = TOPO_MAX_HOPS;
 	uint32_t dst;
 	size_t n = 0, cur = a, biface = 0;
 
-	if (a == b || !t->nodes[b].nifaces || !t->nodes[a].nifaces || max < 2)
+	if (a == b || !t->nodes[b].nifaces || !t->nodes[a].nifaces)
 		return 0;
 	dst = t->nodes[b].ifaces[0].addr;
 	while (n + 1 < max) {
@@ -632,6 +633,14 @@ size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops
 		const struct topo_route *r;
 		size_t k, next, iface;
 		uint32_t via = 0;
+
+		if (work) {
+			size_t cost = node->nroutes + node->nifaces;
+
+			if (*work < cost)
+				return TOPO_NONE;
+			*work -= cost;
+		}
 
 		for (k = 0; k < node->nifaces; k++)
 			if (on_link(t, &node->ifaces[k], dst))

@@ -89,8 +89,11 @@ struct topo_hop {
 };
 /* The path packets take from node a to node b, following the routes:
  * hops leaving a, then each router, then the hop arriving at b (its
- * iface is b's interface).  Returns the number of hops written, 0 when
- * there is no route, at most max. */
-size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops, size_t max);
+ * iface is b's interface).  Returns the number of hops written, or 0 when
+ * there is no route.  *work, when not NULL, is a budget of route entries
+ * to look at; the walk stops with TOPO_NONE when it runs out.  hops must
+ * hold TOPO_MAX_HOPS entries. */
+#define TOPO_MAX_HOPS (2 * SPEC_MAX_ROUTERS + 4)
+size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops, size_t *work);
 
 #endif

@@ -93,7 +93,7 @@ static void routes_and_nat(void **state)
 	struct topo *t = topo_of(office, &s);
 	const struct topo_node *pc1 = node(t, "pc1"), *core = node(t, "core"), *gw = node(t, "gw");
 	const struct topo_node *ext = node(t, "ext1");
-	struct topo_hop hops[16];
+	struct topo_hop hops[TOPO_MAX_HOPS];
 	size_t n;
 
 	(void)state;
@@ -124,7 +124,7 @@ static void routes_and_nat(void **state)
 	assert_int_equal(ext->nroutes, 0);
 
 	/* the path pc1 -> ext1 crosses core and gw */
-	n = topo_path(t, topo_node_find(t, "pc1"), topo_node_find(t, "ext1"), hops, 16);
+	n = topo_path(t, topo_node_find(t, "pc1"), topo_node_find(t, "ext1"), hops, NULL);
 	assert_int_equal(n, 6);
 	assert_string_equal(t->nodes[hops[0].node].name, "pc1");
 	assert_string_equal(t->nodes[hops[1].node].name, "core");
@@ -133,7 +133,7 @@ static void routes_and_nat(void **state)
 	assert_string_equal(t->nodes[hops[4].node].name, "gw");
 	assert_string_equal(t->nodes[hops[5].node].name, "ext1");
 	/* and back: no route in through the NAT */
-	n = topo_path(t, topo_node_find(t, "ext1"), topo_node_find(t, "pc1"), hops, 16);
+	n = topo_path(t, topo_node_find(t, "ext1"), topo_node_find(t, "pc1"), hops, NULL);
 	assert_int_equal(n, 0);
 
 	topo_free(t);
@@ -147,12 +147,12 @@ static void without_nat_external_routes_in(void **state)
 				 "router gw joins lan, external ;"
 				 "generate web traffic from external to a with 1 Mbps ;", &s);
 	const struct topo_node *ext = node(t, "ext1");
-	struct topo_hop hops[8];
+	struct topo_hop hops[TOPO_MAX_HOPS];
 
 	(void)state;
 	assert_int_equal(ext->nroutes, 1);
 	addr_is(ext->routes[0].via, "198.18.0.1");
-	assert_int_equal(topo_path(t, topo_node_find(t, "ext1"), topo_node_find(t, "a"), hops, 8), 4);
+	assert_int_equal(topo_path(t, topo_node_find(t, "ext1"), topo_node_find(t, "a"), hops, NULL), 4);
 	topo_free(t);
 	spec_free(s);
 }
@@ -164,13 +164,13 @@ static void implicit_router(void **state)
 	struct topo *t = topo_of("subnet a ; subnet b ; host x in a ; host y in b ;"
 				 "generate web traffic from x to y with 1 Mbps ;", &s);
 	const struct topo_node *gw = node(t, "gw");
-	struct topo_hop hops[8];
+	struct topo_hop hops[TOPO_MAX_HOPS];
 
 	(void)state;
 	addr_is(t->subnets[0].addr, "10.0.0.0");
 	addr_is(t->subnets[1].addr, "10.0.1.0");
 	assert_int_equal(gw->nifaces, 2);
-	assert_int_equal(topo_path(t, topo_node_find(t, "x"), topo_node_find(t, "y"), hops, 8), 4);
+	assert_int_equal(topo_path(t, topo_node_find(t, "x"), topo_node_find(t, "y"), hops, NULL), 4);
 	topo_free(t);
 	spec_free(s);
 }
