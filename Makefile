@@ -89,11 +89,11 @@ deps-fuzz:
 
 # Every test, plain and under ASan+UBSan; the last line is the summary.
 check: deps-check
-	@$(MAKE) --no-print-directory tests asan
+	@$(MAKE) -s --no-print-directory tests asan
 	@tests/run.sh
 
 demo: deps-build
-	@$(MAKE) --no-print-directory dynamo
+	@$(MAKE) -s --no-print-directory dynamo
 	@scripts/demo.sh
 
 build/fuzz/fuzz-spec: tests/fuzz/fuzz-spec.c $(LIB_SRC) $(HDRS)

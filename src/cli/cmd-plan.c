@@ -114,6 +114,41 @@ static void print_subnets(struct out *o, const struct topo *t)
 	out_arr_close(o);
 }
 
+/* The emulated Internet: its range, the routers into it, its servers. */
+static void print_external(struct out *o, const struct topo *t)
+{
+	const struct topo_subnet *sn;
+
+	if (t->external == TOPO_NONE) {
+		out_null(o, "external", NULL, NULL);
+		return;
+	}
+	sn = &t->subnets[t->external];
+	out_obj_open(o, "external");
+	out_str(o, "subnet", "\nexternal region\n  subnet    %s", sn->name);
+	print_cidr(o, "cidr", " (%s)\n", sn->addr, sn->plen);
+	for (int kind = 0; kind < 2; kind++) {
+		bool first = true;
+
+		out_text(o, kind ? "  hosts    " : "  gateways ");
+		out_arr_open(o, kind ? "hosts" : "gateways");
+		for (size_t i = 0; i < t->nnodes; i++) {
+			const struct topo_node *n = &t->nodes[i];
+			bool on = false;
+
+			for (size_t k = 0; k < n->nifaces; k++)
+				on |= n->ifaces[k].subnet == t->external;
+			if (!on || (n->kind == TOPO_ROUTER) != !kind)
+				continue;
+			out_str(o, NULL, first ? " %s" : ", %s", n->name);
+			first = false;
+		}
+		out_arr_close(o);
+		out_text(o, "%s\n", first ? " none" : "");
+	}
+	out_obj_close(o);
+}
+
 static void print_node(struct out *o, const struct topo *t, size_t idx, const struct plan *p)
 {
 	const struct topo_node *n = &t->nodes[idx];
@@ -328,6 +363,7 @@ int cmd_plan(int argc, char **argv)
 	out_obj_open(o, NULL);
 	out_str(o, "file", NULL, s->file);
 	print_subnets(o, p->topo);
+	print_external(o, p->topo);
 	out_text(o, "\nnodes\n");
 	out_arr_open(o, "nodes");
 	for (int kind = 0; kind < 2; kind++)

@@ -721,9 +721,8 @@ static void free_names(struct spec_name *v, size_t n)
 static void parse_subnet(struct parser *p)
 {
 	struct spec_subnet sn = { 0 };
-	const struct token *kw = next(p);
 
-	(void)kw;
+	next(p);
 	if (!check_name(p, peek(p), "a subnet name", false))
 		goto fail;
 	sn.name = tok_dup(peek(p));

@@ -93,6 +93,8 @@ jqok "h1 is on the default LAN 10.0.0.0/24" \
 	 (.subnets[] | select(.name == "lan") | .cidr == "10.0.0.0/24")'
 jqok "the external region is 198.18.0.0/15" \
 	'.subnets[] | select(.external) | .cidr == "198.18.0.0/15"'
+jqok "the external region lists its gateway and server" \
+	'.external == {"subnet": "external", "cidr": "198.18.0.0/15", "gateways": ["gw"], "hosts": ["ext1"]}'
 jqok "an external server holds a 198.18/15 address" \
 	'[.nodes[] | select(.external) | .interfaces[0].address | startswith("198.18.")] | all and length == 1'
 jqok "a gateway joins lan and external" \
