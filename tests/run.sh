@@ -37,6 +37,8 @@ group() {
 	fi
 }
 
+group "completion" tests/cli/completion.sh
+
 for flavour in plain asan; do
 	if [ $flavour = plain ]; then
 		bin=build/tests
