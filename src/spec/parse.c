@@ -21,6 +21,7 @@ struct parser {
 	size_t n, i;
 	size_t expanded;
 	bool bad; /* the current statement had an error */
+	bool cls_bad; /* its class was unknown */
 };
 
 static const char *const keywords[] = {
@@ -1160,7 +1161,9 @@ static bool take_clause(struct parser *p, struct spec_gen *g, const struct token
 			perr(p, kw, "pin protocols per class: 'web over https 60%'",
 			     "a mix takes 'over' inside its list of classes");
 		}
-		return take_protos(p, g->mix ? -1 : (int)g->cls, &g->protos, &g->protos_loc);
+		/* after an unknown class, judge the protocols on their own */
+		return take_protos(p, g->mix || p->cls_bad ? -1 : (int)g->cls, &g->protos,
+				   &g->protos_loc);
 	case C_SOURCE:
 		next(p); /* "source" */
 		if (peek(p)->kind != T_NAME && peek(p)->kind != T_STRING) {
@@ -1293,7 +1296,8 @@ static bool take_mix_items(struct parser *p, struct spec_gen *g)
 
 		if (c == -2)
 			return false;
-		it->cls = c < 0 ? CLASS_WEB : (enum spec_class)c;
+		/* an unknown class matches no other item */
+		it->cls = c < 0 ? CLASS__COUNT : (enum spec_class)c;
 		if (is_word(peek(p), "over")) {
 			next(p);
 			if (!take_protos(p, c, &it->protos, &ploc))
@@ -1305,7 +1309,7 @@ static bool take_mix_items(struct parser *p, struct spec_gen *g)
 			spec_diag(p->s, SPEC_ERROR, it->share_loc, NULL, "a share must be above 0%%");
 			p->bad = true;
 		}
-		for (size_t k = 0; c >= 0 && k + 1 < g->nitems; k++) {
+		for (size_t k = 0; it->cls != CLASS__COUNT && k + 1 < g->nitems; k++) {
 			if (g->items[k].cls == it->cls) {
 				spec_diag(p->s, SPEC_ERROR, it->loc, "give each class once",
 					  "class %s is listed twice in the mix", spec_class_name(c));
@@ -1345,7 +1349,7 @@ static void parse_generate(struct parser *p)
 			goto fail;
 		g.cls = c < 0 ? CLASS_WEB : (enum spec_class)c;
 		if (c < 0)
-			p->bad = true;
+			p->bad = p->cls_bad = true;
 	}
 	if (is_word(peek(p), "traffic"))
 		next(p);
@@ -1410,7 +1414,7 @@ void spec__parse_tokens(struct spec *s, const struct token *t, size_t n)
 	while (peek(&p)->kind != T_EOF && !s->truncated) {
 		const struct token *tk = peek(&p);
 
-		p.bad = false;
+		p.bad = p.cls_bad = false;
 		if (tk->kind == T_SEMI) {
 			next(&p);
 		} else if (is_word(tk, "generate")) {

@@ -151,6 +151,14 @@ static void unknown_class(void **state)
 	expect_hint(s, 0, "did you mean 'web'?");
 	spec_free(s);
 
+	/* the protocols of an unknown class are not judged against a guess */
+	s = parse("generate wbe traffic over smtp from h1 to h2 with 1 Mbps ;\n"
+		  "host a, b ; generate mix from a to b with 1 Mbps: wbe 50%, web 50% ;");
+	expect_errors(s, 2);
+	expect_error_at(s, 0, 1, 10, "unknown traffic class 'wbe'");
+	expect_error_at(s, 1, 2, 51, "unknown traffic class 'wbe'");
+	spec_free(s);
+
 	s = parse("generate video traffic from h1 to h2 with 1 Mbps ;");
 	expect_errors(s, 1);
 	expect_hint(s, 0, "classes are: web, mail, dns, file-transfer, database, message-broker");
