@@ -35,7 +35,7 @@ ASAN_LIB := $(patsubst %.c,build/asan/%.o,$(LIB_SRC))
 UNITS    := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRC))
 ASAN_UNITS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 
-.PHONY: all check demo fuzz fuzz-build install uninstall clean deps-build deps-check deps-fuzz tests asan
+.PHONY: all check demo fuzz fuzz-build fuzz-merge install uninstall clean deps-build deps-check deps-fuzz tests asan
 
 all: dynamo
 
@@ -110,6 +110,14 @@ fuzz: fuzz-build
 	build/fuzz/fuzz-spec -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-dict=tests/fuzz/spec.dict -artifact_prefix=build/fuzz/ \
 		build/fuzz/corpus tests/fuzz/corpus/spec
+
+# Fold what fuzzing found into the committed seed corpus, minimised by
+# libFuzzer (-merge keeps the smallest set with the same coverage).
+fuzz-merge: fuzz-build
+	rm -rf build/fuzz/merged && mkdir -p build/fuzz/merged
+	build/fuzz/fuzz-spec -merge=1 -max_len=4096 build/fuzz/merged \
+		tests/fuzz/corpus/spec build/fuzz/corpus
+	cp build/fuzz/merged/* tests/fuzz/corpus/spec/
 
 install: dynamo
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
