@@ -23,7 +23,9 @@ Q := @
 say = @printf '  %-6s %s\n'
 endif
 
-LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c))
+LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
+                             src/net/*.c src/control/*.c))
+LIBS     := -lmnl -lnftables -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 HDRS     := $(wildcard src/*/*.h tests/unit/*.h)
@@ -41,7 +43,7 @@ all: dynamo
 
 dynamo: $(OBJ)
 	$(say) LD $@
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
 build/obj/%.o: %.c $(HDRS) Makefile
 	@mkdir -p $(dir $@)
@@ -55,27 +57,27 @@ build/asan/%.o: %.c $(HDRS) Makefile
 
 build/asan/dynamo: $(ASAN_OBJ)
 	$(say) LD-SAN $@
-	$(Q)$(CC) $(SAN) -o $@ $(ASAN_OBJ)
+	$(Q)$(CC) $(SAN) -o $@ $(ASAN_OBJ) $(LIBS)
 
 build/tests/%: tests/unit/%.c $(LIB_OBJ) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
-	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) -lcmocka
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) -lcmocka $(LIBS)
 
 build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
-	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka $(LIBS)
 
 # The fuzz target's corpus replayed without libFuzzer, so any compiler can.
 build/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
-	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^ $(LIBS)
 build/asan/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(ASAN_LIB)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
-	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^ $(LIBS)
 
 tests: dynamo $(UNITS) build/tests/fuzz-replay-spec
 asan: build/asan/dynamo $(ASAN_UNITS) build/asan/tests/fuzz-replay-spec
@@ -99,7 +101,7 @@ demo: deps-build
 build/fuzz/fuzz-spec: tests/fuzz/fuzz-spec.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(DEFS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz-spec.c $(LIB_SRC)
+		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz-spec.c $(LIB_SRC) $(LIBS)
 
 fuzz-build: deps-fuzz build/fuzz/fuzz-spec
 

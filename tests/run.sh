@@ -53,6 +53,7 @@ for flavour in plain asan; do
 	group "$flavour/cli" tests/cli/cli.sh "$dyn"
 	group "$flavour/docs" tests/docs.sh "$dyn"
 	group "$flavour/stress" tests/stress.sh "$dyn"
+	group "$flavour/net/lab" tests/net/lab.sh "$dyn"
 	group "$flavour/fuzz-corpus" "$bin"/fuzz-replay-spec tests/fuzz/corpus/spec
 done
 

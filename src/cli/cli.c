@@ -1,7 +1,10 @@
 /* cli.c - the table of subcommands and what they share. */
 #include "cli.h"
 #include "../lib/util.h"
+#include "../control/lab.h"
 #include "../plan/plan.h"
+
+#include <errno.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,13 +17,18 @@
 
 const char cli_version[] = DYNAMO_VERSION;
 
-extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[];
+extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[],
+	cmd_up_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[];
 
 const struct cmd cli_cmds[] = {
 	{ "check", "validate a spec; errors as FILE:LINE:COL with a caret",
 	  cmd_check_usage, cmd_check },
 	{ "plan", "show the network and the statements a spec resolves to",
 	  cmd_plan_usage, cmd_plan },
+	{ "up", "build a spec's network and keep it up as a lab", cmd_up_usage, cmd_up },
+	{ "exec", "run a program on a host of a lab", cmd_exec_usage, cmd_exec },
+	{ "status", "list the labs, or the hosts of one", cmd_status_usage, cmd_status },
+	{ "down", "remove a lab and everything in it", cmd_down_usage, cmd_down },
 	{ "help", "show the help of a command", cmd_help_usage, cmd_help },
 	{ "version", "print the version", cmd_version_usage, cmd_version },
 };
@@ -97,4 +105,49 @@ int cli_load(const char *path, struct spec **sp, struct plan **pp)
 		*pp = plan_build(s, topo_build(s));
 	cli_print_diags(s);
 	return s->errors ? EXIT_INVALID : EXIT_OK;
+}
+
+int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l)
+{
+	char err[256], **names = NULL;
+	size_t n = 0;
+	int r;
+
+	if ((r = lab_rundir(dir, dirlen, false))) {
+		fprintf(stderr, "dynamo: run directory %s: %s\n", dir, strerror(-r));
+		return EXIT_FAIL;
+	}
+	if (given) {
+		if (!lab_name_ok(given))
+			return cli_usage_error(NULL, "bad lab name '%s'", given);
+	} else {
+		if ((r = lab_list(dir, &names, &n))) {
+			fprintf(stderr, "dynamo: %s: %s\n", dir, strerror(-r));
+			return EXIT_FAIL;
+		}
+		if (n != 1) {
+			if (!n)
+				fprintf(stderr, "dynamo: no lab is up; start one with 'dynamo up FILE'\n");
+			else {
+				fprintf(stderr, "dynamo: %zu labs are up; say which with --lab:", n);
+				for (size_t i = 0; i < n; i++)
+					fprintf(stderr, " %s", names[i]);
+				fputc('\n', stderr);
+			}
+			for (size_t i = 0; i < n; i++)
+				free(names[i]);
+			free(names);
+			return n ? EXIT_INVALID : EXIT_FAIL;
+		}
+		given = names[0];
+	}
+	r = lab_load(dir, given, l, err, sizeof(err));
+	if (r == -ENOENT)
+		fprintf(stderr, "dynamo: no lab named %s is up ('dynamo status' lists them)\n", given);
+	else if (r)
+		fprintf(stderr, "dynamo: lab %s: %s\n", given, err);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return r ? EXIT_FAIL : EXIT_OK;
 }

@@ -40,8 +40,17 @@ struct plan;
  * file cannot be read.  The caller frees *sp and *pp. */
 int cli_load(const char *path, struct spec **sp, struct plan **pp);
 
+struct lab;
+/* Load the lab named given, or the only lab up when given is NULL,
+ * printing why not; returns the exit status (0 with *l loaded). */
+int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l);
+
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+int cmd_up(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_down(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
