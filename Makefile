@@ -69,18 +69,24 @@ build/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(HDRS)
 	$(say) TEST $@
 	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) -lcmocka $(LIBS)
 
-# The fuzz target's corpus replayed without libFuzzer, so any compiler can.
-build/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(LIB_OBJ)
+# Fuzz targets (tests/fuzz/fuzz-NAME.c), each with a corpus in
+# tests/fuzz/corpus/NAME and a dictionary tests/fuzz/NAME.dict.  The
+# corpora are replayed without libFuzzer, so any compiler can.
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz-%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+REPLAYS      := $(addprefix build/tests/fuzz-replay-,$(FUZZ_TARGETS))
+ASAN_REPLAYS := $(addprefix build/asan/tests/fuzz-replay-,$(FUZZ_TARGETS))
+
+build/tests/fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
 	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $^ $(LIBS)
-build/asan/tests/fuzz-replay-spec: tests/fuzz/fuzz-spec.c tests/fuzz/replay.c $(ASAN_LIB)
+build/asan/tests/fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(ASAN_LIB)
 	@mkdir -p $(dir $@)
 	$(say) TEST $@
 	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^ $(LIBS)
 
-tests: dynamo $(UNITS) build/tests/fuzz-replay-spec
-asan: build/asan/dynamo $(ASAN_UNITS) build/asan/tests/fuzz-replay-spec
+tests: dynamo $(UNITS) $(REPLAYS)
+asan: build/asan/dynamo $(ASAN_UNITS) $(ASAN_REPLAYS)
 
 deps-build:
 	@scripts/deps.sh build
@@ -98,28 +104,34 @@ demo: deps-build
 	@$(MAKE) -s --no-print-directory dynamo
 	@scripts/demo.sh
 
-build/fuzz/fuzz-spec: tests/fuzz/fuzz-spec.c $(LIB_SRC) $(HDRS)
+build/fuzz/fuzz-%: tests/fuzz/fuzz-%.c $(LIB_SRC) $(HDRS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(DEFS) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -o $@ tests/fuzz/fuzz-spec.c $(LIB_SRC) $(LIBS)
+		-fno-sanitize-recover=all -o $@ $< $(LIB_SRC) $(LIBS)
 
-fuzz-build: deps-fuzz build/fuzz/fuzz-spec
+fuzz-build: deps-fuzz $(addprefix build/fuzz/fuzz-,$(FUZZ_TARGETS))
 
-# Run the spec fuzzer for FUZZ_SECONDS; new inputs go to build/fuzz/corpus,
-# crashes to build/fuzz/.  Seeds come from tests/fuzz/corpus/spec.
+# Run each fuzz target (or only FUZZ_TARGET) for FUZZ_SECONDS; new inputs
+# go to build/fuzz/corpus-NAME, crashes to build/fuzz/.
+FUZZ_TARGET ?= $(FUZZ_TARGETS)
 fuzz: fuzz-build
-	@mkdir -p build/fuzz/corpus
-	build/fuzz/fuzz-spec -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
-		-dict=tests/fuzz/spec.dict -artifact_prefix=build/fuzz/ \
-		build/fuzz/corpus tests/fuzz/corpus/spec
+	@for t in $(FUZZ_TARGET); do \
+		mkdir -p build/fuzz/corpus-$$t; \
+		echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+			-dict=tests/fuzz/$$t.dict -artifact_prefix=build/fuzz/ \
+			build/fuzz/corpus-$$t tests/fuzz/corpus/$$t || exit 1; \
+	done
 
-# Fold what fuzzing found into the committed seed corpus, minimised by
+# Fold what fuzzing found into the committed seed corpora, minimised by
 # libFuzzer (-merge keeps the smallest set with the same coverage).
 fuzz-merge: fuzz-build
-	rm -rf build/fuzz/merged && mkdir -p build/fuzz/merged
-	build/fuzz/fuzz-spec -merge=1 -max_len=4096 build/fuzz/merged \
-		tests/fuzz/corpus/spec build/fuzz/corpus
-	cp build/fuzz/merged/* tests/fuzz/corpus/spec/
+	@for t in $(FUZZ_TARGET); do \
+		rm -rf build/fuzz/merged-$$t && mkdir -p build/fuzz/merged-$$t build/fuzz/corpus-$$t; \
+		build/fuzz/fuzz-$$t -merge=1 -max_len=4096 build/fuzz/merged-$$t \
+			tests/fuzz/corpus/$$t build/fuzz/corpus-$$t || exit 1; \
+		cp build/fuzz/merged-$$t/* tests/fuzz/corpus/$$t/; \
+	done
 
 install: dynamo
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \

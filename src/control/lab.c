@@ -152,6 +152,11 @@ int lab_parse(const char *text, size_t len, struct lab *l, char *err, size_t err
 		long v;
 
 		lineno++;
+		/* the spec's path runs to the end of the line, spaces and all */
+		if (header && !strncmp(line, "spec ", 5) && line[5]) {
+			snprintf(l->spec, sizeof(l->spec), "%s", line + 5);
+			continue;
+		}
 		n = words(line, w, 7);
 		if (n == 0)
 			continue;
@@ -169,11 +174,6 @@ int lab_parse(const char *text, size_t len, struct lab *l, char *err, size_t err
 		} else if (!strcmp(w[0], "started") && n == 2 &&
 			   parse_long(w[1], 0, 1L << 40, &v)) {
 			l->started = v;
-		} else if (!strcmp(w[0], "spec") && n >= 2) {
-			/* the rest of the line, spaces and all */
-			const char *p = strstr(line + 5, w[1]);
-
-			snprintf(l->spec, sizeof(l->spec), "%s", p ? p : w[1]);
 		} else if (!strcmp(w[0], "node") && n == 6) {
 			struct lab_node *nd;
 			unsigned long long ino;
