@@ -54,7 +54,11 @@ for flavour in plain asan; do
 	group "$flavour/docs" tests/docs.sh "$dyn"
 	group "$flavour/stress" tests/stress.sh "$dyn"
 	group "$flavour/net/lab" tests/net/lab.sh "$dyn"
-	group "$flavour/fuzz-corpus" "$bin"/fuzz-replay-spec tests/fuzz/corpus/spec
+	group "$flavour/net/links" tests/net/links.sh "$dyn"
+	for r in "$bin"/fuzz-replay-*; do
+		t=${r##*/fuzz-replay-}
+		group "$flavour/fuzz-corpus/$t" "$r" "tests/fuzz/corpus/$t"
+	done
 done
 
 echo "$pass passed, $fail failed"

@@ -40,15 +40,18 @@ static int down_one(const char *dir, struct lab *l)
 
 	/* programs run with 'dynamo exec' hold the namespaces: they go first */
 	killed = lab_kill_inside(l, SIGKILL);
+	/* alive means holding the lab: an exited holder waiting to be reaped
+	 * (a zombie) holds nothing any more */
 	if (lab_alive(l)) {
 		kill(l->pid, SIGTERM);
-		for (int i = 0; i < 500 && kill(l->pid, 0) == 0; i++)
-			sleep_ms(10);
-		if (kill(l->pid, 0) == 0) {
+		for (int i = 0; i < 500 && lab_alive(l); i++)
+			sleep_ms(2);
+		if (lab_alive(l)) {
 			kill(l->pid, SIGKILL);
-			sleep_ms(50);
+			for (int i = 0; i < 500 && lab_alive(l); i++)
+				sleep_ms(2);
 		}
-		if (kill(l->pid, 0) == 0 && errno != ESRCH) {
+		if (lab_alive(l)) {
 			fprintf(stderr, "dynamo: lab %s: holder %d does not stop\n", l->name,
 				(int)l->pid);
 			return EXIT_FAIL;

@@ -8,6 +8,7 @@
 #include "../control/lab.h"
 #include "../lib/util.h"
 #include "../net/net.h"
+#include "../net/wire.h"
 #include "../plan/plan.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -82,12 +85,72 @@ static int write_hosts(const char *dir, const char *name, const struct topo *t)
 	return r;
 }
 
+/* The links with delay, jitter or loss run in a thread of the holder
+ * from the moment the network exists (the probe needs them). */
+struct wire_thread {
+	struct wires *w;
+	pthread_t tid;
+	int stop;       /* eventfd */
+	bool running;
+	char err[256];
+};
+
+static void *wire_main(void *arg)
+{
+	struct wire_thread *wt = arg;
+
+	if (wires_run(wt->w, wt->stop, wt->err, sizeof(wt->err)))
+		_exit(1); /* a lab whose links stopped is no lab: go */
+	return NULL;
+}
+
+static int wires_start(struct wire_thread *wt, const struct net *n, const struct topo *t,
+		       char *err, size_t errlen)
+{
+	int r;
+
+	if (!n->nwires)
+		return 0;
+	wt->stop = eventfd(0, EFD_CLOEXEC);
+	if (wt->stop < 0 || (r = wires_new(&wt->w, (uint64_t)getpid()))) {
+		r = -errno;
+		snprintf(err, errlen, "cannot start the links: %s", strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < n->nwires; i++) {
+		const struct topo_iface *f = &t->nodes[n->wires[i].node].ifaces[n->wires[i].iface];
+
+		if ((r = wire_add(wt->w, n->wires[i].a, n->wires[i].b, &f->up, &f->down, err,
+				  errlen)))
+			return r;
+	}
+	if ((r = pthread_create(&wt->tid, NULL, wire_main, wt))) {
+		snprintf(err, errlen, "cannot start the links: %s", strerror(r));
+		return -r;
+	}
+	wt->running = true;
+	return 0;
+}
+
+static void wires_stop(struct wire_thread *wt)
+{
+	uint64_t one = 1;
+
+	if (!wt->running)
+		return;
+	(void)!write(wt->stop, &one, sizeof(one));
+	pthread_join(wt->tid, NULL);
+	wires_free(wt->w);
+	wt->running = false;
+}
+
 /* The holder: build, report on fd, then hold until told to go. */
 static int __attribute__((noreturn))
 holder(int fd, const char *dir, const char *name, const char *spec_path, struct plan *p,
        int timeout_s)
 {
 	struct net n = { 0 };
+	struct wire_thread wt = { 0 };
 	struct lab l = { 0 };
 	char err[512] = "";
 	double t0 = now_s();
@@ -108,6 +171,7 @@ holder(int fd, const char *dir, const char *name, const char *spec_path, struct 
 
 	if ((r = net_private(&n.rootless, err, sizeof(err))) ||
 	    (r = net_build(&n, p->topo, err, sizeof(err))) ||
+	    (r = wires_start(&wt, &n, p->topo, err, sizeof(err))) ||
 	    (r = net_probe(&n, timeout_s * 1000, err, sizeof(err))))
 		goto fail;
 	if ((r = write_hosts(dir, name, p->topo))) {
@@ -151,6 +215,7 @@ holder(int fd, const char *dir, const char *name, const char *spec_path, struct 
 	do
 		sig = sigwaitinfo(&set, NULL);
 	while (sig < 0 && errno == EINTR);
+	wires_stop(&wt);
 	/* programs started in the lab go with it */
 	lab_kill_inside(&l, SIGKILL);
 	lab_remove(dir, name);

@@ -21,6 +21,7 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <netinet/in.h>
@@ -37,6 +38,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+static void add_tbf(struct nl *nl, int ifindex, uint64_t bps, uint32_t mtu);
 
 int net_enter(int fd)
 {
@@ -494,6 +497,8 @@ static int config_node(struct build *b, size_t i, char *err, size_t errlen)
 		ifm->ifi_index = idx[k];
 		ifm->ifi_flags = ifm->ifi_change = IFF_UP;
 		add_addr(nl, idx[k], nd->ifaces[k].addr, t->subnets[nd->ifaces[k].subnet].plen);
+		if (nd->ifaces[k].up.rate)
+			add_tbf(nl, idx[k], nd->ifaces[k].up.rate, nd->ifaces[k].mtu);
 	}
 	for (size_t k = 0; k < nd->nifaces && !r; k++)
 		add_neighbours(n, nl, i, k, idx[k], b->sm);
@@ -587,7 +592,7 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 {
 	struct nl *root = NULL, **nls = NULL;
 	int r = 0, *brindex = NULL;
-	size_t *members = NULL, *brfirst = NULL, *seen = NULL, nbr;
+	size_t *members = NULL, *brfirst = NULL, *seen = NULL, nbr, wcap = 0;
 	struct subnet_members *sm = NULL;
 	struct build bld;
 	char name[48]; /* IFNAMSIZ is enough: node indexes are bounded */
@@ -706,7 +711,18 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 
 			node_mac(mac, i, k);
 			root_name(name, sizeof(name), i, k);
-			add_veth(root, name, br, f->name, n->ns_fd[i], f->mtu, mac);
+			if (!net_needs_wire(f)) {
+				add_veth(root, name, br, f->name, n->ns_fd[i], f->mtu, mac);
+			} else {
+				/* cut for a wire: the node's pair stays off the
+				 * bridge; a second pair x..w joins it */
+				char x[48], w[48];
+
+				add_veth(root, name, 0, f->name, n->ns_fd[i], f->mtu, mac);
+				snprintf(x, sizeof(x), "x%zui%zu", i, k);
+				snprintf(w, sizeof(w), "w%zui%zu", i, k);
+				add_veth(root, x, br, w, -1, f->mtu, NULL);
+			}
 		}
 	}
 	if ((r = nl_commit(root, err, errlen)))
@@ -723,6 +739,8 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 				uint8_t mac[6];
 				int port;
 
+				const struct topo_iface *f = &t->nodes[i].ifaces[k];
+
 				root_name(name, sizeof(name), i, k);
 				port = sk < 0 ? -EBADF : ifindex_in(sk, name);
 				if (port < 0) {
@@ -731,6 +749,30 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 					break;
 				}
 				node_mac(mac, i, k);
+				if (f->down.rate)
+					add_tbf(root, port, f->down.rate, f->mtu);
+				if (net_needs_wire(f)) {
+					struct net_wire *w = VEC_PUSH(n->wires, n->nwires, wcap);
+					char x[48], wn[48];
+					int xport, wport;
+
+					snprintf(x, sizeof(x), "x%zui%zu", i, k);
+					snprintf(wn, sizeof(wn), "w%zui%zu", i, k);
+					xport = ifindex_in(sk, x);
+					wport = ifindex_in(sk, wn);
+					if (xport < 0 || wport < 0) {
+						r = xport < 0 ? xport : wport;
+						snprintf(err, errlen, "%s: %s", x, strerror(-r));
+						break;
+					}
+					set_up(root, name, 0);
+					set_up(root, wn, 0);
+					w->a = port;
+					w->b = wport;
+					w->node = i;
+					w->iface = k;
+					port = xport; /* the bridge's port for this node */
+				}
 				set_up_port(root, port);
 				add_fdb(root, port, mac);
 				if (LEAVES(members[s])) {
@@ -779,6 +821,44 @@ out:
 		free(sm[i].v);
 	free(sm);
 	return r;
+}
+
+/* ---- link conditions ---------------------------------------------- */
+
+bool net_needs_wire(const struct topo_iface *f)
+{
+	return f->up.delay_us || f->up.jitter_us || f->up.loss_ppm || f->down.delay_us ||
+	       f->down.jitter_us || f->down.loss_ppm;
+}
+
+/* A rate limit on ifindex's way out: tbf.  The spec's rates count IP
+ * bytes, tbf counts frames with their 14-byte Ethernet header: scale for
+ * full-size frames.  The bucket holds 2 ms of traffic (at least two
+ * frames); the queue 50 ms more. */
+static void add_tbf(struct nl *nl, int ifindex, uint64_t bps, uint32_t mtu)
+{
+	struct nlmsghdr *h = nl_msg(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(h, sizeof(*tcm));
+	struct tc_tbf_qopt q;
+	uint64_t Bps = (uint64_t)((double)bps / 8.0 * (mtu + 14.0) / mtu + 0.5);
+	uint32_t burst = (uint32_t)MAX(Bps / 500, 2 * ((uint64_t)mtu + 14));
+	struct nlattr *opt;
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_handle = 0x10000;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(h, TCA_KIND, "tbf");
+	memset(&q, 0, sizeof(q));
+	q.rate.linklayer = TC_LINKLAYER_ETHERNET; /* no rate table needed */
+	q.rate.rate = (uint32_t)MIN(Bps, (uint64_t)UINT32_MAX);
+	q.limit = (uint32_t)MIN(Bps / 20 + burst, (uint64_t)UINT32_MAX);
+	opt = mnl_attr_nest_start(h, TCA_OPTIONS);
+	mnl_attr_put(h, TCA_TBF_PARMS, sizeof(q), &q);
+	if (Bps >= UINT32_MAX)
+		mnl_attr_put_u64(h, TCA_TBF_RATE64, Bps);
+	mnl_attr_put_u32(h, TCA_TBF_BURST, burst);
+	mnl_attr_nest_end(h, opt);
 }
 
 /* ---- the reachability probe ------------------------------------------- */
@@ -920,6 +1000,9 @@ void net_destroy(struct net *n)
 	n->ns_fd = NULL;
 	free(n->probe);
 	n->probe = NULL;
+	free(n->wires);
+	n->wires = NULL;
+	n->nwires = 0;
 	if (n->root_fd > 0)
 		close(n->root_fd);
 	n->root_fd = -1;

@@ -24,7 +24,17 @@ struct net {
 	int *ns_fd;        /* per node */
 	size_t *probe;     /* per host: the node it pings, or TOPO_NONE */
 	bool rootless;     /* behind a user namespace */
+	/* links with delay, jitter or loss, for wire_add(): interface
+	 * indexes in the root namespace, a facing the node */
+	struct net_wire {
+		int a, b;
+		size_t node, iface;
+	} *wires;
+	size_t nwires;
 };
+
+/* Does a link need a wire (delay, jitter or loss in a direction)? */
+bool net_needs_wire(const struct topo_iface *f);
 
 /* Move the calling process into a private network namespace (and a user
  * namespace first when not root).  Call it single-threaded, before any
