@@ -20,11 +20,147 @@ _dynamo_files()
     compopt -o filenames 2>/dev/null
 }
 
+# Complete any file name.
+_dynamo_anyfiles()
+{
+    local cur=$1 IFS=$'\n'
+    if declare -F _filedir >/dev/null; then
+        _filedir
+        return
+    fi
+    COMPREPLY=($(compgen -f -- "$cur"))
+    compopt -o filenames 2>/dev/null
+}
+
+# Complete command names.
+_dynamo_commands()
+{
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -c -- "$1" | sort -u))
+}
+
+# _dynamo_run ARG...: run dynamo quietly; fails when it is not installed.
+# The command being completed is used when it is a path ('./dynamo').
+_dynamo_run()
+{
+    local d=dynamo
+    [[ ${COMP_WORDS[0]} == */* && -x ${COMP_WORDS[0]} && ! -d ${COMP_WORDS[0]} ]] &&
+        d=${COMP_WORDS[0]}
+    command -v "$d" >/dev/null 2>&1 || return 1
+    "$d" "$@" </dev/null 2>/dev/null
+}
+
+# The labs up, one a line: the first column of 'dynamo status' under its
+# header "LAB  PID ...".
+_dynamo_labs()
+{
+    local first rest hdr=
+    while read -r first rest; do
+        if [[ -z $hdr ]]; then
+            [[ $first == LAB && $rest == PID* ]] && hdr=1
+            continue
+        fi
+        [[ -z $first ]] && break
+        printf '%s\n' "$first"
+    done < <(_dynamo_run status)
+}
+
+# _dynamo_nodes [LAB]: the nodes of LAB (default: the only lab up), one a
+# line: the first column of 'dynamo status LAB' under "  NODE  KIND ...".
+_dynamo_nodes()
+{
+    local lab=$1 first rest hdr= labs
+    if [[ -z $lab ]]; then
+        labs=($(_dynamo_labs))
+        ((${#labs[@]} == 1)) || return 0
+        lab=${labs[0]}
+    fi
+    while read -r first rest; do
+        if [[ -z $hdr ]]; then
+            [[ $first == NODE && $rest == KIND* ]] && hdr=1
+            continue
+        fi
+        [[ -z $first ]] && break
+        printf '%s\n' "$first"
+    done < <(_dynamo_run status -- "$lab")
+}
+
+# Complete the words after 'exec' (at index $1):
+# [--lab LAB] NODE [--] [COMMAND [ARG...]]
+_dynamo_exec()
+{
+    local i=$1 cur=${COMP_WORDS[COMP_CWORD]} w lab= node=
+    local j=$((i + 1))
+
+    # The options, then the node.
+    while ((j < COMP_CWORD)); do
+        w=${COMP_WORDS[j]}
+        case $w in
+        --lab)
+            # '--lab LAB', or '--lab' '=' 'LAB' when '=' breaks words
+            ((j + 1 < COMP_CWORD)) && [[ ${COMP_WORDS[j + 1]} == = ]] && j=$((j + 1))
+            j=$((j + 1))
+            if ((j == COMP_CWORD)); then
+                COMPREPLY=($(compgen -W "$(_dynamo_labs)" -- "$cur"))
+                return
+            fi
+            lab=${COMP_WORDS[j]}
+            ;;
+        --lab=*)
+            lab=${w#--lab=}
+            ;;
+        --)
+            j=$((j + 1))
+            node=--
+            break
+            ;;
+        -*) ;;
+        *)
+            node=$w
+            break
+            ;;
+        esac
+        j=$((j + 1))
+    done
+    lab=${lab//[\'\"\\]/}
+
+    if [[ $node == -- ]]; then
+        # 'exec -- NODE': the word after '--' is the node
+        if ((j == COMP_CWORD)); then
+            COMPREPLY=($(compgen -W "$(_dynamo_nodes "$lab")" -- "$cur"))
+            return
+        fi
+        node=${COMP_WORDS[j]}
+    elif [[ -z $node ]]; then
+        if [[ $cur == --lab=* ]]; then
+            COMPREPLY=($(compgen -P --lab= -W "$(_dynamo_labs)" -- "${cur#--lab=}"))
+        elif [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--lab -h --help" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$(_dynamo_nodes "$lab")" -- "$cur"))
+        fi
+        return
+    fi
+
+    # After the node: an optional '--', then a command and its arguments.
+    j=$((j + 1))
+    if ((j == COMP_CWORD)) && [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--" -- "$cur"))
+        return
+    fi
+    ((j < COMP_CWORD)) && [[ ${COMP_WORDS[j]} == -- ]] && j=$((j + 1))
+    if ((j == COMP_CWORD)); then
+        _dynamo_commands "$cur"
+    else
+        _dynamo_anyfiles "$cur"
+    fi
+}
+
 _dynamo()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
-    local commands="check plan help version"
-    local cmd= i
+    local commands="check plan up exec status down help version"
+    local cmd= i j opts
 
     COMPREPLY=()
     # The command is the first word after the global options.
@@ -39,17 +175,44 @@ _dynamo()
     '')
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         ;;
-    check|plan)
-        local opts="-q --quiet -h --help"
-        [[ $cmd == plan ]] && opts="--json -h --help"
-        # After '--' every word is a file.
-        for ((i++; i < COMP_CWORD; i++)); do
-            [[ ${COMP_WORDS[i]} == -- ]] && opts=
+    check|plan|up)
+        case $cmd in
+        check) opts="-q --quiet -h --help" ;;
+        plan) opts="--json -h --help" ;;
+        up) opts="--name --timeout -h --help" ;;
+        esac
+        # After '--' every word is a file; the values of up's options are
+        # not completed.
+        for ((j = i + 1; j < COMP_CWORD; j++)); do
+            [[ ${COMP_WORDS[j]} == -- ]] && opts=
         done
+        if [[ $cmd == up && -n $opts ]]; then
+            j=${COMP_WORDS[COMP_CWORD - 1]}
+            [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
+            [[ $j == --name || $j == --timeout ]] && return 0
+            [[ $cur == --name=* || $cur == --timeout=* ]] && return 0
+        fi
         if [[ -n $opts && $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         else
             _dynamo_files "$cur"
+        fi
+        ;;
+    exec)
+        _dynamo_exec "$i"
+        ;;
+    status|down)
+        opts="--json -h --help"
+        [[ $cmd == down ]] && opts="--all -h --help"
+        # One lab at most, and none with --all.
+        for ((j = i + 1; j < COMP_CWORD; j++)); do
+            [[ ${COMP_WORDS[j]} == --all ]] && return 0
+            [[ ${COMP_WORDS[j]} != -* ]] && return 0
+        done
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+        else
+            COMPREPLY=($(compgen -W "$(_dynamo_labs)" -- "$cur"))
         fi
         ;;
     help)
