@@ -91,8 +91,13 @@ void cli_print_diags(const struct spec *s)
 
 int cli_load(const char *path, struct spec **sp, struct plan **pp)
 {
+	return cli_load_with(path, NULL, sp, pp);
+}
+
+int cli_load_with(const char *path, const char *extra, struct spec **sp, struct plan **pp)
+{
 	char *err = NULL;
-	struct spec *s = spec_parse_file(path, &err);
+	struct spec *s = spec_parse_file_with(path, extra, &err);
 
 	*sp = s;
 	*pp = NULL;

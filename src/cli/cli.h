@@ -39,6 +39,8 @@ struct plan;
  * Returns the exit status: 0 with *pp set, 2 when invalid, 1 when the
  * file cannot be read.  The caller frees *sp and *pp. */
 int cli_load(const char *path, struct spec **sp, struct plan **pp);
+/* The same with extra statements after the file (see spec_parse_file_with). */
+int cli_load_with(const char *path, const char *extra, struct spec **sp, struct plan **pp);
 
 struct lab;
 /* Load the lab named given, or the only lab up when given is NULL,

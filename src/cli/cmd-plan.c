@@ -228,6 +228,35 @@ static void print_node(struct out *o, const struct topo *t, size_t idx, const st
 	out_obj_close(o);
 }
 
+/* Which ports copy their frames to which monitor interface. */
+static void print_mirrors(struct out *o, const struct topo *t)
+{
+	if (t->nmirrors)
+		out_text(o, "\nmirrors\n");
+	out_arr_open(o, "mirrors");
+	for (size_t m = 0; m < t->nmirrors; m++) {
+		const struct topo_mirror *tm = &t->mirrors[m];
+
+		out_obj_open(o, NULL);
+		out_str(o, "monitor", "  to %s", t->nodes[tm->monitor].name);
+		out_str(o, "interface", " %s, copies of\n", tm->ifname);
+		out_arr_open(o, "ports");
+		for (size_t k = 0; k < tm->nports; k++) {
+			const struct topo_node *nd = &t->nodes[tm->ports[k].node];
+
+			out_obj_open(o, NULL);
+			out_str(o, "node", "    %s", nd->name);
+			out_str(o, "subnet", " -- %s",
+				t->subnets[nd->ifaces[tm->ports[k].iface].subnet].name);
+			out_str(o, "direction", " %s\n", tm->ports[k].both ? "both ways" : "into the switch");
+			out_obj_close(o);
+		}
+		out_arr_close(o);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+}
+
 static void print_names(struct out *o, const char *key, const char *label,
 			const struct topo *t, const size_t *v, size_t n)
 {
@@ -371,6 +400,7 @@ int cmd_plan(int argc, char **argv)
 			if ((int)p->topo->nodes[i].kind == kind)
 				print_node(o, p->topo, i, p);
 	out_arr_close(o);
+	print_mirrors(o, p->topo);
 	out_text(o, "\n");
 	out_arr_open(o, "statements");
 	for (size_t i = 0; i < p->nstmts; i++)

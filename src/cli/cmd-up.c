@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 const char cmd_up_usage[] =
-	"usage: dynamo up [--name LAB] [--timeout SECONDS] FILE\n"
+	"usage: dynamo up [--name LAB] [--timeout SECONDS] [--mirror WHAT:HOST]... FILE\n"
 	"\n"
 	"Build the network of the spec FILE (hosts, subnets, routers, the emulated\n"
 	"Internet, link conditions) and keep it up as a lab, to run your own\n"
@@ -38,6 +38,9 @@ const char cmd_up_usage[] =
 	"options:\n"
 	"  --name LAB         the lab's name (default: FILE's name without .dyn)\n"
 	"  --timeout SECONDS  how long hosts may take to answer (default 10)\n"
+	"  --mirror WHAT:HOST copy a subnet's traffic (lan:ids) or a link's\n"
+	"                     (h1--lan:ids) to an interface monN of HOST, as the\n"
+	"                     spec's 'mirror' statement does; may be repeated\n"
 	"  -h, --help         show this help\n"
 	"\n"
 	"Several labs can be up at once.  Their state is kept in $DYNAMO_RUNDIR,\n"
@@ -234,6 +237,7 @@ int cmd_up(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "mirror", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -243,6 +247,7 @@ int cmd_up(int argc, char **argv)
 	struct spec *s = NULL;
 	struct plan *p = NULL;
 	struct lab old;
+	struct buf mirrors = { 0 };
 	size_t got = 0;
 	ssize_t r;
 	pid_t pid;
@@ -265,14 +270,40 @@ int cmd_up(int argc, char **argv)
 			timeout_s = (int)v;
 			break;
 		}
+		case 'm': {
+			/* WHAT:HOST, WHAT a network or NODE--NETWORK: words only, so
+			 * that nothing else can slip into the spec */
+			char *colon = strrchr(optarg, ':'), *dash = strstr(optarg, "--");
+
+			if (!colon || colon == optarg || !colon[1] ||
+			    strspn(optarg, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					   "0123456789_-:") != strlen(optarg) ||
+			    (dash && (dash == optarg || dash + 2 >= colon))) {
+				buf_free(&mirrors);
+				return cli_usage_error(self, "--mirror takes SUBNET:HOST or "
+						       "NODE--NETWORK:HOST, not '%s'", optarg);
+			}
+			if (dash)
+				buf_printf(&mirrors, "mirror %.*s -- %.*s to %s ;\n",
+					   (int)(dash - optarg), optarg, (int)(colon - dash - 2),
+					   dash + 2, colon + 1);
+			else
+				buf_printf(&mirrors, "mirror %.*s to %s ;\n", (int)(colon - optarg),
+					   optarg, colon + 1);
+			break;
+		}
 		case 'h':
+			buf_free(&mirrors);
 			return cli_help(self);
 		default:
+			buf_free(&mirrors);
 			return cli_usage_error(self, "bad option");
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 != argc) {
+		buf_free(&mirrors);
 		return cli_usage_error(self, "up needs one spec file");
+	}
 	if (!name[0]) {
 		const char *base = strrchr(argv[optind], '/');
 		size_t len;
@@ -284,7 +315,9 @@ int cmd_up(int argc, char **argv)
 			return cli_usage_error(self, "cannot name a lab after '%s'; give --name",
 					       argv[optind]);
 	}
-	if ((st = cli_load(argv[optind], &s, &p)) != EXIT_OK)
+	st = cli_load_with(argv[optind], mirrors.p, &s, &p);
+	buf_free(&mirrors);
+	if (st != EXIT_OK)
 		goto out;
 	if ((r = lab_rundir(dir, sizeof(dir), true))) {
 		fprintf(stderr, "dynamo: cannot make the run directory %s: %s\n", dir,

@@ -21,7 +21,10 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <net/ethernet.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <netinet/in.h>
@@ -588,6 +591,147 @@ static int parallel(struct build *b, int (*fn)(struct build *, size_t, char *, s
 	return r;
 }
 
+/* A match-all filter on a clsact hook of ifindex whose actions copy
+ * every frame out of each of the n interfaces in to, and let the original
+ * go on.  One filter carries them all: tc runs only the first filter that
+ * matches. */
+static void add_mirror_filter(struct nl *nl, int ifindex, uint32_t hook, const int *to, size_t n)
+{
+	struct nlmsghdr *h = nl_msg(nl, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(h, sizeof(*tcm));
+	struct {
+		struct tc_u32_sel sel;
+		struct tc_u32_key key;
+	} sel;
+	struct tc_mirred mir;
+	struct nlattr *opt, *acts, *act, *aopt;
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_MAKE(TC_H_CLSACT, hook);
+	tcm->tcm_info = TC_H_MAKE(0, htons(ETH_P_ALL)); /* priority chosen by the kernel */
+	mnl_attr_put_strz(h, TCA_KIND, "u32");
+	opt = mnl_attr_nest_start(h, TCA_OPTIONS);
+	memset(&sel, 0, sizeof(sel));
+	sel.sel.flags = TC_U32_TERMINAL;
+	sel.sel.nkeys = 1; /* mask 0: every frame matches */
+	mnl_attr_put(h, TCA_U32_SEL, sizeof(sel), &sel);
+	acts = mnl_attr_nest_start(h, TCA_U32_ACT);
+	for (size_t i = 0; i < n; i++) {
+		act = mnl_attr_nest_start(h, (uint16_t)(i + 1)); /* the action's order */
+		mnl_attr_put_strz(h, TCA_ACT_KIND, "mirred");
+		aopt = mnl_attr_nest_start(h, TCA_ACT_OPTIONS);
+		memset(&mir, 0, sizeof(mir));
+		mir.action = TC_ACT_PIPE;
+		mir.eaction = TCA_EGRESS_MIRROR;
+		mir.ifindex = (uint32_t)to[i];
+		mnl_attr_put(h, TCA_MIRRED_PARMS, sizeof(mir), &mir);
+		mnl_attr_nest_end(h, aopt);
+		mnl_attr_nest_end(h, act);
+	}
+	mnl_attr_nest_end(h, acts);
+	mnl_attr_nest_end(h, opt);
+}
+
+static void add_clsact(struct nl *nl, int ifindex)
+{
+	struct nlmsghdr *h = nl_msg(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_EXCL);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(h, sizeof(*tcm));
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	tcm->tcm_parent = TC_H_CLSACT;
+	mnl_attr_put_strz(h, TCA_KIND, "clsact");
+}
+
+/* Where each port's frames are copied to, per hook. */
+struct port_copies {
+	int *to[2];     /* ingress, egress */
+	size_t n[2], cap[2];
+};
+
+/* Step 5: a veth per mirror, its far end in the monitor as monN (up,
+ * no address), and the copying filters on the mirrored ports. */
+static int build_mirrors(struct net *n, struct nl *root, struct nl **nls, char *err,
+			 size_t errlen)
+{
+	const struct topo *t = n->topo;
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	size_t *off = xcalloc(t->nnodes + 1, sizeof(*off)), nslots;
+	struct port_copies *pc;
+	char name[48];
+
+	for (size_t i = 0; i < t->nnodes; i++)
+		off[i + 1] = off[i] + t->nodes[i].nifaces;
+	nslots = off[t->nnodes];
+	pc = xcalloc(nslots + 1, sizeof(*pc));
+	for (size_t m = 0; m < t->nmirrors; m++) {
+		snprintf(name, sizeof(name), "m%zu", m);
+		add_veth(root, name, 0, t->mirrors[m].ifname, n->ns_fd[t->mirrors[m].monitor], 0,
+			 NULL);
+	}
+	if ((r = nl_commit(root, err, errlen)))
+		goto out;
+	for (size_t m = 0; m < t->nmirrors; m++) {
+		const struct topo_mirror *tm = &t->mirrors[m];
+		int mif;
+
+		snprintf(name, sizeof(name), "m%zu", m);
+		set_up(root, name, 0);
+		set_up(nls[tm->monitor], tm->ifname, 0);
+		if ((r = nl_commit(nls[tm->monitor], err, errlen)))
+			goto out;
+		mif = sk < 0 ? -EBADF : ifindex_in(sk, name);
+		if (mif < 0) {
+			r = mif;
+			snprintf(err, errlen, "mirror %s: %s", name, strerror(-r));
+			goto out;
+		}
+		for (size_t k = 0; k < tm->nports; k++) {
+			struct port_copies *c = &pc[off[tm->ports[k].node] + tm->ports[k].iface];
+
+			/* the root end's ingress is what the node sends */
+			*VEC_PUSH(c->to[0], c->n[0], c->cap[0]) = mif;
+			if (tm->ports[k].both)
+				*VEC_PUSH(c->to[1], c->n[1], c->cap[1]) = mif;
+		}
+	}
+	for (size_t i = 0; i < t->nnodes && !r; i++) {
+		for (size_t k = 0; k < t->nodes[i].nifaces; k++) {
+			struct port_copies *c = &pc[off[i] + k];
+			int port;
+
+			if (!c->n[0] && !c->n[1])
+				continue;
+			root_name(name, sizeof(name), i, k);
+			port = ifindex_in(sk, name);
+			if (port < 0) {
+				r = port;
+				snprintf(err, errlen, "mirror port %s: %s", name, strerror(-r));
+				break;
+			}
+			add_clsact(root, port);
+			if (c->n[0])
+				add_mirror_filter(root, port, TC_H_MIN_INGRESS, c->to[0], c->n[0]);
+			if (c->n[1])
+				add_mirror_filter(root, port, TC_H_MIN_EGRESS, c->to[1], c->n[1]);
+		}
+	}
+	if (!r)
+		r = nl_commit(root, err, errlen);
+out:
+	if (sk >= 0)
+		close(sk);
+	for (size_t i = 0; i < nslots; i++) {
+		free(pc[i].to[0]);
+		free(pc[i].to[1]);
+	}
+	free(pc);
+	free(off);
+	return r;
+}
+
 int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 {
 	struct nl *root = NULL, **nls = NULL;
@@ -807,6 +951,10 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 
 	/* 4. addresses, routes, forwarding and NAT, node by node */
 	if ((r = parallel(&bld, config_node, err, errlen)))
+		goto out;
+
+	/* 5. mirrors: copies to an interface of the monitoring host */
+	if (t->nmirrors && (r = build_mirrors(n, root, nls, err, errlen)))
 		goto out;
 out:
 	for (size_t i = 0; i < t->nnodes; i++)

@@ -652,6 +652,51 @@ static void check_gens(struct checker *c)
 	}
 }
 
+/* A mirror copies a network's traffic, or a link's, to a host. */
+static void check_mirrors(struct checker *c)
+{
+	struct spec *s = c->s;
+
+	for (size_t i = 0; i < s->nmirrors; i++) {
+		struct spec_mirror *m = &s->mirrors[i];
+		struct ent *e;
+
+		if (!m->net.name) {
+			if (!is_network(c, m->what.name)) {
+				e = find(c, m->what.name);
+				if (e)
+					spec_diag(s, SPEC_ERROR, m->what.loc,
+						  "mirror one link of it: mirror NODE -- NETWORK to HOST ;",
+						  "'%s' is a %s, not a network", m->what.name,
+						  kind_name(e->kind));
+				else
+					unknown(c, &m->what, "subnet", ENT_SUBNET);
+			}
+		} else {
+			e = find(c, m->what.name);
+			if (!e) {
+				unknown(c, &m->what, "host or router", -1);
+			} else if (e->kind == ENT_SUBNET) {
+				spec_diag(s, SPEC_ERROR, m->what.loc, "write: mirror h1 -- lan to ids ;",
+					  "a mirrored link starts at a host or router, not a subnet");
+			} else if (!node_on(c, e, m->net.name)) {
+				spec_diag(s, SPEC_ERROR, m->net.loc, NULL, "%s is not on %s",
+					  m->what.name, m->net.name);
+			}
+		}
+		e = find(c, m->to.name);
+		if (e && e->kind != ENT_HOST && e->kind != ENT_IMPLICIT)
+			spec_diag(s, SPEC_ERROR, m->to.loc, "copies go to a host that monitors",
+				  "'%s' is a %s, not a host", m->to.name, kind_name(e->kind));
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(s->mirrors[k].to.name, m->to.name) &&
+			    !strcmp(s->mirrors[k].what.name, m->what.name) &&
+			    !s->mirrors[k].net.name == !m->net.name &&
+			    (!m->net.name || !strcmp(s->mirrors[k].net.name, m->net.name)))
+				spec_diag(s, SPEC_ERROR, m->loc, NULL, "the same mirror is given twice");
+	}
+}
+
 void spec__check(struct spec *s)
 {
 	struct checker c = { .s = s, .declared = spec_declares_hosts(s) };
@@ -680,9 +725,13 @@ void spec__check(struct spec *s)
 	check_subnets(&c);
 	check_hosts(&c);
 	check_routers(&c);
+	for (size_t i = 0; i < s->nmirrors; i++)
+		add_implicit(&c, &s->mirrors[i].to, 1);
 	check_gens(&c); /* before links: it adds the implicit hosts */
 	check_links(&c);
-	if (!s->ngens && !s->nhosts && !s->nsubnets && !s->nrouters && !s->nlinks && !s->errors)
+	check_mirrors(&c);
+	if (!s->ngens && !s->nhosts && !s->nsubnets && !s->nrouters && !s->nlinks &&
+	    !s->nmirrors && !s->errors)
 		spec_diag(s, SPEC_WARNING, (struct spec_loc){ 0 },
 			  "write: generate web traffic from h1 to h2 with 10 Mbps ;",
 			  "the spec is empty");

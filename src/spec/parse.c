@@ -29,10 +29,11 @@ static const char *const keywords[] = {
 	"source", "flow", "flows", "for", "after", "at", "session", "sessions",
 	"per", "label", "subnet", "host", "router", "link", "joins", "nat", "in",
 	"address", "serves", "port", "rate", "delay", "jitter", "loss", "mtu",
-	"external",
+	"external", "mirror",
 };
 
-static const char *const stmt_words[] = { "generate", "subnet", "host", "router", "link" };
+static const char *const stmt_words[] = { "generate", "subnet", "host", "router", "link",
+					   "mirror" };
 
 static const char *const gen_clauses[] = {
 	"from", "to", "with", "over", "using", "for", "after", "at", "label",
@@ -989,6 +990,46 @@ drop:
 	free(l.b.name);
 }
 
+/* mirror NAME [-- NAME] to NAME */
+static void parse_mirror(struct parser *p)
+{
+	struct spec_mirror m = { 0 };
+
+	m.loc = next(p)->loc;
+	if (!check_name(p, peek(p), "a subnet, or a node of a link", true))
+		goto fail;
+	m.what.name = tok_dup(peek(p));
+	m.what.loc = next(p)->loc;
+	if (peek(p)->kind == T_DASHDASH) {
+		next(p);
+		if (!check_name(p, peek(p), "the link's network", true))
+			goto fail;
+		m.net.name = tok_dup(peek(p));
+		m.net.loc = next(p)->loc;
+	}
+	if (!is_word(peek(p), "to")) {
+		expected(p, "'to'", "write: mirror lan to ids ; or: mirror h1 -- lan to ids ;");
+		goto fail;
+	}
+	next(p);
+	if (!check_name(p, peek(p), "the monitoring host", false))
+		goto fail;
+	m.to.name = tok_dup(peek(p));
+	m.to.loc = next(p)->loc;
+	end_stmt(p, "the mirror statement");
+	if (p->bad)
+		goto drop;
+	*VEC_PUSH(p->s->mirrors, p->s->nmirrors, p->s->mirrors_cap) = m;
+	return;
+fail:
+	sync(p);
+drop:
+	p->s->topo_failed = true;
+	free(m.what.name);
+	free(m.net.name);
+	free(m.to.name);
+}
+
 static int take_class(struct parser *p, struct spec_loc *loc)
 {
 	const struct token *t = peek(p);
@@ -1427,6 +1468,8 @@ void spec__parse_tokens(struct spec *s, const struct token *t, size_t n)
 			parse_router(&p);
 		} else if (is_word(tk, "link")) {
 			parse_link(&p);
+		} else if (is_word(tk, "mirror")) {
+			parse_mirror(&p);
 		} else {
 			char *w = tok_dup(tk);
 			const char *sug = tk->kind == T_NAME
@@ -1438,7 +1481,7 @@ void spec__parse_tokens(struct spec *s, const struct token *t, size_t n)
 				snprintf(hint, sizeof(hint), "did you mean '%s'?", sug);
 			else
 				snprintf(hint, sizeof(hint),
-					 "statements start with generate, subnet, host, router or link");
+					 "statements start with generate, subnet, host, router, link or mirror");
 			perr(&p, tk, hint, "expected a statement, found %s", desc(tk, b, sizeof(b)));
 			next(&p);
 			sync(&p);

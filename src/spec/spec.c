@@ -84,6 +84,11 @@ struct spec *spec_parse(const char *file, const char *text, size_t len)
 
 struct spec *spec_parse_file(const char *path, char **err)
 {
+	return spec_parse_file_with(path, NULL, err);
+}
+
+struct spec *spec_parse_file_with(const char *path, const char *extra, char **err)
+{
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	struct buf b = { 0 };
 	char chunk[65536];
@@ -109,6 +114,10 @@ struct spec *spec_parse_file(const char *path, char **err)
 	}
 	if (f != stdin)
 		fclose(f);
+	if (extra) {
+		buf_putc(&b, '\n');
+		buf_puts(&b, extra);
+	}
 	s = spec_parse(strcmp(path, "-") ? path : "<stdin>", b.p ? b.p : "", b.len);
 	buf_free(&b);
 	return s;
@@ -167,6 +176,12 @@ void spec_free(struct spec *s)
 		free(g->items);
 	}
 	free(s->gens);
+	for (size_t i = 0; i < s->nmirrors; i++) {
+		free(s->mirrors[i].what.name);
+		free(s->mirrors[i].net.name);
+		free(s->mirrors[i].to.name);
+	}
+	free(s->mirrors);
 	for (size_t i = 0; i < s->nimplicit; i++)
 		free(s->implicit[i].name);
 	free(s->implicit);

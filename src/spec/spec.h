@@ -142,6 +142,15 @@ struct spec_link {
 	struct spec_link_props props; /* as written, direction [0] = a -> b */
 };
 
+/* mirror WHAT [-- NET] to HOST: copy a subnet's traffic (as it enters
+ * the switch) or a link's (both ways) to a new interface of HOST. */
+struct spec_mirror {
+	struct spec_name what;  /* a network, or the node of a link */
+	struct spec_name net;   /* the link's network; name NULL for a network */
+	struct spec_name to;
+	struct spec_loc loc;
+};
+
 enum spec_flow_op { FLOWS_ANY, FLOWS_GE, FLOWS_LE, FLOWS_EQ };
 
 struct spec_mix_item {
@@ -179,7 +188,7 @@ struct spec_gen {
 };
 
 /* Which kind of statement each entry of spec.order is. */
-enum spec_stmt_kind { STMT_SUBNET, STMT_HOST, STMT_ROUTER, STMT_LINK, STMT_GENERATE };
+enum spec_stmt_kind { STMT_SUBNET, STMT_HOST, STMT_ROUTER, STMT_LINK, STMT_GENERATE, STMT_MIRROR };
 
 struct spec {
 	char *file;                 /* as given, for messages */
@@ -202,6 +211,8 @@ struct spec {
 	size_t nlinks, links_cap;
 	struct spec_gen *gens;
 	size_t ngens, gens_cap;
+	struct spec_mirror *mirrors;
+	size_t nmirrors, mirrors_cap;
 
 	/* Set by the checks: hosts used by statements but never declared, in
 	 * order of first use; they live on the default LAN. */
@@ -215,6 +226,9 @@ struct spec *spec_parse(const char *file, const char *text, size_t len);
 /* Read and parse a file ("-" is standard input).  Returns NULL only when
  * the file cannot be read, with *err set to an allocated message. */
 struct spec *spec_parse_file(const char *path, char **err);
+/* The same with extra statements after the file's text (from options
+ * such as 'up --mirror'); diagnostics in them point past the file's end. */
+struct spec *spec_parse_file_with(const char *path, const char *extra, char **err);
 void spec_free(struct spec *s);
 
 /* Add a diagnostic (used by later stages: topology, plan). */

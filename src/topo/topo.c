@@ -679,6 +679,56 @@ size_t topo_path(const struct topo *t, size_t a, size_t b, struct topo_hop *hops
 	return 0;
 }
 
+/* ---- mirrors ------------------------------------------------------------- */
+
+static void resolve_mirrors(struct builder *b)
+{
+	struct topo *t = b->t;
+	const struct spec *s = b->s;
+
+	t->mirrors = xcalloc(s->nmirrors + 1, sizeof(*t->mirrors));
+	for (size_t i = 0; i < s->nmirrors; i++) {
+		const struct spec_mirror *m = &s->mirrors[i];
+		struct topo_mirror *tm = &t->mirrors[t->nmirrors++];
+		size_t cap = 0, count = 0;
+
+		tm->monitor = topo_node_find(t, m->to.name);
+		for (size_t k = 0; k < i; k++)
+			count += t->mirrors[k].monitor == tm->monitor;
+		snprintf(tm->ifname, sizeof(tm->ifname), "mon%zu", count);
+		if (m->net.name) {
+			size_t node = topo_node_find(t, m->what.name);
+			const struct topo_node *nd = &t->nodes[node];
+
+			for (size_t k = 0; k < nd->nifaces; k++) {
+				if (strcmp(t->subnets[nd->ifaces[k].subnet].name, m->net.name))
+					continue;
+				struct topo_port *pt = VEC_PUSH(tm->ports, tm->nports, cap);
+
+				pt->node = node;
+				pt->iface = k;
+				pt->both = true;
+			}
+			continue;
+		}
+		{
+			size_t sub = !strcmp(m->what.name, "external") ? t->external
+				     : topo_subnet_find(t, m->what.name);
+
+			for (size_t n = 0; sub != TOPO_NONE && n < t->nnodes; n++) {
+				for (size_t k = 0; k < t->nodes[n].nifaces; k++) {
+					if (t->nodes[n].ifaces[k].subnet != sub)
+						continue;
+					struct topo_port *pt = VEC_PUSH(tm->ports, tm->nports, cap);
+
+					pt->node = n;
+					pt->iface = k;
+				}
+			}
+		}
+	}
+}
+
 /* ---- building ------------------------------------------------------------- */
 
 struct topo *topo_build(struct spec *s)
@@ -827,6 +877,8 @@ struct topo *topo_build(struct spec *s)
 		compute_routes(&b);
 	}
 
+	if (!s->errors)
+		resolve_mirrors(&b);
 	for (size_t i = 0; i < t->nsubnets; i++)
 		free(b.routers_on[i]);
 	free(b.routers_on);
@@ -856,5 +908,8 @@ void topo_free(struct topo *t)
 	strmap_free(&t->byname);
 	free(t->gen_external);
 	free(t->addrs);
+	for (size_t i = 0; i < t->nmirrors; i++)
+		free(t->mirrors[i].ports);
+	free(t->mirrors);
 	free(t);
 }

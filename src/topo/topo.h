@@ -57,6 +57,19 @@ struct topo_subnet {
 	int decl;             /* index into spec->subnets, or -1 */
 };
 
+/* A mirror: the ports whose frames are copied to an interface of the
+ * monitoring host.  A subnet's ports copy what enters the switch (each
+ * frame once); a link's port copies both ways. */
+struct topo_mirror {
+	size_t monitor;         /* node */
+	char ifname[16];        /* its interface for the copies: mon0, ... */
+	struct topo_port {
+		size_t node, iface;
+		bool both;      /* both ways, not only into the switch */
+	} *ports;
+	size_t nports;
+};
+
 struct topo {
 	struct topo_subnet *subnets;
 	size_t nsubnets, subnets_cap;
@@ -69,6 +82,8 @@ struct topo {
 	/* address -> (node, iface), sorted, for path walks */
 	struct topo_addr { uint32_t addr; size_t node, iface; } *addrs;
 	size_t naddrs;
+	struct topo_mirror *mirrors;
+	size_t nmirrors;
 };
 
 /* Build from a spec without errors; errors found here (a subnet too small,

@@ -28,7 +28,7 @@ subnet lab 10.3.0.0/24 ;
 host a1, a2 in lan ;
 host web in dmz ;
 host b1 in lab ;
-host mirror in external ;
+host inet in external ;
 router core joins lan, dmz, lab ;
 router gw joins dmz, external nat ;
 generate web traffic from a1 to external with 1 Mbps ;
@@ -75,7 +75,7 @@ expect_exit 0 "status --json of the lab" "$DYNAMO" status --json t1
 addr() { jq -r --arg n "$1" '.nodes[] | select(.name == $n) | .address' "$T/status.json"; }
 cp "$T/out" "$T/status.json"
 EXT=$(addr ext1)
-MIRROR=$(addr mirror)
+INET=$(addr inet)
 case $EXT in 198.18.*) ok "the external server is in 198.18.0.0/15 ($EXT)" ;;
 	*) not_ok "the external server is in 198.18.0.0/15" "$EXT" ;; esac
 
@@ -83,7 +83,7 @@ case $EXT in 198.18.*) ok "the external server is in 198.18.0.0/15 ($EXT)" ;;
 for src in $INTERNAL; do
 	targets=""
 	for dst in $INTERNAL; do [ "$dst" != "$src" ] && targets="$targets $(addr "$dst")"; done
-	targets="$targets $EXT $MIRROR"
+	targets="$targets $EXT $INET"
 	"$DYNAMO" exec --lab t1 "$src" -- sh -c "
 		for a in $targets; do ping -c 1 -W 2 -q \$a >/dev/null 2>&1 || echo \$a; done" \
 		>"$T/miss" 2>&1
@@ -97,9 +97,9 @@ done
 expect_exit 0 "exec resolves lab names (ping web)" "$DYNAMO" exec --lab t1 a1 -- ping -c 1 -W 2 web
 # NAT: the Internet answers a1 without a route back, and cannot reach in
 expect_exit 0 "the Internet has no route to the inside" \
-	"$DYNAMO" exec --lab t1 mirror -- sh -c "! ip route get $(addr a1) >/dev/null 2>&1"
+	"$DYNAMO" exec --lab t1 inet -- sh -c "! ip route get $(addr a1) >/dev/null 2>&1"
 expect_exit 0 "nothing reaches in through the NAT" \
-	"$DYNAMO" exec --lab t1 mirror -- sh -c "! ping -c 1 -W 1 -q $(addr a1) >/dev/null 2>&1"
+	"$DYNAMO" exec --lab t1 inet -- sh -c "! ping -c 1 -W 1 -q $(addr a1) >/dev/null 2>&1"
 expect_exit 0 "the gateway forwards" \
 	"$DYNAMO" exec --lab t1 gw -- sh -c 'test "$(cat /proc/sys/net/ipv4/ip_forward)" = 1'
 
@@ -116,6 +116,24 @@ if command -v script >/dev/null 2>&1; then
 	script -qec "\"$DYNAMO\" exec --lab t1 a1 -- tty" /dev/null >"$T/tty" 2>&1
 	expect_grep "$T/tty" "/dev/pts/" "a terminal stays attached"
 fi
+
+# --- mirrors: copies counted by the kernel's interface counters --------------------
+rx() { "$DYNAMO" exec --lab "$1" "$2" -- cat "/proc/self/net/dev" |
+	awk -v i="$3:" '$1 == i { print $3 }'; }
+expect_exit 0 "up with --mirror" "$DYNAMO" up --name m1 --mirror lan:b1 --mirror a1--lan:web \
+	"$T/three.dyn"
+before_b1=$(rx m1 b1 mon0); before_web=$(rx m1 web mon0)
+"$DYNAMO" exec --lab m1 a1 -- ping -c 100 -i 0.005 -q a2 >/dev/null
+"$DYNAMO" exec --lab m1 a2 -- ping -c 50 -i 0.005 -q "$EXT" >/dev/null
+got_b1=$(( $(rx m1 b1 mon0) - before_b1 )); got_web=$(( $(rx m1 web mon0) - before_web ))
+# lan: a1's 100 requests, a2's 100 replies, a2's 50 requests out, 50 replies
+# entering lan from core: 300 frames, each copied once
+if [ "$got_b1" -ge 300 ] && [ "$got_b1" -le 320 ]; then ok "a subnet's mirror copies each frame once ($got_b1)"
+else not_ok "a subnet's mirror copies each frame once" "$got_b1 frames, want 300-320"; fi
+# a1's link: its 100 requests and the 100 replies to it, nothing of a2's pings
+if [ "$got_web" -ge 200 ] && [ "$got_web" -le 215 ]; then ok "a link's mirror copies both ways ($got_web)"
+else not_ok "a link's mirror copies both ways" "$got_web frames, want 200-215"; fi
+expect_exit 0 "down m1" "$DYNAMO" down m1
 
 # --- two labs at once ------------------------------------------------------
 expect_exit 0 "a second lab of the same spec" "$DYNAMO" up --name t2 "$T/three.dyn"

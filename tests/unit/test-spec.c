@@ -632,6 +632,35 @@ static void default_lan(void **state)
 	spec_free(s);
 }
 
+static void mirrors(void **state)
+{
+	struct spec *s = parse("host a, b, ids ; router gw joins lan, external ;\n"
+			       "mirror lan to ids ; mirror a -- lan to b ; mirror gw -- external to ids ;");
+
+	(void)state;
+	expect_errors(s, 0);
+	assert_int_equal(s->nmirrors, 3);
+	assert_null(s->mirrors[0].net.name);
+	assert_string_equal(s->mirrors[1].net.name, "lan");
+	spec_free(s);
+
+	s = parse("host a, b ; subnet dmz 10.5.0.0/24 ;\n"
+		  "mirror dmz to a ;\n"
+		  "mirror a -- dmz to b ;\n"
+		  "mirror lan to nobody ;\n"
+		  "mirror dmz to a ;\n");
+	expect_errors(s, 3);
+	expect_error_at(s, 0, 3, 13, "a is not on dmz");
+	expect_error_at(s, 1, 4, 15, "unknown host 'nobody'");
+	expect_error_at(s, 2, 5, 1, "the same mirror is given twice");
+	spec_free(s);
+
+	s = parse("mirror lan a ;");
+	expect_errors(s, 1);
+	expect_error_at(s, 0, 1, 12, "expected 'to'");
+	spec_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -660,6 +689,7 @@ int main(void)
 		cmocka_unit_test(statement_recovery),
 		cmocka_unit_test(error_limit),
 		cmocka_unit_test(default_lan),
+		cmocka_unit_test(mirrors),
 	};
 
 	return cmocka_run_group_tests_name("spec", tests, NULL, NULL);
