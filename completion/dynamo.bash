@@ -179,7 +179,7 @@ _dynamo()
         case $cmd in
         check) opts="-q --quiet -h --help" ;;
         plan) opts="--json -h --help" ;;
-        up) opts="--name --timeout -h --help" ;;
+        up) opts="--name --timeout --mirror -h --help" ;;
         esac
         # After '--' every word is a file; the values of up's options are
         # not completed.
@@ -189,8 +189,8 @@ _dynamo()
         if [[ $cmd == up && -n $opts ]]; then
             j=${COMP_WORDS[COMP_CWORD - 1]}
             [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
-            [[ $j == --name || $j == --timeout ]] && return 0
-            [[ $cur == --name=* || $cur == --timeout=* ]] && return 0
+            [[ $j == --name || $j == --timeout || $j == --mirror ]] && return 0
+            [[ $cur == --name=* || $cur == --timeout=* || $cur == --mirror=* ]] && return 0
         fi
         if [[ -n $opts && $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -99,7 +99,7 @@ cases() {
 	complete_is "$T/d/only/x.txt" dynamo plan "$T/d/only/"
 
 	# up: options, .dyn files, no completion of option values
-	complete_is "--help|--name|--timeout|-h" dynamo up -
+	complete_is "--help|--mirror|--name|--timeout|-h" dynamo up -
 	complete_is "--name" dynamo up --na
 	complete_is "examples/office.dyn|examples/seed.dyn" dynamo up examples/
 	complete_is "examples/seed.dyn" dynamo up --name lab1 --timeout 5 examples/s
