@@ -599,9 +599,10 @@ static void add_mirror_filter(struct nl *nl, int ifindex, uint32_t hook, const i
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWTFILTER, NLM_F_CREATE | NLM_F_EXCL);
 	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(h, sizeof(*tcm));
-	struct {
+	/* a selector and its one key, back to back as the kernel reads them */
+	union {
 		struct tc_u32_sel sel;
-		struct tc_u32_key key;
+		char bytes[sizeof(struct tc_u32_sel) + sizeof(struct tc_u32_key)];
 	} sel;
 	struct tc_mirred mir;
 	struct nlattr *opt, *acts, *act, *aopt;
@@ -615,7 +616,7 @@ static void add_mirror_filter(struct nl *nl, int ifindex, uint32_t hook, const i
 	memset(&sel, 0, sizeof(sel));
 	sel.sel.flags = TC_U32_TERMINAL;
 	sel.sel.nkeys = 1; /* mask 0: every frame matches */
-	mnl_attr_put(h, TCA_U32_SEL, sizeof(sel), &sel);
+	mnl_attr_put(h, TCA_U32_SEL, sizeof(sel.bytes), sel.bytes);
 	acts = mnl_attr_nest_start(h, TCA_U32_ACT);
 	for (size_t i = 0; i < n; i++) {
 		act = mnl_attr_nest_start(h, (uint16_t)(i + 1)); /* the action's order */
