@@ -146,7 +146,7 @@ expect_exit 1 "a lab name is taken once" "$DYNAMO" up --name t2 "$T/three.dyn"
 inos_of t1 >"$T/inos1"
 inos_of t2 >"$T/inos2"
 # (in a shell that outlives the kill, so bash reports no "Killed")
-sh -c '"$0" exec --lab t1 a2 -- sleep 60; true' "$DYNAMO" &
+sh -c '"$0" exec --lab t1 a2 -- sleep 60; true' "$DYNAMO" 2>/dev/null &
 sleep 0.3
 expect_exit 0 "down t1" "$DYNAMO" down t1
 expect_grep "$T/out" "programs still running in it were killed" "down kills what runs inside"
