@@ -43,6 +43,9 @@
 #include <unistd.h>
 
 static void add_tbf(struct nl *nl, int ifindex, uint64_t bps, uint32_t mtu);
+static void add_shaping(const struct net *n, struct nl *nl, int ifindex, const struct topo_cond *c,
+			uint32_t mtu);
+static bool netem_works(struct nl *root);
 
 int net_enter(int fd)
 {
@@ -500,8 +503,7 @@ static int config_node(struct build *b, size_t i, char *err, size_t errlen)
 		ifm->ifi_index = idx[k];
 		ifm->ifi_flags = ifm->ifi_change = IFF_UP;
 		add_addr(nl, idx[k], nd->ifaces[k].addr, t->subnets[nd->ifaces[k].subnet].plen);
-		if (nd->ifaces[k].up.rate)
-			add_tbf(nl, idx[k], nd->ifaces[k].up.rate, nd->ifaces[k].mtu);
+		add_shaping(n, nl, idx[k], &nd->ifaces[k].up, nd->ifaces[k].mtu);
 	}
 	for (size_t k = 0; k < nd->nifaces && !r; k++)
 		add_neighbours(n, nl, i, k, idx[k], b->sm);
@@ -841,7 +843,14 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 	if ((r = nl_commit(root, err, errlen)))
 		goto out;
 
-	/* 3. a veth pair per interface, the peer born in the node */
+	/* 3. a veth pair per interface, the peer born in the node; links
+	 * with delay, jitter or loss are cut for a wire unless netem works */
+	for (size_t i = 0; i < t->nnodes && !n->netem; i++)
+		for (size_t k = 0; k < t->nodes[i].nifaces; k++)
+			if (net_needs_wire(&t->nodes[i].ifaces[k])) {
+				n->netem = netem_works(root);
+				break;
+			}
 	seen = xcalloc(t->nsubnets + 1, sizeof(*seen));
 	for (size_t i = 0; i < t->nnodes; i++) {
 		const struct topo_node *nd = &t->nodes[i];
@@ -856,7 +865,7 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 
 			node_mac(mac, i, k);
 			root_name(name, sizeof(name), i, k);
-			if (!net_needs_wire(f)) {
+			if (n->netem || !net_needs_wire(f)) {
 				add_veth(root, name, br, f->name, n->ns_fd[i], f->mtu, mac);
 			} else {
 				/* cut for a wire: the node's pair stays off the
@@ -894,9 +903,8 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 					break;
 				}
 				node_mac(mac, i, k);
-				if (f->down.rate)
-					add_tbf(root, port, f->down.rate, f->mtu);
-				if (net_needs_wire(f)) {
+				add_shaping(n, root, port, &f->down, f->mtu);
+				if (!n->netem && net_needs_wire(f)) {
 					struct net_wire *w = VEC_PUSH(n->wires, n->nwires, wcap);
 					char x[48], wn[48];
 					int xport, wport;
@@ -1008,6 +1016,97 @@ static void add_tbf(struct nl *nl, int ifindex, uint64_t bps, uint32_t mtu)
 		mnl_attr_put_u64(h, TCA_TBF_RATE64, Bps);
 	mnl_attr_put_u32(h, TCA_TBF_BURST, burst);
 	mnl_attr_nest_end(h, opt);
+}
+
+static bool cond_needs_netem(const struct topo_cond *c)
+{
+	return c->delay_us || c->jitter_us || c->loss_ppm;
+}
+
+/* netem on ifindex's way out: delay, jitter, loss, and the rate with
+ * 14 bytes taken off each frame, so that it counts IP bytes exactly.  Its
+ * options are a struct followed by attributes, all in TCA_OPTIONS, as
+ * iproute2 writes them. */
+static void add_netem(struct nl *nl, int ifindex, const struct topo_cond *c)
+{
+	struct nlmsghdr *h = nl_msg(nl, RTM_NEWQDISC, NLM_F_CREATE | NLM_F_REPLACE);
+	struct tcmsg *tcm = mnl_nlmsg_put_extra_header(h, sizeof(*tcm));
+	struct tc_netem_qopt q;
+	struct nlattr *opt;
+	int64_t ns;
+
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_handle = 0x10000;
+	tcm->tcm_parent = TC_H_ROOT;
+	mnl_attr_put_strz(h, TCA_KIND, "netem");
+	memset(&q, 0, sizeof(q));
+	q.limit = 100000; /* packets: a second of a 1 Gbps link */
+	q.loss = (uint32_t)((uint64_t)c->loss_ppm * UINT32_MAX / 1000000);
+	opt = mnl_nlmsg_get_payload_tail(h);
+	mnl_attr_put(h, TCA_OPTIONS, sizeof(q), &q);
+	ns = (int64_t)c->delay_us * 1000;
+	mnl_attr_put(h, TCA_NETEM_LATENCY64, sizeof(ns), &ns);
+	ns = (int64_t)c->jitter_us * 1000;
+	mnl_attr_put(h, TCA_NETEM_JITTER64, sizeof(ns), &ns);
+	if (c->rate) {
+		struct tc_netem_rate rt = { 0 };
+		uint64_t Bps = c->rate / 8;
+
+		rt.rate = (uint32_t)MIN(Bps, (uint64_t)UINT32_MAX);
+		rt.packet_overhead = -14;
+		mnl_attr_put(h, TCA_NETEM_RATE, sizeof(rt), &rt);
+		if (Bps >= UINT32_MAX)
+			mnl_attr_put_u64(h, TCA_NETEM_RATE64, Bps);
+	}
+	opt->nla_len = (uint16_t)((char *)mnl_nlmsg_get_payload_tail(h) - (char *)opt);
+}
+
+/* One direction's way out: netem where the kernel does it and the
+ * direction needs it, else tbf for a rate alone. */
+static void add_shaping(const struct net *n, struct nl *nl, int ifindex, const struct topo_cond *c,
+			uint32_t mtu)
+{
+	if (n->netem && cond_needs_netem(c))
+		add_netem(nl, ifindex, c);
+	else if (c->rate)
+		add_tbf(nl, ifindex, c->rate, mtu);
+}
+
+/* Does this kernel take the netem queue dynamo would ask for?  Tried on a
+ * scratch veth pair in the root namespace, with the very request links
+ * would get, so a kernel without netem (or a request it refuses) means
+ * the wire.  DYNAMO_LINKS=wire chooses the wire anyway. */
+static bool netem_works(struct nl *root)
+{
+	const char *force = getenv("DYNAMO_LINKS");
+	struct topo_cond c = { .rate = 1000000, .delay_us = 1000, .jitter_us = 100,
+			       .loss_ppm = 10000 };
+	char err[256], name[] = "dyn-netem";
+	int sk, idx, r;
+	struct nlmsghdr *h;
+	struct ifinfomsg *ifm;
+
+	if (force && !strcmp(force, "wire"))
+		return false;
+	add_veth(root, name, 0, "dyn-netem-p", -1, 0, NULL);
+	if (nl_commit(root, err, sizeof(err)))
+		return false;
+	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	idx = sk < 0 ? -1 : ifindex_in(sk, name);
+	if (sk >= 0)
+		close(sk);
+	r = -1;
+	if (idx > 0) {
+		add_netem(root, idx, &c);
+		r = nl_commit(root, err, sizeof(err));
+	}
+	h = nl_msg(root, RTM_DELLINK, 0);
+	ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
+	(void)ifm;
+	put_name(h, name);
+	(void)!nl_commit(root, err, sizeof(err));
+	return r == 0;
 }
 
 /* ---- the reachability probe ------------------------------------------- */

@@ -24,6 +24,7 @@ struct net {
 	int *ns_fd;        /* per node */
 	size_t *probe;     /* per host: the node it pings, or TOPO_NONE */
 	bool rootless;     /* behind a user namespace */
+	bool netem;        /* the kernel does delay, jitter and loss itself */
 	/* links with delay, jitter or loss, for wire_add(): interface
 	 * indexes in the root namespace, a facing the node */
 	struct net_wire {
@@ -33,7 +34,8 @@ struct net {
 	size_t nwires;
 };
 
-/* Does a link need a wire (delay, jitter or loss in a direction)? */
+/* Does a link need delay, jitter or loss in a direction?  With netem
+ * the kernel does it; without, a wire (see wire.h). */
 bool net_needs_wire(const struct topo_iface *f);
 
 /* Move the calling process into a private network namespace (and a user
