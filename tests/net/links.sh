@@ -67,6 +67,13 @@ link a -> lan loss 1% ;
 generate web traffic from a to b with 1 Mbps ;"
 loss=$(run loss a -- ping -c 20000 -i 0.0002 -W 1 -q b | awk '/packet loss/ { sub(/%/, "", $6); print $6 }')
 in_range "${loss:-100}" 0.7 1.3 "1% loss: lost of 20000 echoes (%)"
+# counted where the frames arrive: b's receive counter, one way only
+rxb() { run loss b -- cat /proc/self/net/dev | awk '$1 == "eth0:" { print $3 }'; }
+r0=$(rxb)
+run loss a -- ping -c 20000 -i 0.0002 -W 1 -q b >/dev/null
+r1=$(rxb)
+in_range "$(awk -v a="$r0" -v b="$r1" 'BEGIN { printf "%.3f", (20000 - (b - a)) / 200 }')" \
+	0.7 1.3 "1% loss: echoes that never reached b, by its receive counter (%)"
 # the other direction is clean
 loss=$(run loss b -- ping -c 2000 -i 0.0002 -W 1 -q a | awk '/packet loss/ { sub(/%/, "", $6); print $6 }')
 in_range "${loss:-100}" 0.4 1.7 "loss on a's way out only: b's echoes lose it once (%)"
@@ -89,6 +96,18 @@ iperf() { # LAB SERVER CLIENT [ARGS]: receiver's Mbit/s of a 5 s TCP test, less 
 in_range "$(iperf rate b a)" 95 101 "100 Mbps link: TCP a to b (Mbit/s)"
 in_range "$(iperf rate b a -R)" 9.3 10.1 "10 Mbps on b's way out: TCP b to a (Mbit/s)"
 "$DYNAMO" down rate >/dev/null
+
+# --- MTU, as the plan says ------------------------------------------------------
+lab mtu "host a, b ;
+link a -- lan mtu 1400 ;
+generate web traffic from a to b with 1 Mbps ;"
+expect_exit 0 "a's interface has the link's MTU" \
+	run mtu a -- sh -c 'ip -o link show eth0 | grep -q " mtu 1400 "'
+expect_exit 0 "a 1372-byte ping fits the 1400 MTU unfragmented" \
+	run mtu a -- ping -c 1 -W 2 -M do -s 1372 -q b
+expect_exit 0 "a 1373-byte one does not" \
+	run mtu a -- sh -c '! ping -c 1 -W 1 -M do -s 1373 -q b >/dev/null 2>&1'
+"$DYNAMO" down mtu >/dev/null
 
 # --- conditions across a router: delay on the gateway's Internet side -------------
 lab wan "host a ;
