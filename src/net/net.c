@@ -201,7 +201,9 @@ static void root_name(char *out, size_t n, size_t node, size_t iface)
 	snprintf(out, n, "v%zui%zu", node, iface);
 }
 
-/* The index of interface name, asked through a socket of its namespace. */
+/* The index of interface name, asked through a socket of its namespace
+ * (a netlink socket will do: unknown ioctls fall through to the device
+ * layer). */
 static int ifindex_in(int sockfd, const char *name)
 {
 	struct ifreq ifr;
@@ -478,7 +480,7 @@ static int config_node(struct build *b, size_t i, char *err, size_t errlen)
 	const struct topo *t = n->topo;
 	const struct topo_node *nd = &t->nodes[i];
 	struct nl *nl = b->nls[i];
-	int sk, r = 0, *idx;
+	int r = 0, *idx;
 
 	if ((r = net_enter(n->ns_fd[i]))) {
 		snprintf(err, errlen, "cannot enter the namespace of %s: %s", nd->name,
@@ -486,16 +488,13 @@ static int config_node(struct build *b, size_t i, char *err, size_t errlen)
 		return r;
 	}
 	idx = xcalloc(nd->nifaces + 1, sizeof(*idx));
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	for (size_t k = 0; k < nd->nifaces && !r; k++) {
-		idx[k] = sk < 0 ? -errno : ifindex_in(sk, nd->ifaces[k].name);
+		idx[k] = ifindex_in(nl_fd(nl), nd->ifaces[k].name);
 		if (idx[k] < 0) {
 			r = idx[k];
 			snprintf(err, errlen, "%s %s: %s", nd->name, nd->ifaces[k].name, strerror(-r));
 		}
 	}
-	if (sk >= 0)
-		close(sk);
 	for (size_t k = 0; k < nd->nifaces && !r; k++) {
 		struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, 0);
 		struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
@@ -660,7 +659,7 @@ static int build_mirrors(struct net *n, struct nl *root, struct nl **nls, char *
 			 size_t errlen)
 {
 	const struct topo *t = n->topo;
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+	int sk = nl_fd(root), r = 0;
 	size_t *off = xcalloc(t->nnodes + 1, sizeof(*off)), nslots;
 	struct port_copies *pc;
 	char name[48];
@@ -685,7 +684,7 @@ static int build_mirrors(struct net *n, struct nl *root, struct nl **nls, char *
 		set_up(nls[tm->monitor], tm->ifname, 0);
 		if ((r = nl_commit(nls[tm->monitor], err, errlen)))
 			goto out;
-		mif = sk < 0 ? -EBADF : ifindex_in(sk, name);
+		mif = ifindex_in(sk, name);
 		if (mif < 0) {
 			r = mif;
 			snprintf(err, errlen, "mirror %s: %s", name, strerror(-r));
@@ -724,8 +723,6 @@ static int build_mirrors(struct net *n, struct nl *root, struct nl **nls, char *
 	if (!r)
 		r = nl_commit(root, err, errlen);
 out:
-	if (sk >= 0)
-		close(sk);
 	for (size_t i = 0; i < nslots; i++) {
 		free(pc[i].to[0]);
 		free(pc[i].to[1]);
@@ -807,10 +804,9 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 	brindex = xcalloc(nbr + 1, sizeof(*brindex));
 	brfirst = xcalloc(t->nsubnets + 1, sizeof(*brfirst));
 	{
-		int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int sk = nl_fd(root);
 		size_t b = 0;
 
-		/* SIOCGIFINDEX needs a socket of this namespace */
 		for (size_t s = 0; s < t->nsubnets && !r; s++) {
 			brfirst[s] = b;
 			for (size_t j = 0; j <= LEAVES(members[s]) && !r; j++, b++) {
@@ -818,15 +814,13 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 					snprintf(name, sizeof(name), "br%zu", s);
 				else
 					snprintf(name, sizeof(name), "br%zul%zu", s, j - 1);
-				brindex[b] = sk < 0 ? -EBADF : ifindex_in(sk, name);
+				brindex[b] = ifindex_in(sk, name);
 				if (brindex[b] < 0) {
 					r = brindex[b];
 					snprintf(err, errlen, "bridge %s: %s", name, strerror(-r));
 				}
 			}
 		}
-		if (sk >= 0)
-			close(sk);
 		if (r)
 			goto out;
 	}
@@ -884,7 +878,7 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 	/* the root ends up, now that each pair is whole, with static
 	 * forwarding entries: no bridge floods while the network warms up */
 	{
-		int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		int sk = nl_fd(root);
 		size_t *ord = xcalloc(t->nsubnets + 1, sizeof(*ord));
 
 		for (size_t i = 0; i < t->nnodes && !r; i++) {
@@ -896,7 +890,7 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 				const struct topo_iface *f = &t->nodes[i].ifaces[k];
 
 				root_name(name, sizeof(name), i, k);
-				port = sk < 0 ? -EBADF : ifindex_in(sk, name);
+				port = ifindex_in(sk, name);
 				if (port < 0) {
 					r = port;
 					snprintf(err, errlen, "%s: %s", name, strerror(-r));
@@ -942,8 +936,6 @@ int net_build(struct net *n, const struct topo *t, char *err, size_t errlen)
 			}
 		}
 		free(ord);
-		if (sk >= 0)
-			close(sk);
 		if (r)
 			goto out;
 	}
@@ -1083,7 +1075,7 @@ static bool netem_works(struct nl *root)
 	struct topo_cond c = { .rate = 1000000, .delay_us = 1000, .jitter_us = 100,
 			       .loss_ppm = 10000 };
 	char err[256], name[] = "dyn-netem";
-	int sk, idx, r;
+	int idx, r;
 	struct nlmsghdr *h;
 	struct ifinfomsg *ifm;
 
@@ -1092,10 +1084,7 @@ static bool netem_works(struct nl *root)
 	add_veth(root, name, 0, "dyn-netem-p", -1, 0, NULL);
 	if (nl_commit(root, err, sizeof(err)))
 		return false;
-	sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	idx = sk < 0 ? -1 : ifindex_in(sk, name);
-	if (sk >= 0)
-		close(sk);
+	idx = ifindex_in(nl_fd(root), name);
 	r = -1;
 	if (idx > 0) {
 		add_netem(root, idx, &c);

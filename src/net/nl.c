@@ -67,6 +67,11 @@ int nl_open(struct nl **out)
 	return 0;
 }
 
+int nl_fd(const struct nl *nl)
+{
+	return mnl_socket_get_fd(nl->sk);
+}
+
 void nl_close(struct nl *nl)
 {
 	if (!nl)

@@ -15,6 +15,8 @@ struct nl;
 /* A socket in the calling thread's current network namespace. */
 int nl_open(struct nl **out) NL_WUR;
 void nl_close(struct nl *nl);
+/* The socket, for device ioctls (SIOCGIFINDEX) in its namespace. */
+int nl_fd(const struct nl *nl);
 
 /* Start a request of the given type in the batch (NLM_F_REQUEST and
  * NLM_F_ACK are added); the caller appends its header and attributes
