@@ -5,7 +5,17 @@
 set -eu
 cd "$(dirname "$0")/.."
 spec=examples/seed.dyn
-export DYNAMO_RUNDIR="${DYNAMO_RUNDIR:-$(mktemp -d)}"
+if [ -z "${DYNAMO_RUNDIR:-}" ]; then
+	DYNAMO_RUNDIR=$(mktemp -d)
+	own_rundir=$DYNAMO_RUNDIR
+fi
+export DYNAMO_RUNDIR
+cleanup() {
+	./dynamo down seed >/dev/null 2>&1 || true
+	[ -n "${own_rundir:-}" ] && rm -rf "$own_rundir"
+	return 0
+}
+trap cleanup EXIT
 
 echo "== the spec ($spec)"
 sed 's/^/   /' "$spec"
@@ -19,7 +29,6 @@ if ! unshare -n true 2>/dev/null && ! unshare -rn true 2>/dev/null; then
 	echo "== no network namespaces here: the network is not built"
 	exit 0
 fi
-trap './dynamo down seed >/dev/null 2>&1 || true' EXIT
 echo "== dynamo up $spec"
 ./dynamo up "$spec"
 echo
@@ -31,4 +40,3 @@ echo "== dynamo exec h3 -- ping -c 3 ext1   (the emulated Internet, through gw)"
 echo
 echo "== dynamo down seed"
 ./dynamo down seed
-trap - EXIT
