@@ -5,10 +5,9 @@
  * signals it.  Until it is ready it dies with the command (Ctrl-C or a
  * kill of 'dynamo up' leaves nothing). */
 #include "cli.h"
+#include "../control/emul.h"
 #include "../control/lab.h"
 #include "../lib/util.h"
-#include "../net/net.h"
-#include "../net/wire.h"
 #include "../plan/plan.h"
 
 #include <errno.h>
@@ -18,8 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -62,98 +59,12 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* /etc/hosts of the lab: every interface, by its node's name. */
-static int write_hosts(const char *dir, const char *name, const struct topo *t)
-{
-	char path[4096];
-	FILE *f;
-	int r = 0;
-
-	lab_path(path, sizeof(path), dir, name, "hosts");
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "127.0.0.1\tlocalhost\n");
-	for (size_t i = 0; i < t->nnodes; i++) {
-		for (size_t k = 0; k < t->nodes[i].nifaces; k++) {
-			char a[20];
-
-			fmt_ipv4(a, sizeof(a), t->nodes[i].ifaces[k].addr);
-			fprintf(f, "%s\t%s%s%s\n", a, t->nodes[i].name, k ? "-" : "",
-				k ? t->nodes[i].ifaces[k].name : "");
-		}
-	}
-	if (fclose(f))
-		r = -errno;
-	return r;
-}
-
-/* The links with delay, jitter or loss run in a thread of the holder
- * from the moment the network exists (the probe needs them). */
-struct wire_thread {
-	struct wires *w;
-	pthread_t tid;
-	int stop;       /* eventfd */
-	bool running;
-	char err[256];
-};
-
-static void *wire_main(void *arg)
-{
-	struct wire_thread *wt = arg;
-
-	if (wires_run(wt->w, wt->stop, wt->err, sizeof(wt->err)))
-		_exit(1); /* a lab whose links stopped is no lab: go */
-	return NULL;
-}
-
-static int wires_start(struct wire_thread *wt, const struct net *n, const struct topo *t,
-		       char *err, size_t errlen)
-{
-	int r;
-
-	if (!n->nwires)
-		return 0;
-	wt->stop = eventfd(0, EFD_CLOEXEC);
-	if (wt->stop < 0 || (r = wires_new(&wt->w, (uint64_t)getpid()))) {
-		r = -errno;
-		snprintf(err, errlen, "cannot start the links: %s", strerror(-r));
-		return r;
-	}
-	for (size_t i = 0; i < n->nwires; i++) {
-		const struct topo_iface *f = &t->nodes[n->wires[i].node].ifaces[n->wires[i].iface];
-
-		if ((r = wire_add(wt->w, n->wires[i].a, n->wires[i].b, &f->up, &f->down, err,
-				  errlen)))
-			return r;
-	}
-	if ((r = pthread_create(&wt->tid, NULL, wire_main, wt))) {
-		snprintf(err, errlen, "cannot start the links: %s", strerror(r));
-		return -r;
-	}
-	wt->running = true;
-	return 0;
-}
-
-static void wires_stop(struct wire_thread *wt)
-{
-	uint64_t one = 1;
-
-	if (!wt->running)
-		return;
-	(void)!write(wt->stop, &one, sizeof(one));
-	pthread_join(wt->tid, NULL);
-	wires_free(wt->w);
-	wt->running = false;
-}
-
 /* The holder: build, report on fd, then hold until told to go. */
 static int __attribute__((noreturn))
 holder(int fd, const char *dir, const char *name, const char *spec_path, struct plan *p,
        int timeout_s)
 {
-	struct net n = { 0 };
-	struct wire_thread wt = { 0 };
+	struct emul e;
 	struct lab l = { 0 };
 	char err[512] = "";
 	double t0 = now_s();
@@ -172,18 +83,15 @@ holder(int fd, const char *dir, const char *name, const char *spec_path, struct 
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 
-	if ((r = net_private(&n.rootless, err, sizeof(err))) ||
-	    (r = net_build(&n, p->topo, err, sizeof(err))) ||
-	    (r = wires_start(&wt, &n, p->topo, err, sizeof(err))) ||
-	    (r = net_probe(&n, timeout_s * 1000, err, sizeof(err))))
+	if ((r = emul_start(&e, p->topo, timeout_s * 1000, err, sizeof(err))))
 		goto fail;
-	if ((r = write_hosts(dir, name, p->topo))) {
+	if ((r = lab_write_hosts(dir, name, p->topo))) {
 		snprintf(err, sizeof(err), "cannot write the lab's hosts file: %s", strerror(-r));
 		goto fail;
 	}
 	snprintf(l.name, sizeof(l.name), "%s", name);
 	l.pid = getpid();
-	l.rootless = n.rootless;
+	l.rootless = e.net.rootless;
 	l.started = (long)time(NULL);
 	if (!realpath(spec_path, l.spec))
 		snprintf(l.spec, sizeof(l.spec), "%s", spec_path);
@@ -196,8 +104,8 @@ holder(int fd, const char *dir, const char *name, const char *spec_path, struct 
 		snprintf(l.nodes[i].name, sizeof(l.nodes[i].name), "%s", nd->name);
 		l.nodes[i].router = nd->kind == TOPO_ROUTER;
 		l.nodes[i].addr = nd->nifaces ? nd->ifaces[0].addr : 0;
-		l.nodes[i].fd = n.ns_fd[i];
-		l.nodes[i].ino = fstat(n.ns_fd[i], &st) ? 0 : (uint64_t)st.st_ino;
+		l.nodes[i].fd = e.net.ns_fd[i];
+		l.nodes[i].ino = fstat(e.net.ns_fd[i], &st) ? 0 : (uint64_t)st.st_ino;
 	}
 	if ((r = lab_save(dir, &l))) {
 		snprintf(err, sizeof(err), "cannot write the lab's state: %s", strerror(-r));
@@ -218,11 +126,10 @@ holder(int fd, const char *dir, const char *name, const char *spec_path, struct 
 	do
 		sig = sigwaitinfo(&set, NULL);
 	while (sig < 0 && errno == EINTR);
-	wires_stop(&wt);
 	/* programs started in the lab go with it */
 	lab_kill_inside(&l, SIGKILL);
 	lab_remove(dir, name);
-	net_destroy(&n);
+	emul_stop(&e);
 	_exit(0);
 fail:
 	snprintf(msg, sizeof(msg), "error %s\n", err);

@@ -13,6 +13,7 @@
  * Every line is checked; anything else is an error naming the line. */
 #include "lab.h"
 #include "../lib/util.h"
+#include "../topo/topo.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -360,4 +361,29 @@ void lab_remove(const char *dir, const char *name)
 	unlink(path);
 	lab_path(path, sizeof(path), dir, name, "hosts");
 	unlink(path);
+}
+
+int lab_write_hosts(const char *dir, const char *name, const struct topo *t)
+{
+	char path[4096];
+	FILE *f;
+	int r = 0;
+
+	lab_path(path, sizeof(path), dir, name, "hosts");
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, "127.0.0.1\tlocalhost\n");
+	for (size_t i = 0; i < t->nnodes; i++) {
+		for (size_t k = 0; k < t->nodes[i].nifaces; k++) {
+			char a[20];
+
+			fmt_ipv4(a, sizeof(a), t->nodes[i].ifaces[k].addr);
+			fprintf(f, "%s\t%s%s%s\n", a, t->nodes[i].name, k ? "-" : "",
+				k ? t->nodes[i].ifaces[k].name : "");
+		}
+	}
+	if (fclose(f))
+		r = -errno;
+	return r;
 }

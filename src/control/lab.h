@@ -65,6 +65,11 @@ bool lab_alive(const struct lab *l);
  * returns how many were signalled. */
 int lab_kill_inside(const struct lab *l, int sig);
 
+struct topo;
+/* Write the lab's /etc/hosts: every interface by its node's name (ethN
+ * past the first as NAME-ethN). */
+int lab_write_hosts(const char *dir, const char *name, const struct topo *t) LAB_WUR;
+
 /* Remove the lab's files. */
 void lab_remove(const char *dir, const char *name);
 

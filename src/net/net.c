@@ -300,7 +300,6 @@ static void add_veth(struct nl *nl, const char *name, int master, const char *pe
 		     int peer_ns, uint32_t mtu, const uint8_t *peer_mac)
 {
 	struct nlmsghdr *h = nl_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
-	struct ifinfomsg *peer;
 	struct nlattr *li, *data, *pe;
 
 	mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
@@ -313,8 +312,7 @@ static void add_veth(struct nl *nl, const char *name, int master, const char *pe
 	mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
 	data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
 	pe = mnl_attr_nest_start(h, VETH_INFO_PEER);
-	peer = mnl_nlmsg_put_extra_header(h, sizeof(*peer));
-	(void)peer;
+	mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg)); /* the peer's header */
 	put_name(h, peer_name);
 	if (peer_mac)
 		mnl_attr_put(h, IFLA_ADDRESS, 6, peer_mac);
@@ -1077,7 +1075,6 @@ static bool netem_works(struct nl *root)
 	char err[256], name[] = "dyn-netem";
 	int idx, r;
 	struct nlmsghdr *h;
-	struct ifinfomsg *ifm;
 
 	if (force && !strcmp(force, "wire"))
 		return false;
@@ -1091,8 +1088,7 @@ static bool netem_works(struct nl *root)
 		r = nl_commit(root, err, sizeof(err));
 	}
 	h = nl_msg(root, RTM_DELLINK, 0);
-	ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
-	(void)ifm;
+	mnl_nlmsg_put_extra_header(h, sizeof(struct ifinfomsg));
 	put_name(h, name);
 	(void)!nl_commit(root, err, sizeof(err));
 	return r == 0;

@@ -134,8 +134,8 @@ static int cmp_subnet(const void *a, const void *b, void *ctx)
 	return x->plen < y->plen ? -1 : x->plen > y->plen;
 }
 
-/* qsort has no context argument in C11; sort indexes by insertion into a
- * merge sort to keep this O(n log n) for large generated specs. */
+/* qsort has no context argument in C11: a bottom-up merge sort of the
+ * indexes keeps this O(n log n) for large generated specs. */
 static void sort_idx(size_t *v, size_t n, const struct spec_subnet *sn)
 {
 	size_t *tmp;
