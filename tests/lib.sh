@@ -54,3 +54,13 @@ done_testing() {
 	echo "1..$n"
 	[ "$failed" -eq 0 ]
 }
+
+# need_netns: end the test, skipped, where network namespaces cannot be
+# made (neither as root nor in a user namespace).
+need_netns() {
+	if ! unshare -n true 2>/dev/null && ! unshare -rn true 2>/dev/null; then
+		echo "# no network namespaces here: skipped"
+		done_testing
+		exit 0
+	fi
+}

@@ -15,11 +15,7 @@ export DYNAMO_RUNDIR=$T/run
 trap '"$DYNAMO" down --all >/dev/null 2>&1; rm -rf "$T"' EXIT
 . tests/lib.sh
 
-if ! unshare -n true 2>/dev/null && ! unshare -rn true 2>/dev/null; then
-	echo "# no network namespaces here: skipped"
-	done_testing
-	exit 0
-fi
+need_netns
 
 cat >"$T/three.dyn" <<'DYN'
 subnet lan 10.1.0.0/24 ;
