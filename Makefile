@@ -24,8 +24,9 @@ say = @printf '  %-6s %s\n'
 endif
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
-                             src/net/*.c src/control/*.c))
-LIBS     := -lmnl -lnftables -pthread
+                             src/net/*.c src/control/*.c \
+                             src/engine/*.c src/agents/*.c))
+LIBS     := -lmnl -lnftables -lssl -lcrypto -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 HDRS     := $(wildcard src/*/*.h tests/unit/*.h)
@@ -85,8 +86,21 @@ build/asan/tests/fuzz-replay-%: tests/fuzz/fuzz-%.c tests/fuzz/replay.c $(ASAN_L
 	$(say) TEST $@
 	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $^ $(LIBS)
 
-tests: dynamo $(UNITS) $(REPLAYS)
-asan: build/asan/dynamo $(ASAN_UNITS) $(ASAN_REPLAYS)
+# Tools the tests drive (tests/tools/NAME.c -> build/tests/NAME).
+TOOLS      := $(patsubst tests/tools/%.c,build/tests/%,$(wildcard tests/tools/*.c))
+ASAN_TOOLS := $(patsubst tests/tools/%.c,build/asan/tests/%,$(wildcard tests/tools/*.c))
+
+build/tests/%: tests/tools/%.c $(LIB_OBJ) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(say) TOOL $@
+	$(Q)$(CC) $(DEFS) $(WARN) $(CFLAGS) -o $@ $< $(LIB_OBJ) $(LIBS)
+build/asan/tests/%: tests/tools/%.c $(ASAN_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(say) TOOL $@
+	$(Q)$(CC) $(DEFS) $(WARN) -O1 -g $(SAN) -o $@ $< $(ASAN_LIB) $(LIBS)
+
+tests: dynamo $(UNITS) $(REPLAYS) $(TOOLS)
+asan: build/asan/dynamo $(ASAN_UNITS) $(ASAN_REPLAYS) $(ASAN_TOOLS)
 
 deps-build:
 	@scripts/deps.sh build

@@ -1,0 +1,70 @@
+/* agent.c - the table of built-in agents and the socket helpers they
+ * share. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+/* Weak while the agents land one by one; a missing one is skipped. */
+#define AGENT(x) extern const struct agent x __attribute__((weak));
+AGENT(agent_http) AGENT(agent_https) AGENT(agent_smtp) AGENT(agent_imap)
+AGENT(agent_dns) AGENT(agent_ftp) AGENT(agent_postgresql) AGENT(agent_redis)
+AGENT(agent_mqtt) AGENT(agent_bitcoin) AGENT(agent_ssh)
+#undef AGENT
+
+static const struct agent *const table[] = {
+	&agent_http, &agent_https, &agent_smtp, &agent_imap, &agent_dns, &agent_ftp,
+	&agent_postgresql, &agent_redis, &agent_mqtt, &agent_bitcoin, &agent_ssh,
+};
+
+const struct agent *agent_find(enum spec_proto p)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i] && table[i]->proto == p)
+			return table[i];
+	return NULL;
+}
+
+const struct agent *agent_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i] && !strcmp(table[i]->name, name))
+			return table[i];
+	return NULL;
+}
+
+int agent_listen_tcp(uint16_t port, int *fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, err;
+
+	if (s < 0)
+		return -errno;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 4096) < 0) {
+		err = -errno;
+		close(s);
+		return err;
+	}
+	*fd = s;
+	return 0;
+}
+
+int agent_bind_udp(uint16_t port, int *fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), err;
+
+	if (s < 0)
+		return -errno;
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		close(s);
+		return err;
+	}
+	*fd = s;
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* agent.h - built-in protocol agents: for each protocol, a server and a
+ * client whose users follow a behaviour model (see engine/model.h).
+ * One file per protocol (agents/http.c, agents/smtp.c, ...), each
+ * exporting one struct agent; agent_find() looks them up.
+ *
+ * An agent runs inside a host's event loop: serve() starts listening,
+ * client() starts env->users users, each of which walks the model's
+ * chain session after session until host->stopping, then closes its
+ * connections politely.  Neither prints; errors go into err. */
+#ifndef DYNAMO_AGENT_H
+#define DYNAMO_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../engine/host.h"
+#include "../engine/model.h"
+#include "../spec/spec.h"
+
+/* What one source instance's client side is given. */
+struct agent_env {
+	struct host *host;
+	struct stats *st;          /* this statement's counters on this host */
+	const struct model *model;
+	uint32_t server;           /* the server's address (host order) */
+	uint16_t port;             /* its port (the protocol's usual one) */
+	const char *server_name;   /* its node name: Host:, SNI, EHLO, ... */
+	uint32_t users;            /* concurrent users */
+	double think_scale;        /* multiplies think times; 1 as modelled */
+};
+
+struct agent {
+	const char *name;          /* the protocol's name, as in the spec */
+	enum spec_proto proto;
+	const char *model;         /* data/behaviours/MODEL.model */
+	const char *const *actions;   /* what its users can do (NULL-ended) */
+	const char *const *params;    /* params its model must define */
+	/* Listen on port of h (0 or -errno). */
+	int (*serve)(struct host *h, struct stats *st, const struct model *m, uint16_t port,
+		     char *err, size_t errlen);
+	/* Start env->users users (0 or -errno). */
+	int (*client)(const struct agent_env *env, char *err, size_t errlen);
+};
+
+const struct agent *agent_find(enum spec_proto p);
+const struct agent *agent_by_name(const char *name);
+
+/* Helpers agents share: a listening TCP socket on port (0 or -errno into
+ * *fd), and a UDP socket bound to it. */
+int agent_listen_tcp(uint16_t port, int *fd);
+int agent_bind_udp(uint16_t port, int *fd);
+
+#endif

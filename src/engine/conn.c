@@ -1,0 +1,537 @@
+/* conn.c - TCP connections in the event loop, plain or TLS (OpenSSL on
+ * the socket, non-blocking).  OpenSSL because TLS 1.3 is not something
+ * to write ourselves, and it is the library tshark's peers use. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "../lib/util.h"
+#include "conn.h"
+#include "stats.h"
+
+enum { ST_IDLE, ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSED };
+
+struct conn__chunk {
+	struct conn__chunk *next;
+	const char *p;     /* into data[] when copied, else the caller's */
+	size_t len;
+	char data[];
+};
+
+#define IN_MIN 2048
+#define IOV_MAX_BATCH 64
+
+static void conn_cb(struct loop *l, struct io *io, unsigned revents);
+
+static void init(struct conn *c, struct loop *l, const struct conn_ops *ops, int fd)
+{
+	struct stats *st = c->st;
+
+	memset(c, 0, sizeof(*c));
+	c->st = st;
+	c->io.fd = fd;
+	c->io.cb = conn_cb;
+	c->loop = l;
+	c->ops = ops;
+	c->out_tail = &c->out;
+}
+
+static void free_queue(struct conn *c)
+{
+	while (c->out) {
+		struct conn__chunk *k = c->out;
+
+		c->out = k->next;
+		free(k);
+	}
+	c->out_tail = &c->out;
+	c->queued = 0;
+}
+
+static void finish(struct conn *c, int err)
+{
+	if (c->state == ST_CLOSED)
+		return;
+	loop_io_stop(c->loop, &c->io);
+	if (c->ssl) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->io.fd >= 0)
+		close(c->io.fd);
+	c->io.fd = -1;
+	free_queue(c);
+	free(c->in.p);
+	c->in.p = NULL;
+	c->in.len = c->in.cap = 0;
+	if (c->st && c->state >= ST_HANDSHAKE)
+		c->st->active--;
+	if (c->st && err && c->state == ST_CONNECTING)
+		c->st->conn_fail++;
+	c->state = ST_CLOSED;
+	if (c->ops->closed)
+		c->ops->closed(c, err);
+}
+
+void conn_close(struct conn *c, int err)
+{
+	finish(c, err);
+}
+
+bool conn_is_open(const struct conn *c)
+{
+	return c->state != ST_CLOSED && c->state != ST_IDLE;
+}
+
+static int nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	return 0;
+}
+
+static void want(struct conn *c)
+{
+	unsigned mask = IO_IN;
+
+	if (c->state == ST_CONNECTING || c->out)
+		mask |= IO_OUT;
+	if (c->ssl && c->state == ST_HANDSHAKE)
+		mask = IO_IN | (SSL_want_write(c->ssl) ? IO_OUT : 0);
+	if (loop_io_set(c->loop, &c->io, mask) < 0)
+		finish(c, -EBADF);
+}
+
+static void opened(struct conn *c)
+{
+	c->state = ST_OPEN;
+	if (c->ops->connected)
+		c->ops->connected(c);
+	if (c->state == ST_OPEN)
+		want(c);
+}
+
+int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
+		 uint32_t src, uint32_t addr, uint16_t port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, err;
+
+	init(c, l, ops, fd);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (src) {
+		sa.sin_addr.s_addr = htonl(src);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			goto fail;
+	}
+	sa.sin_addr.s_addr = htonl(addr);
+	sa.sin_port = htons(port);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
+		goto fail;
+	c->state = ST_CONNECTING;
+	if (c->st) {
+		c->st->conns++;
+	}
+	err = loop_io_set(l, &c->io, IO_IN | IO_OUT);
+	if (err) {
+		close(fd);
+		c->io.fd = -1;
+		c->state = ST_IDLE;
+		return err;
+	}
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	c->io.fd = -1;
+	return err;
+}
+
+int conn_accept(struct conn *c, struct loop *l, const struct conn_ops *ops, int fd)
+{
+	int err, one = 1;
+
+	init(c, l, ops, fd);
+	err = nonblock(fd);
+	if (err)
+		return err;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	c->state = ST_HANDSHAKE;
+	if (c->st) {
+		c->st->conns++;
+		c->st->active++;
+	}
+	/* connected() comes from the loop, once the owner has set up. */
+	return loop_io_set(l, &c->io, IO_OUT);
+}
+
+int conn_tls(struct conn *c, SSL_CTX *ctx, bool server, const char *sni)
+{
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->io.fd))
+		return -ENOMEM;
+	if (server) {
+		SSL_set_accept_state(c->ssl);
+	} else {
+		SSL_set_connect_state(c->ssl);
+		if (sni)
+			SSL_set_tlsext_host_name(c->ssl, sni);
+	}
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void queue(struct conn *c, const void *p, size_t n, bool copy)
+{
+	struct conn__chunk *k;
+
+	if (!n || c->state == ST_CLOSED)
+		return;
+	k = xmalloc(sizeof(*k) + (copy ? n : 0));
+	k->next = NULL;
+	k->len = n;
+	if (copy) {
+		memcpy(k->data, p, n);
+		k->p = k->data;
+	} else {
+		k->p = p;
+	}
+	*c->out_tail = k;
+	c->out_tail = &k->next;
+	c->queued += n;
+	if (c->state == ST_OPEN && loop_io_set(c->loop, &c->io, IO_IN | IO_OUT) < 0)
+		finish(c, -EBADF);
+}
+
+void conn_write(struct conn *c, const void *p, size_t n)
+{
+	queue(c, p, n, true);
+}
+
+void conn_write_ref(struct conn *c, const void *p, size_t n)
+{
+	queue(c, p, n, false);
+}
+
+void conn_vprintf(struct conn *c, const char *fmt, va_list ap)
+{
+	char small[512];
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(small, sizeof(small), fmt, aq);
+	va_end(aq);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		conn_write(c, small, (size_t)n);
+	} else {
+		char *p = xvasprintf(fmt, ap);
+
+		conn_write(c, p, (size_t)n);
+		free(p);
+	}
+}
+
+void conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	conn_vprintf(c, fmt, ap);
+	va_end(ap);
+}
+
+static void sent(struct conn *c, size_t n)
+{
+	if (c->st)
+		c->st->tx += n;
+	c->queued -= n;
+	while (n) {
+		struct conn__chunk *k = c->out;
+		size_t take = MIN(n, k->len);
+
+		k->p += take;
+		k->len -= take;
+		n -= take;
+		if (!k->len) {
+			c->out = k->next;
+			if (!c->out)
+				c->out_tail = &c->out;
+			free(k);
+		}
+	}
+}
+
+/* Write what the queue holds; 0, or -errno to close with. */
+static int flush(struct conn *c)
+{
+	while (c->out) {
+		ssize_t n;
+
+		if (c->ssl) {
+			int r;
+
+			ERR_clear_error();
+			r = SSL_write(c->ssl, c->out->p, (int)MIN(c->out->len, 1u << 20));
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+					return 0;
+				return e == SSL_ERROR_SYSCALL && errno ? -errno : -EPROTO;
+			}
+			n = r;
+		} else {
+			struct iovec iov[IOV_MAX_BATCH];
+			int cnt = 0;
+
+			for (struct conn__chunk *k = c->out; k && cnt < IOV_MAX_BATCH; k = k->next) {
+				iov[cnt].iov_base = (void *)k->p;
+				iov[cnt++].iov_len = k->len;
+			}
+			n = writev(c->io.fd, iov, cnt);
+			if (n < 0)
+				return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		}
+		sent(c, (size_t)n);
+	}
+	if (c->eof_after_flush) {
+		if (c->ssl)
+			SSL_shutdown(c->ssl);
+		shutdown(c->io.fd, SHUT_WR);
+		c->eof_after_flush = false;
+	}
+	return 0;
+}
+
+void conn_shutdown(struct conn *c)
+{
+	if (c->state == ST_CLOSED)
+		return;
+	c->eof_after_flush = true;
+	if (c->state == ST_OPEN && !c->out) {
+		int err = flush(c);
+
+		if (err)
+			finish(c, err);
+	}
+}
+
+/* ---- input ------------------------------------------------------------- */
+
+const char *conn_line(const struct conn *c, size_t *n, size_t *used)
+{
+	const char *nl = c->in.len ? memchr(c->in.p, '\n', c->in.len) : NULL;
+	size_t len;
+
+	if (!nl)
+		return NULL;
+	len = (size_t)(nl - c->in.p);
+	*used = len + 1;
+	if (len && c->in.p[len - 1] == '\r')
+		len--;
+	*n = len;
+	return c->in.p;
+}
+
+void conn_consume(struct conn *c, size_t n)
+{
+	if (n >= c->in.len) {
+		/* Idle connections keep no buffer. */
+		free(c->in.p);
+		c->in.p = NULL;
+		c->in.len = c->in.cap = 0;
+		return;
+	}
+	memmove(c->in.p, c->in.p + n, c->in.len - n);
+	c->in.len -= (uint32_t)n;
+}
+
+/* Read what is there; 1 at EOF, 0 when drained, -errno to close with. */
+static int fill(struct conn *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->in.len == c->in.cap) {
+			if (c->in.cap >= CONN_MAX_IN)
+				return -EMSGSIZE;
+			c->in.cap = c->in.cap ? c->in.cap * 2 : IN_MIN;
+			c->in.p = xreallocarray(c->in.p, c->in.cap, 1);
+		}
+		if (c->ssl) {
+			int r;
+
+			ERR_clear_error();
+			r = SSL_read(c->ssl, c->in.p + c->in.len, (int)(c->in.cap - c->in.len));
+			if (r <= 0) {
+				int e = SSL_get_error(c->ssl, r);
+
+				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+					return 0;
+				if (e == SSL_ERROR_ZERO_RETURN)
+					return 1;
+				if (e == SSL_ERROR_SYSCALL && !errno)
+					return 1;
+				return e == SSL_ERROR_SYSCALL ? -errno : -EPROTO;
+			}
+			n = r;
+		} else {
+			n = read(c->io.fd, c->in.p + c->in.len, c->in.cap - c->in.len);
+			if (n == 0)
+				return 1;
+			if (n < 0)
+				return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		}
+		c->in.len += (uint32_t)n;
+		if (c->st)
+			c->st->rx += (uint64_t)n;
+		if (c->in.len < c->in.cap)
+			return 0;
+	}
+}
+
+static void handshake(struct conn *c)
+{
+	int r;
+
+	if (!c->ssl) {
+		opened(c);
+		return;
+	}
+	ERR_clear_error();
+	r = SSL_do_handshake(c->ssl);
+	if (r == 1) {
+		opened(c);
+		return;
+	}
+	r = SSL_get_error(c->ssl, r);
+	if (r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE)
+		want(c);
+	else
+		finish(c, -EPROTO);
+}
+
+static void conn_cb(struct loop *l, struct io *io, unsigned revents)
+{
+	struct conn *c = container_of(io, struct conn, io);
+	int err;
+
+	(void)l;
+	if (c->state == ST_CONNECTING) {
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			finish(c, -err);
+			return;
+		}
+		if (!(revents & IO_OUT))
+			return;
+		c->state = ST_HANDSHAKE;
+		if (c->st)
+			c->st->active++;
+	}
+	if (c->state == ST_HANDSHAKE) {
+		handshake(c);
+		return;
+	}
+	if (c->state != ST_OPEN)
+		return;
+	/* TLS may need to read to write and the reverse: try both. */
+	if ((revents & IO_IN) || c->ssl) {
+		uint32_t before = c->in.len;
+		int eof = fill(c);
+
+		if (eof < 0) {
+			finish(c, eof);
+			return;
+		}
+		if (c->in.len != before && c->ops->readable) {
+			c->ops->readable(c);
+			if (c->state != ST_OPEN)
+				return;
+		}
+		if (eof) {
+			finish(c, 0);
+			return;
+		}
+	}
+	if (c->out) {
+		err = flush(c);
+		if (err) {
+			finish(c, err);
+			return;
+		}
+		if (!c->out && c->ops->drained) {
+			c->ops->drained(c);
+			if (c->state != ST_OPEN)
+				return;
+		}
+	}
+	want(c);
+}
+
+/* ---- TLS contexts -------------------------------------------------------- */
+
+SSL_CTX *conn_tls_server_ctx(const char *cn)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *name;
+	bool ok = false;
+
+	if (!ctx || !key || !x)
+		goto out;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
+	X509_set_pubkey(x, key);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, name);
+	ok = X509_sign(x, key, EVP_sha256()) > 0 && SSL_CTX_use_certificate(ctx, x) == 1 &&
+	     SSL_CTX_use_PrivateKey(ctx, key) == 1;
+out:
+	X509_free(x);
+	EVP_PKEY_free(key);
+	if (!ok) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	return ctx;
+}
+
+SSL_CTX *conn_tls_client_ctx(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx)
+		return NULL;
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	/* The emulation's servers have certificates made at start; there
+	 * is nothing to verify them against. */
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
