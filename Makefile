@@ -26,7 +26,7 @@ endif
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
                              src/net/*.c src/control/*.c \
                              src/engine/*.c src/agents/*.c))
-LIBS     := -lmnl -lnftables -lssl -lcrypto -lm -pthread
+LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 HDRS     := $(wildcard src/*/*.h tests/unit/*.h)

@@ -4,9 +4,9 @@
 set -eu
 
 case "${1:-}" in
-build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev iputils-ping" ;;
-check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libcmocka-dev jq iputils-ping iperf3" ;;
-fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev" ;;
+build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev iputils-ping" ;;
+check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libcmocka-dev jq iputils-ping iperf3 tshark" ;;
+fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev" ;;
 *) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
 esac
 
