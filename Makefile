@@ -25,7 +25,7 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
                              src/net/*.c src/control/*.c \
-                             src/engine/*.c src/agents/*.c))
+                             src/engine/*.c src/agents/*.c src/capture/*.c))
 LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))

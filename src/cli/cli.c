@@ -18,13 +18,15 @@
 const char cli_version[] = DYNAMO_VERSION;
 
 extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[],
-	cmd_up_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[];
+	cmd_up_usage[], cmd_run_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[];
 
 const struct cmd cli_cmds[] = {
 	{ "check", "validate a spec; errors as FILE:LINE:COL with a caret",
 	  cmd_check_usage, cmd_check },
 	{ "plan", "show the network and the statements a spec resolves to",
 	  cmd_plan_usage, cmd_plan },
+	{ "run", "run a spec's traffic for a while, record it, report what was seen",
+	  cmd_run_usage, cmd_run },
 	{ "up", "build a spec's network and keep it up as a lab", cmd_up_usage, cmd_up },
 	{ "exec", "run a program on a host of a lab", cmd_exec_usage, cmd_exec },
 	{ "status", "list the labs, or the hosts of one", cmd_status_usage, cmd_status },

@@ -50,6 +50,7 @@ int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l);
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
 int cmd_up(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);

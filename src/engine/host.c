@@ -21,8 +21,26 @@ int host_init(struct host *h, const char *name, uint32_t addr, const char *datad
 	return 0;
 }
 
+void host_view(struct host *h, const struct host *base, uint64_t seed)
+{
+	*h = *base;
+	h->shared = true;
+	h->stopping = false;
+	/* TLS contexts are made on first use; make them now so the view
+	 * and its base share them. */
+	h->tls_server = NULL;
+	h->tls_client = host_tls_client((struct host *)base);
+	rng_seed(&h->rng, seed ^ rng_hash(base->name, strlen(base->name), 0));
+}
+
 void host_fini(struct host *h)
 {
+	if (h->shared) {
+		if (h->tls_server)
+			SSL_CTX_free(h->tls_server);
+		h->tls_server = NULL;
+		return;
+	}
 	loop_free(h->loop);
 	h->loop = NULL;
 	content_free(&h->content);

@@ -22,11 +22,16 @@ struct host {
 	const char *datadir;      /* data/: behaviours, corpora */
 	SSL_CTX *tls_server, *tls_client;  /* made on first use */
 	bool stopping;            /* the run is ending: finish, start nothing */
+	bool shared;              /* a view of another host (host_view) */
 };
 
 /* Set up h with a new loop; 0 or -errno. */
 int host_init(struct host *h, const char *name, uint32_t addr, const char *datadir,
 	      uint64_t seed) __attribute__((warn_unused_result));
+/* A view of base for one group of sessions (a statement's clients):
+ * the same loop, content and TLS contexts, its own generator, name and
+ * stopping flag.  Finish views before their base. */
+void host_view(struct host *h, const struct host *base, uint64_t seed);
 void host_fini(struct host *h);
 /* TLS contexts, made on first use; NULL if OpenSSL fails. */
 SSL_CTX *host_tls_server(struct host *h);

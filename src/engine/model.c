@@ -126,7 +126,9 @@ static bool word(struct rd *r, char *w, size_t wn)
 	return true;
 }
 
-static bool number(struct rd *r, double *out)
+/* loose: a word after a space that is no unit ends the number (in
+ * 'next' lines, where action names follow); else it is a bad unit. */
+static bool number(struct rd *r, double *out, bool loose)
 {
 	const char *s;
 	char buf[64], *e;
@@ -145,7 +147,10 @@ static bool number(struct rd *r, double *out)
 	*out = strtod(buf, &e);
 	if (*e || errno || !isfinite(*out) || *out < 0)
 		return fail(r, s, "'%s' is not a number of zero or more", buf);
-	/* An optional unit, with or without a space. */
+	/* An optional unit, with or without a space; after a space, a word
+	 * that is no unit is the next thing on the line ("0.7 end"). */
+	const char *num_end = r->p;
+
 	skip_ws(r);
 	s = r->p;
 	while (r->p < r->end && (isalpha((unsigned char)*r->p) || *r->p == '%'))
@@ -158,6 +163,10 @@ static bool number(struct rd *r, double *out)
 			*out *= units[i].mult;
 			return true;
 		}
+	if (loose && s != num_end) {
+		r->p = num_end;
+		return true;
+	}
 	return fail(r, s, "unknown unit '%.*s' (time: us ms s min h; size: B KB KiB MB MiB GB GiB)",
 		    (int)n, s);
 }
@@ -174,7 +183,7 @@ static bool dist(struct rd *r, struct dist *d)
 	if (r->p < r->end && (isdigit((unsigned char)*r->p) || *r->p == '.')) {
 		d->kind = D_CONST;
 		d->set = true;
-		return number(r, &d->a);
+		return number(r, &d->a, false);
 	}
 	if (!word(r, w, sizeof(w)))
 		return false;
@@ -190,7 +199,7 @@ static bool dist(struct rd *r, struct dist *d)
 	for (;;) {
 		if (n == dist_names[i].maxargs)
 			return fail(r, r->p, "%s takes at most %d values", w, dist_names[i].maxargs);
-		if (!number(r, &args[n++]))
+		if (!number(r, &args[n++], false))
 			return false;
 		skip_ws(r);
 		if (r->p < r->end && *r->p == ',') {
@@ -252,6 +261,7 @@ static bool line_action(struct rd *r, struct model *m)
 	if (a->declared)
 		return fail(r, s, "action '%s' is declared twice", w);
 	a->declared = true;
+	a->line = r->line;
 	if (at_end(r))
 		return true;
 	s = r->p;
@@ -278,6 +288,7 @@ static bool line_next(struct rd *r, struct model *m)
 	from = action_ref(m, w, r->line);
 	if (m->acts[from].nnext)
 		return fail(r, s, "transitions from '%s' are given twice", w);
+	skip_ws(r);
 	first = r->p;
 	while (!at_end(r)) {
 		struct edge *e;
@@ -288,7 +299,7 @@ static bool line_next(struct rd *r, struct model *m)
 		to = action_ref(m, w, r->line);
 		e = VEC_PUSH(m->acts[from].next, m->acts[from].nnext, m->acts[from].next_cap);
 		e->to = to;
-		if (!number(r, &e->p))
+		if (!number(r, &e->p, true))
 			return false;
 		sum += e->p;
 	}
@@ -339,6 +350,7 @@ static bool parse_line(struct rd *r, struct model *m, const char **start_at)
 	} else if (!strcmp(w, "start")) {
 		if (m->start >= 0)
 			return fail(r, s, "'start' is given twice");
+		skip_ws(r);
 		*start_at = r->p;
 		if (!word(r, w, sizeof(w)))
 			return false;

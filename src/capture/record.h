@@ -1,0 +1,56 @@
+/* record.h - record the traffic of a run: packet sockets on the hosts'
+ * interfaces, each packet kept once (at the client end of its flow, so
+ * both directions of a conversation are seen together, before any NAT),
+ * written to a pcapng file when asked, and counted per statement.
+ *
+ * Which end is the client: hosts use ports from RECORD_EPHEMERAL up for
+ * outgoing connections (the run sets ip_local_port_range so) and servers
+ * listen below it; a packet is kept where it leaves from or arrives at
+ * an ephemeral port.  Other packets (ICMP, ...) are kept where they are
+ * sent.  System layer: 0 or -errno, never prints. */
+#ifndef DYNAMO_RECORD_H
+#define DYNAMO_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RECORD_EPHEMERAL 32768
+#define RECORD_SNAPLEN 65535
+
+/* A flow of statement stmt: client addr to server addr, transport
+ * proto (6, 17), server ports lo..hi. */
+struct record_rule {
+	uint32_t client, server;
+	uint8_t proto;
+	uint16_t port_lo, port_hi;
+	uint32_t stmt;
+};
+
+struct record_count {
+	uint64_t bytes;        /* IP bytes, both directions */
+	uint64_t packets;
+	uint64_t flows;        /* distinct 5-tuples */
+	uint64_t first_ns, last_ns;
+};
+
+struct recorder;
+
+/* path NULL: count only.  nstmts counters; rules are copied. */
+int record_new(struct recorder **out, const char *path, size_t nstmts,
+	       const struct record_rule *rules, size_t nrules) __attribute__((warn_unused_result));
+/* Open a packet socket on ifname in the calling thread's network
+ * namespace (call it from inside the host's namespace); the recorder
+ * takes it.  name labels the interface in the file ("h1-eth0"). */
+int record_add(struct recorder *r, const char *ifname, const char *name)
+	__attribute__((warn_unused_result));
+/* Record until stop_fd becomes readable, then read what is left.
+ * Run it on a thread of its own. */
+int record_run(struct recorder *r, int stop_fd) __attribute__((warn_unused_result));
+void record_count(const struct recorder *r, size_t stmt, struct record_count *c);
+/* Packets the kernel dropped before we read them. */
+uint64_t record_drops(const struct recorder *r);
+uint64_t record_packets(const struct recorder *r);
+/* Finish the file and free; 0 or the first write error. */
+int record_close(struct recorder *r);
+
+#endif

@@ -1,0 +1,770 @@
+/* run.c - see run.h.  The supervisor builds the network, opens the
+ * recorder's sockets inside each host's namespace, and forks one
+ * process per host that has sources: it enters the host's namespace,
+ * starts the servers, says it is ready, waits for the word go (the
+ * supervisor closing a pipe, so every host starts its users at once),
+ * runs its users, and on SIGTERM lets them finish politely, then writes
+ * its counters to the supervisor and exits.  Every process is stopped by
+ * its pid; a host that does not end in time is killed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../agents/agent.h"
+#include "../lib/util.h"
+#include "emul.h"
+#include "run.h"
+
+#define GRACE_NS 1500000000ull    /* users finish what they do */
+#define KILL_AFTER_MS 8000        /* then a host that lingers is killed */
+#define READY_MS 15000
+#define FTP_DATA_LO 1024          /* FTP data connections: the server's side */
+
+struct task {
+	size_t node;
+	bool server;
+	const struct agent *a;
+	size_t stmt;
+	uint32_t server_addr;
+	uint16_t port;
+	const char *server_name;
+	uint32_t users;
+	uint64_t start_us, stop_us;     /* client: when to start and stop */
+};
+
+struct ctx {
+	const struct plan *p;
+	const struct run_opts *o;
+	struct emul e;
+	struct task *tasks;
+	size_t ntasks, tasks_cap;
+	struct record_rule *rules;
+	size_t nrules, rules_cap;
+	uint64_t duration_us;
+};
+
+struct proc {
+	size_t node;
+	pid_t pid;
+	int out;        /* its report pipe */
+	bool ready, done, clean;
+	struct buf report;
+};
+
+static uint32_t node_addr(const struct topo *t, size_t node)
+{
+	return t->nodes[node].nifaces ? t->nodes[node].ifaces[0].addr : 0;
+}
+
+static int plan_tasks(struct ctx *x, char *err, size_t errlen)
+{
+	const struct plan *p = x->p;
+	const struct topo *t = p->topo;
+
+	for (size_t s = 0; s < p->nstmts; s++) {
+		const struct plan_stmt *ps = &p->stmts[s];
+		uint64_t start = ps->gen->offset_us,
+			 stop = ps->gen->duration_us ? start + ps->gen->duration_us : 0;
+
+		for (size_t k = 0; k < ps->nparts; k++) {
+			const struct agent *agents[PROTO__COUNT];
+			size_t na = 0;
+			uint64_t want;
+			uint32_t users;
+
+			for (int pr = 0; pr < PROTO__COUNT; pr++)
+				if (ps->parts[k].protos & (1u << pr)) {
+					const struct agent *a = agent_find((enum spec_proto)pr);
+
+					if (a)
+						agents[na++] = a;
+				}
+			if (!na) {
+				snprintf(err, errlen, "statement %zu: no source yet speaks %s traffic",
+					 ps->index, spec_class_name(ps->parts[k].cls));
+				return -ENOENT;
+			}
+			/* Intensity: enough users for the flows asked, at least
+			 * one per pair and protocol (the next step holds the rate
+			 * itself). */
+			want = ps->gen->flow_op == FLOWS_GE || ps->gen->flow_op == FLOWS_EQ ? ps->gen->flows : 1;
+			users = (uint32_t)MAX(1, (want + ps->pairs * na - 1) / (ps->pairs * na));
+			for (size_t i = 0; i < ps->nfrom; i++)
+				for (size_t j = 0; j < ps->nto; j++) {
+					size_t a = ps->from[i], b = ps->to[j];
+
+					if (a == b)
+						continue;
+					for (size_t q = 0; q < na; q++) {
+						struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+						uint8_t l4[2] = { 6, 17 };
+
+						tk->node = a;
+						tk->a = agents[q];
+						tk->stmt = s;
+						tk->server_addr = node_addr(t, b);
+						tk->port = spec_proto_port(agents[q]->proto);
+						tk->server_name = t->nodes[b].name;
+						tk->users = users;
+						tk->start_us = start;
+						tk->stop_us = stop;
+						for (int m = 0; m < 2; m++) {
+							struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
+
+							u->client = node_addr(t, a);
+							u->server = tk->server_addr;
+							u->proto = l4[m];
+							u->port_lo = u->port_hi = tk->port;
+							u->stmt = (uint32_t)s;
+							if (agents[q]->proto == PROTO_FTP) {
+								u->port_lo = FTP_DATA_LO;
+								u->port_hi = RECORD_EPHEMERAL - 1;
+							}
+						}
+						/* one server per (host, agent) */
+						bool have = false;
+
+						for (size_t z = 0; z < x->ntasks && !have; z++)
+							have = x->tasks[z].server && x->tasks[z].node == b &&
+							       x->tasks[z].a == agents[q];
+						if (!have) {
+							tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+							tk->node = b;
+							tk->server = true;
+							tk->a = agents[q];
+							tk->port = spec_proto_port(agents[q]->proto);
+						}
+					}
+				}
+		}
+	}
+	return 0;
+}
+
+int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen)
+{
+	struct run_opts o = { .datadir = datadir };
+	struct ctx x = { .p = p, .o = &o };
+	int r = plan_tasks(&x, err, errlen);
+
+	for (size_t i = 0; !r && i < x.ntasks; i++) {
+		char *dir = xasprintf("%s/behaviours", datadir), *msg = NULL;
+		struct model *m = model_load(dir, x.tasks[i].a->model, &msg);
+
+		if (m && !(msg = model_check(m, x.tasks[i].a->actions, x.tasks[i].a->params)))
+			;
+		else
+			r = -EINVAL;
+		if (msg)
+			snprintf(err, errlen, "%s", msg);
+		free(msg);
+		free(dir);
+		model_free(m);
+	}
+	free(x.tasks);
+	free(x.rules);
+	return r;
+}
+
+/* ---- a host process --------------------------------------------------- */
+
+struct group {
+	struct host view;
+	struct agent_env env;
+	struct stats st;
+	struct timer start, stop;
+	const struct task *tk;
+	char err[256];
+	bool failed;
+};
+
+struct node_run {
+	struct host base;
+	struct group *groups;
+	size_t ngroups;
+	struct io sig;
+	struct timer grace;
+	bool stopping;
+};
+
+static struct node_run *the_node;
+
+static void grace_cb(struct loop *l, struct timer *t)
+{
+	(void)t;
+	loop_stop(l);
+}
+
+static void stop_all(struct node_run *nr)
+{
+	if (nr->stopping)
+		return;
+	nr->stopping = true;
+	nr->base.stopping = true;
+	for (size_t i = 0; i < nr->ngroups; i++)
+		nr->groups[i].view.stopping = true;
+	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS);
+}
+
+static void sig_cb(struct loop *l, struct io *io, unsigned revents)
+{
+	struct signalfd_siginfo si;
+
+	(void)l;
+	(void)revents;
+	while (read(io->fd, &si, sizeof(si)) == sizeof(si))
+		;
+	stop_all(the_node);
+}
+
+static void group_start(struct loop *l, struct timer *t)
+{
+	struct group *g = container_of(t, struct group, start);
+	int r;
+
+	(void)l;
+	if (g->view.stopping)
+		return;
+	r = g->tk->a->client(&g->env, g->err, sizeof(g->err));
+	if (r) {
+		if (!g->err[0])
+			snprintf(g->err, sizeof(g->err), "%s", strerror(-r));
+		g->failed = true;
+	}
+}
+
+static void group_stop(struct loop *l, struct timer *t)
+{
+	struct group *g = container_of(t, struct group, stop);
+
+	(void)l;
+	g->view.stopping = true;
+}
+
+static void report_stats(struct buf *b, char kind, size_t stmt, const struct stats *s)
+{
+	buf_printf(b, "%c %zu %llu %llu %llu %llu %llu %llu %llu\n", kind, stmt,
+		   (unsigned long long)s->tx, (unsigned long long)s->rx,
+		   (unsigned long long)s->conns, (unsigned long long)s->conn_fail,
+		   (unsigned long long)s->sessions, (unsigned long long)s->actions,
+		   (unsigned long long)s->errors);
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void set_port_range(void)
+{
+	int fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	/* The recorder tells clients from servers by this range. */
+	(void)!write(fd, "32768 60999", 11);
+	close(fd);
+}
+
+static void __attribute__((noreturn)) node_fail(int out, const char *fmt, ...)
+{
+	va_list ap;
+	struct buf b = { 0 };
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	buf_printf(&b, "E %s\n", msg);
+	write_all(out, b.p, b.len);
+	_exit(1);
+}
+
+static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int out, int go)
+{
+	const struct topo *t = x->p->topo;
+	struct node_run nr = { .grace.cb = grace_cb };
+	struct stats srv = { 0 };
+	const struct model *models[64] = { 0 };
+	const struct agent *model_of[64] = { 0 };
+	size_t nmodels = 0;
+	sigset_t ss;
+	char err[256] = "", *dir;
+	struct buf b = { 0 };
+	int r;
+
+	the_node = &nr;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (net_enter(x->e.net.ns_fd[node]))
+		node_fail(out, "cannot enter the namespace of %s", t->nodes[node].name);
+	set_port_range();
+	if (host_init(&nr.base, t->nodes[node].name, node_addr(t, node), x->o->datadir, x->o->seed))
+		node_fail(out, "%s: cannot make an event loop", t->nodes[node].name);
+	nr.sig.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+	nr.sig.cb = sig_cb;
+	if (nr.sig.fd < 0 || loop_io_set(nr.base.loop, &nr.sig, IO_IN))
+		node_fail(out, "%s: cannot watch signals", t->nodes[node].name);
+	dir = xasprintf("%s/behaviours", x->o->datadir);
+	for (size_t i = 0; i < x->ntasks; i++) {
+		const struct task *tk = &x->tasks[i];
+		size_t m;
+		char *msg = NULL;
+		struct model *md;
+
+		if (tk->node != node)
+			continue;
+		for (m = 0; m < nmodels && model_of[m] != tk->a; m++)
+			;
+		if (m == nmodels && nmodels < ARRAY_SIZE(models)) {
+			md = model_load(dir, tk->a->model, &msg);
+			if (md && (msg = model_check(md, tk->a->actions, tk->a->params)))
+				md = NULL;
+			if (!md)
+				node_fail(out, "%s", msg);
+			models[nmodels] = md;
+			model_of[nmodels++] = tk->a;
+		}
+		if (tk->server) {
+			r = tk->a->serve(&nr.base, &srv, models[m], tk->port, err, sizeof(err));
+			if (r)
+				node_fail(out, "%s: %s server on port %u: %s", t->nodes[node].name,
+					  tk->a->name, tk->port, err[0] ? err : strerror(-r));
+		} else {
+			struct group *g;
+
+			nr.groups = xreallocarray(nr.groups, nr.ngroups + 1, sizeof(*nr.groups));
+			g = &nr.groups[nr.ngroups++];
+			memset(g, 0, sizeof(*g));
+			g->tk = tk;
+			/* env and timers are set below, once the array stops moving */
+			g->env.model = models[m];
+		}
+	}
+	free(dir);
+	write_all(out, "R\n", 2);
+	/* Wait for go: the supervisor closes the pipe once every host is
+	 * ready (a byte would also do; EOF reaches every host at once). */
+	{
+		char c;
+
+		while (read(go, &c, 1) < 0 && errno == EINTR)
+			;
+		close(go);
+	}
+	for (size_t i = 0; i < nr.ngroups; i++) {
+		struct group *g = &nr.groups[i];
+		const struct task *tk = g->tk;
+
+		host_view(&g->view, &nr.base, x->o->seed + tk->stmt * 7919 + i);
+		g->env.host = &g->view;
+		g->env.st = &g->st;
+		g->env.server = tk->server_addr;
+		g->env.port = tk->port;
+		g->env.server_name = tk->server_name;
+		g->env.users = tk->users;
+		g->env.think_scale = 1.0;
+		g->start.cb = group_start;
+		g->stop.cb = group_stop;
+		loop_timer_start(nr.base.loop, &g->start, tk->start_us * 1000);
+		if (tk->stop_us)
+			loop_timer_start(nr.base.loop, &g->stop, tk->stop_us * 1000);
+	}
+	r = loop_run(nr.base.loop);
+	for (size_t i = 0; i < nr.ngroups; i++) {
+		report_stats(&b, 'C', nr.groups[i].tk->stmt, &nr.groups[i].st);
+		if (nr.groups[i].failed)
+			buf_printf(&b, "W statement %zu: %s: %s\n", nr.groups[i].tk->stmt + 1,
+				   t->nodes[node].name, nr.groups[i].err);
+	}
+	report_stats(&b, 'S', 0, &srv);
+	if (r)
+		buf_printf(&b, "W %s: event loop: %s\n", t->nodes[node].name, strerror(-r));
+	buf_puts(&b, "D\n");
+	write_all(out, b.p, b.len);
+	_exit(0);
+}
+
+/* ---- the supervisor --------------------------------------------------- */
+
+struct rec_thread {
+	struct recorder *rec;
+	int stop;
+	int err;
+};
+
+static void *rec_main(void *arg)
+{
+	struct rec_thread *rt = arg;
+
+	rt->err = record_run(rt->rec, rt->stop);
+	return NULL;
+}
+
+/* Turn off segmentation offloads on a host's interfaces, so packets on
+ * the wire (and in the recording) are the sizes a real network carries
+ * rather than 64 KiB GSO frames. */
+static void wire_sized(const char *ifname)
+{
+	static const uint32_t cmds[] = { ETHTOOL_STSO, ETHTOOL_SGSO };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return;
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		struct ethtool_value ev = { .cmd = cmds[i], .data = 0 };
+		struct ifreq ifr = { 0 };
+
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_data = (char *)&ev;
+		/* Best effort: an interface without the feature says so. */
+		(void)!ioctl(fd, SIOCETHTOOL, &ifr);
+	}
+	close(fd);
+}
+
+static int open_recorder(struct ctx *x, struct recorder **rec, char *err, size_t errlen)
+{
+	const struct topo *t = x->p->topo;
+	int r = record_new(rec, x->o->record, x->p->nstmts, x->rules, x->nrules);
+
+	if (r) {
+		snprintf(err, errlen, "%s: %s", x->o->record, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < t->nnodes; i++) {
+		const struct topo_node *nd = &t->nodes[i];
+
+		if (nd->kind != TOPO_HOST)
+			continue;
+		if ((r = net_enter(x->e.net.ns_fd[i]))) {
+			snprintf(err, errlen, "cannot enter the namespace of %s: %s", nd->name, strerror(-r));
+			goto out;
+		}
+		for (size_t f = 0; f < nd->nifaces && !r; f++) {
+			char name[64];
+
+			wire_sized(nd->ifaces[f].name);
+			snprintf(name, sizeof(name), "%s-%s", nd->name, nd->ifaces[f].name);
+			if ((r = record_add(*rec, nd->ifaces[f].name, name)))
+				snprintf(err, errlen, "cannot record %s: %s", name, strerror(-r));
+		}
+		if (net_enter(x->e.net.root_fd))
+			abort(); /* cannot happen with a valid fd */
+		if (r)
+			goto out;
+	}
+out:
+	return r;
+}
+
+static void parse_report(struct proc *pr, struct run_result *res, char *warn, size_t warnlen)
+{
+	char *line = pr->report.p, *nl;
+
+	while (line && (nl = strchr(line, '\n'))) {
+		unsigned long long v[7];
+		size_t stmt;
+		char kind;
+
+		*nl = 0;
+		if (sscanf(line, "%c %zu %llu %llu %llu %llu %llu %llu %llu", &kind, &stmt, &v[0], &v[1],
+			   &v[2], &v[3], &v[4], &v[5], &v[6]) == 9 &&
+		    (kind == 'C' || kind == 'S')) {
+			struct stats *s = kind == 'S' ? &res->servers
+				       : stmt < res->nstmts ? &res->stmts[stmt].clients : NULL;
+
+			if (s) {
+				s->tx += v[0];
+				s->rx += v[1];
+				s->conns += v[2];
+				s->conn_fail += v[3];
+				s->sessions += v[4];
+				s->actions += v[5];
+				s->errors += v[6];
+			}
+		} else if ((line[0] == 'W' || line[0] == 'E') && line[1] == ' ' && !warn[0]) {
+			snprintf(warn, warnlen, "%s", line + 2);
+		} else if (line[0] == 'D') {
+			pr->clean = true;
+		}
+		line = nl + 1;
+	}
+}
+
+/* Read what the hosts say until each has said want ('R': ready) or
+ * ended, or until ms pass (-1: no limit) or stop_fd fires. */
+static int gather(struct proc *procs, size_t n, bool ready, int ms, int stop_fd)
+{
+	struct pollfd *pfd = xcalloc(n + 1, sizeof(*pfd));
+	uint64_t end = ms < 0 ? UINT64_MAX : loop_clock() + (uint64_t)ms * 1000000;
+	int r = -ETIMEDOUT;
+
+	for (;;) {
+		size_t waiting = 0;
+		uint64_t now = loop_clock();
+		int left;
+
+		for (size_t i = 0; i < n; i++) {
+			pfd[i].fd = procs[i].done || (ready && procs[i].ready) ? -1 : procs[i].out;
+			pfd[i].events = POLLIN;
+			waiting += pfd[i].fd >= 0;
+		}
+		if (!waiting) {
+			r = 0;
+			break;
+		}
+		if (now >= end)
+			break;
+		pfd[n].fd = stop_fd;
+		pfd[n].events = POLLIN;
+		left = end == UINT64_MAX ? -1 : (int)((end - now) / 1000000 + 1);
+		if (poll(pfd, n + 1, left) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		if (stop_fd >= 0 && (pfd[n].revents & POLLIN)) {
+			r = -EINTR;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			char chunk[4096];
+			ssize_t got;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			got = read(procs[i].out, chunk, sizeof(chunk));
+			if (got <= 0) {
+				procs[i].done = true;
+				continue;
+			}
+			buf_put(&procs[i].report, chunk, (size_t)got);
+			if (strstr(procs[i].report.p, "R\n") || strstr(procs[i].report.p, "E "))
+				procs[i].ready = true;
+		}
+	}
+	free(pfd);
+	return r;
+}
+
+static uint64_t run_length(const struct plan *p, uint64_t asked)
+{
+	uint64_t longest = 0;
+
+	if (asked)
+		return asked;
+	for (size_t i = 0; i < p->nstmts; i++) {
+		const struct spec_gen *g = p->stmts[i].gen;
+
+		if (!g->duration_us)
+			return 10000000;
+		longest = MAX(longest, g->offset_us + g->duration_us);
+	}
+	return longest ? longest : 10000000;
+}
+
+int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *res, char *err,
+	     size_t errlen)
+{
+	struct ctx x = { .p = p, .o = o };
+	struct recorder *rec = NULL;
+	struct rec_thread rt = { .stop = -1 };
+	struct proc *procs = NULL;
+	size_t nprocs = 0, procs_cap = 0;
+	pthread_t rtid;
+	bool rec_running = false, emul_up = false;
+	int go[2] = { -1, -1 }, r;
+	char warn[512] = "";
+	uint64_t t0;
+
+	memset(res, 0, sizeof(*res));
+	res->nstmts = p->nstmts;
+	res->stmts = xcalloc(p->nstmts ? p->nstmts : 1, sizeof(*res->stmts));
+	x.duration_us = run_length(p, o->duration_us);
+	if ((r = plan_tasks(&x, err, errlen)))
+		goto out;
+	for (size_t i = 0; i < x.ntasks; i++) {
+		struct run_stmt *rs = &res->stmts[x.tasks[i].stmt];
+
+		if (x.tasks[i].server)
+			continue;
+		rs->users = x.tasks[i].users;
+		rs->instances++;
+		if (!strstr(rs->protos, x.tasks[i].a->name)) {
+			size_t l = strlen(rs->protos);
+
+			snprintf(rs->protos + l, sizeof(rs->protos) - l, "%s%s", l ? ", " : "",
+				 x.tasks[i].a->name);
+		}
+	}
+	if ((r = emul_start(&x.e, p->topo, 10000, err, errlen)))
+		goto out;
+	emul_up = true;
+	if ((r = open_recorder(&x, &rec, err, errlen)))
+		goto out;
+	rt.rec = rec;
+	rt.stop = eventfd(0, EFD_CLOEXEC);
+	if (rt.stop < 0 || (r = -pthread_create(&rtid, NULL, rec_main, &rt))) {
+		r = r ? r : -errno;
+		snprintf(err, errlen, "cannot start recording: %s", strerror(-r));
+		goto out;
+	}
+	rec_running = true;
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(-r));
+		goto out;
+	}
+	for (size_t node = 0; node < p->topo->nnodes; node++) {
+		bool has = false;
+		int out[2];
+		struct proc *pr;
+
+		for (size_t i = 0; i < x.ntasks && !has; i++)
+			has = x.tasks[i].node == node;
+		if (!has)
+			continue;
+		if (pipe2(out, O_CLOEXEC) < 0) {
+			r = -errno;
+			snprintf(err, errlen, "pipe: %s", strerror(-r));
+			goto out;
+		}
+		pr = VEC_PUSH(procs, nprocs, procs_cap);
+		pr->node = node;
+		pr->out = out[0];
+		pr->pid = fork();
+		if (pr->pid == 0) {
+			close(out[0]);
+			close(go[1]);
+			node_main(&x, node, out[1], go[0]);
+		}
+		close(out[1]);
+		if (pr->pid < 0) {
+			r = -errno;
+			nprocs--;
+			close(out[0]);
+			snprintf(err, errlen, "fork: %s", strerror(-r));
+			goto out;
+		}
+	}
+	close(go[0]);
+	go[0] = -1;
+	r = gather(procs, nprocs, true, READY_MS, o->stop_fd);
+	for (size_t i = 0; i < nprocs; i++) {
+		char *e = procs[i].report.p ? strstr(procs[i].report.p, "E ") : NULL;
+
+		if (e || (!procs[i].ready && !r)) {
+			char *nl = e ? strchr(e, '\n') : NULL;
+
+			if (nl)
+				*nl = 0;
+			snprintf(err, errlen, "%s", e ? e + 2 : "a host ended before it was ready");
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	if (r == -ETIMEDOUT) {
+		snprintf(err, errlen, "hosts were not ready after %d s", READY_MS / 1000);
+		goto out;
+	}
+	if (r == -EINTR) {
+		res->stopped = true;
+		r = 0;
+		goto out;
+	}
+	/* Go: every host starts its users now. */
+	t0 = loop_clock();
+	close(go[1]);
+	go[1] = -1;
+	r = gather(procs, nprocs, false, (int)(x.duration_us / 1000), o->stop_fd);
+	res->stopped = r == -EINTR;
+	res->duration_us = (loop_clock() - t0) / 1000;
+	r = 0;
+out:
+	if (go[0] >= 0)
+		close(go[0]);
+	if (go[1] >= 0)
+		close(go[1]);
+	for (size_t i = 0; i < nprocs; i++)
+		if (!procs[i].done)
+			kill(procs[i].pid, SIGTERM);
+	if (nprocs && gather(procs, nprocs, false, KILL_AFTER_MS, -1) == -ETIMEDOUT)
+		for (size_t i = 0; i < nprocs; i++)
+			if (!procs[i].done)
+				kill(procs[i].pid, SIGKILL);
+	for (size_t i = 0; i < nprocs; i++) {
+		int st = 0;
+
+		while (waitpid(procs[i].pid, &st, 0) < 0 && errno == EINTR)
+			;
+		parse_report(&procs[i], res, warn, sizeof(warn));
+		if (!procs[i].clean || !WIFEXITED(st) || WEXITSTATUS(st))
+			res->died++;
+		close(procs[i].out);
+		buf_free(&procs[i].report);
+	}
+	free(procs);
+	if (rec_running) {
+		uint64_t one = 1;
+
+		(void)!write(rt.stop, &one, sizeof(one));
+		pthread_join(rtid, NULL);
+		for (size_t i = 0; i < p->nstmts; i++)
+			record_count(rec, i, &res->stmts[i].wire);
+		res->packets = record_packets(rec);
+		res->drops = record_drops(rec);
+	}
+	if (rt.stop >= 0)
+		close(rt.stop);
+	if (rec) {
+		int e = record_close(rec);
+
+		if (!r && e) {
+			r = e;
+			snprintf(err, errlen, "%s: %s", o->record, strerror(-e));
+		}
+	}
+	if (!r && rt.err) {
+		r = rt.err;
+		snprintf(err, errlen, "recording failed: %s", strerror(-r));
+	}
+	if (emul_up)
+		emul_stop(&x.e);
+	free(x.tasks);
+	free(x.rules);
+	snprintf(res->warning, sizeof(res->warning), "%s", warn);
+	return r;
+}
+
+void run_result_free(struct run_result *res)
+{
+	free(res->stmts);
+	res->stmts = NULL;
+}

@@ -1,0 +1,407 @@
+/* test-engine.c - the event loop (timers in order, deferred frees, stopped
+ * watchers skipped), connections over a socket pair (lines, references,
+ * input limit, orderly close), behaviour models (parsing, errors with
+ * their place, draws that follow their distributions) and content. */
+#include "unit.h"
+#include "../../src/engine/conn.h"
+#include "../../src/engine/content.h"
+#include "../../src/engine/model.h"
+#include "../../src/engine/stats.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* ---- timers ------------------------------------------------------------ */
+
+struct tick {
+	struct timer t;
+	int id;
+	int *log, *n;
+};
+
+static void tick_cb(struct loop *l, struct timer *t)
+{
+	struct tick *k = container_of(t, struct tick, t);
+
+	(void)l;
+	k->log[(*k->n)++] = k->id;
+}
+
+static void timers_in_order(void **state)
+{
+	struct loop *l;
+	struct tick k[50];
+	int log[50], n = 0;
+	struct rng r;
+
+	(void)state;
+	assert_int_equal(loop_new(&l), 0);
+	rng_seed(&r, 7);
+	for (int i = 0; i < 50; i++) {
+		k[i] = (struct tick){ .t.cb = tick_cb, .id = i, .log = log, .n = &n };
+		loop_timer_start(l, &k[i].t, 1000000 + (uint64_t)i * 100000);
+	}
+	/* stop every third, re-arm some later: the heap must stay sound */
+	for (int i = 0; i < 50; i += 3)
+		loop_timer_stop(l, &k[i].t);
+	loop_timer_start(l, &k[1].t, 9000000);
+	assert_int_equal(loop_ntimers(l), 33);
+	while (loop_ntimers(l))
+		assert_int_equal(loop_once(l, 100), 0);
+	assert_int_equal(n, 33);
+	for (int i = 0; i + 1 < n; i++)
+		assert_true(log[i] < log[i + 1] || log[i + 1] == 1);
+	assert_int_equal(log[n - 1], 1);
+	loop_free(l);
+}
+
+/* A timer that re-arms itself with no delay must not starve the loop. */
+static void spin_cb(struct loop *l, struct timer *t)
+{
+	loop_timer_start(l, t, 0);
+}
+
+static void rearm_zero(void **state)
+{
+	struct loop *l;
+	struct timer t = { .cb = spin_cb };
+
+	(void)state;
+	assert_int_equal(loop_new(&l), 0);
+	loop_timer_start(l, &t, 0);
+	for (int i = 0; i < 10; i++)
+		assert_int_equal(loop_once(l, 0), 0);
+	loop_timer_stop(l, &t);
+	loop_free(l);
+}
+
+/* ---- watchers stopped and freed inside a batch --------------------------- */
+
+struct pair {
+	struct io io[2];
+	struct defer d;
+	int fired, freed;
+};
+
+static void pair_free(struct defer *d)
+{
+	container_of(d, struct pair, d)->freed++;
+}
+
+static struct pair *the_pair;
+
+static void stop_both(struct loop *l, struct io *io, unsigned revents)
+{
+	(void)io;
+	(void)revents;
+	the_pair->fired++;
+	loop_io_stop(l, &the_pair->io[0]);
+	loop_io_stop(l, &the_pair->io[1]);
+	loop_defer(l, &the_pair->d, pair_free);
+}
+
+static void stopped_skipped(void **state)
+{
+	struct loop *l;
+	struct pair p = { 0 };
+	int a[2], b[2];
+
+	(void)state;
+	the_pair = &p;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+	assert_int_equal(write(a[1], "x", 1), 1);
+	assert_int_equal(write(b[1], "y", 1), 1);
+	assert_int_equal(loop_new(&l), 0);
+	p.io[0] = (struct io){ .fd = a[0], .cb = stop_both };
+	p.io[1] = (struct io){ .fd = b[0], .cb = stop_both };
+	assert_int_equal(loop_io_set(l, &p.io[0], IO_IN), 0);
+	assert_int_equal(loop_io_set(l, &p.io[1], IO_IN), 0);
+	assert_int_equal(loop_nio(l), 2);
+	assert_int_equal(loop_once(l, 100), 0);
+	/* both were ready in one batch; the second was skipped */
+	assert_int_equal(p.fired, 1);
+	assert_int_equal(p.freed, 1);
+	assert_int_equal(loop_nio(l), 0);
+	loop_free(l);
+	close(a[0]), close(a[1]), close(b[0]), close(b[1]);
+}
+
+/* ---- connections ----------------------------------------------------------- */
+
+struct side {
+	struct conn c;
+	char got[256];
+	size_t ngot;
+	int closed, err;
+	bool opened;
+};
+
+static void side_connected(struct conn *c)
+{
+	container_of(c, struct side, c)->opened = true;
+}
+
+static void side_readable(struct conn *c)
+{
+	struct side *s = container_of(c, struct side, c);
+	const char *line;
+	size_t n, used;
+
+	while ((line = conn_line(c, &n, &used))) {
+		if (s->ngot + n + 1 < sizeof(s->got)) {
+			memcpy(s->got + s->ngot, line, n);
+			s->ngot += n;
+			s->got[s->ngot++] = '|';
+		}
+		conn_consume(c, used);
+	}
+}
+
+static void side_closed(struct conn *c, int err)
+{
+	struct side *s = container_of(c, struct side, c);
+
+	s->closed++;
+	s->err = err;
+}
+
+static const struct conn_ops side_ops = {
+	.connected = side_connected, .readable = side_readable, .closed = side_closed,
+};
+
+static void conn_lines_and_close(void **state)
+{
+	struct loop *l;
+	struct side a = { 0 }, b = { 0 };
+	struct stats st = { 0 };
+	static const char shared[] = "by reference\r\n";
+	int sv[2];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(loop_new(&l), 0);
+	a.c.st = &st;
+	assert_int_equal(conn_accept(&a.c, l, &side_ops, sv[0]), 0);
+	assert_int_equal(conn_accept(&b.c, l, &side_ops, sv[1]), 0);
+	for (int i = 0; i < 5 && !(a.opened && b.opened); i++)
+		assert_int_equal(loop_once(l, 100), 0);
+	assert_true(a.opened && b.opened);
+	conn_printf(&a.c, "hello %d\r\n", 42);
+	conn_write_ref(&a.c, shared, sizeof(shared) - 1);
+	conn_write(&a.c, "half", 4);
+	conn_write(&a.c, " line\n", 6);
+	conn_shutdown(&a.c);
+	for (int i = 0; i < 20 && !b.closed; i++)
+		assert_int_equal(loop_once(l, 100), 0);
+	b.got[b.ngot] = 0;
+	assert_string_equal(b.got, "hello 42|by reference|half line|");
+	assert_int_equal(b.closed, 1);
+	assert_int_equal(b.err, 0);
+	assert_int_equal(st.tx, 10 + 14 + 10);
+	conn_close(&a.c, 0);
+	assert_int_equal(a.closed, 1);
+	assert_false(conn_is_open(&a.c));
+	assert_int_equal(loop_nio(l), 0);
+	loop_free(l);
+}
+
+/* A peer that never ends a line is cut off at CONN_MAX_IN, not buffered
+ * for ever. */
+static void conn_input_bounded(void **state)
+{
+	struct loop *l;
+	struct side b = { 0 };
+	static char junk[64 << 10];
+	int sv[2];
+	size_t sent = 0;
+
+	(void)state;
+	memset(junk, 'x', sizeof(junk));
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(loop_new(&l), 0);
+	assert_int_equal(conn_accept(&b.c, l, &side_ops, sv[1]), 0);
+	for (int i = 0; i < 2000 && !b.closed; i++) {
+		ssize_t w = write(sv[0], junk, sizeof(junk));
+
+		if (w > 0)
+			sent += (size_t)w;
+		assert_int_equal(loop_once(l, 10), 0);
+	}
+	assert_int_equal(b.closed, 1);
+	assert_int_equal(b.err, -EMSGSIZE);
+	assert_true(sent >= CONN_MAX_IN);
+	loop_free(l);
+	close(sv[0]);
+}
+
+/* ---- models ---------------------------------------------------------------- */
+
+static const char web_model[] =
+	"# a test model\n"
+	"start open\n"
+	"action open think lognormal(2 s, 0.5)\n"
+	"action fetch\n"
+	"next open fetch 100%\n"
+	"next fetch open 0.7 end 30%\n"
+	"param size pareto(10 KiB, 1.5, 1 MiB)\n"
+	"param count geometric(4)\n"
+	"param gap uniform(100ms, 300 ms)\n";
+
+static void model_parses(void **state)
+{
+	char *err = NULL;
+	struct model *m = model_parse("t.model", web_model, sizeof(web_model) - 1, &err);
+	static const char *const acts[] = { "open", "fetch", NULL };
+	static const char *const params[] = { "size", NULL };
+	static const char *const few[] = { "open", NULL };
+	struct rng r;
+	double sum = 0, mx = 0, gaps = 1, gapmax = 0;
+	int ends = 0, a;
+
+	(void)state;
+	assert_non_null(m);
+	assert_null(err);
+	assert_string_equal(model_name(m), "t");
+	assert_null(model_check(m, acts, params));
+	err = model_check(m, few, NULL);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "'fetch' is not one this agent can do"));
+	free(err);
+	rng_seed(&r, 1);
+	a = model_start(m);
+	assert_string_equal(model_action_name(m, a), "open");
+	for (int i = 0; i < 10000; i++) {
+		int n = model_next(m, model_action(m, "fetch"), &r);
+		double s = model_draw(m, "size", &r, -1), g = model_draw(m, "gap", &r, -1);
+
+		ends += n == MODEL_END;
+		sum += model_draw(m, "count", &r, -1);
+		mx = fmax(mx, s);
+		assert_true(s >= 10240 && s <= 1048576);
+		gaps = fmin(gaps, g);
+		gapmax = fmax(gapmax, g);
+	}
+	assert_in_range(ends, 2700, 3300);              /* 30% */
+	assert_true(fabs(sum / 10000 - 4) < 0.3);       /* geometric mean 4 */
+	assert_true(mx == 1048576);                     /* the bound holds */
+	assert_true(gaps >= 0.1 && gapmax <= 0.3);
+	assert_true(model_draw(m, "missing", &r, 5) == 5);
+	assert_true(model_think(m, model_action(m, "fetch"), &r) == 0);
+	model_free(m);
+}
+
+static void model_errors(void **state)
+{
+	static const struct { const char *text, *want; } bad[] = {
+		{ "start a\naction a\nnext a end 50%\n", "t.model:3:8: probabilities sum to 50%, not 100%" },
+		{ "action a think lognormal(2 parsecs, 1)\n", "t.model:1:28: unknown unit 'parsecs'" },
+		{ "start a\naction a\n", "t.model:2: action 'a' has no 'next' line" },
+		{ "start a\nnext a b 100%\naction a\n", "t.model:2: action 'b' is used but not declared" },
+		{ "action a\nnext a end 1\n", "no 'start' line" },
+		{ "start a\naction a think\n", "t.model:2:15: expected a name" },
+		{ "start a\naction a think pareto(0, 1)\n", "t.model:2:16: pareto(MIN, ALPHA, MAX) needs MIN > 0" },
+		{ "start a\naction a\naction a\n", "t.model:3:8: action 'a' is declared twice" },
+		{ "start end\n", "t.model:1:7: a session cannot start with 'end'" },
+		{ "begin a\n", "t.model:1:1: unknown line 'begin'" },
+		{ "start a\naction a\nnext a end 100% extra\n", "t.model:3:22: expected a number" },
+		{ "param x uniform(3, 1)\n", "t.model:1:9: uniform(A, B) needs A <= B" },
+		{ "param x exp(1, 2)\n", "t.model:1:15: exp takes at most 1 values" },
+		{ "param x 1\nparam x 2\n", "t.model:2:7: param 'x' is given twice" },
+		{ "start a\x01\n", "t.model:1:8: control character" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *err = NULL;
+		struct model *m = model_parse("t.model", bad[i].text, strlen(bad[i].text), &err);
+
+		assert_null(m);
+		assert_non_null(err);
+		if (!strstr(err, bad[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].want);
+		free(err);
+	}
+}
+
+/* Every shipped model parses. */
+static void shipped_models(void **state)
+{
+	DIR *d = opendir("data/behaviours");
+	struct dirent *e;
+	int n = 0;
+
+	(void)state;
+	assert_non_null(d);
+	while ((e = readdir(d))) {
+		char *err = NULL, name[256];
+		size_t len = strlen(e->d_name);
+		struct model *m;
+
+		if (len < 7 || strcmp(e->d_name + len - 6, ".model"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 6), e->d_name);
+		m = model_load("data/behaviours", name, &err);
+		if (!m)
+			fail_msg("%s", err);
+		model_free(m);
+		n++;
+	}
+	closedir(d);
+	assert_true(n > 0);
+}
+
+/* ---- content ----------------------------------------------------------- */
+
+static void content_reads(void **state)
+{
+	struct content c;
+	struct rng r;
+	char s[200];
+	const char *t;
+	size_t letters = 0, spaces = 0;
+
+	(void)state;
+	content_init(&c, 3);
+	t = content_get(&c, CONTENT_TEXT, 12345, 4096);
+	assert_true(t == c.text || t[-1] == '\n');      /* starts a line */
+	for (size_t i = 0; i < 4096; i++) {
+		letters += (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z');
+		spaces += t[i] == ' ';
+		assert_true(t[i] && (t[i] == '\r' || t[i] == '\n' || (t[i] >= 32 && t[i] < 127)));
+	}
+	if (!(letters > 2500 && spaces > 400))
+		fail_msg("letters %zu spaces %zu: %.200s", letters, spaces, t);      /* prose, not filler */
+	/* lines stay short enough for mail */
+	for (size_t i = 0, col = 0; i < CONTENT_BLOB; i++) {
+		col = c.text[i] == '\n' ? 0 : col + 1;
+		assert_true(col < 200);
+	}
+	rng_seed(&r, 1);
+	content_sentence(&r, s, sizeof(s), 8);
+	assert_true(s[0] >= 'A' && s[0] <= 'Z');
+	assert_int_equal(s[strlen(s) - 1], '.');
+	content_sentence(&r, s, 5, 30);                  /* bounded */
+	assert_true(strlen(s) < 5);
+	content_free(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(timers_in_order),
+		cmocka_unit_test(rearm_zero),
+		cmocka_unit_test(stopped_skipped),
+		cmocka_unit_test(conn_lines_and_close),
+		cmocka_unit_test(conn_input_bounded),
+		cmocka_unit_test(model_parses),
+		cmocka_unit_test(model_errors),
+		cmocka_unit_test(shipped_models),
+		cmocka_unit_test(content_reads),
+	};
+
+	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
