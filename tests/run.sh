@@ -55,6 +55,8 @@ for flavour in plain asan; do
 	group "$flavour/stress" tests/stress.sh "$dyn"
 	group "$flavour/net/lab" tests/net/lab.sh "$dyn"
 	group "$flavour/net/links" tests/net/links.sh "$dyn"
+	group "$flavour/net/run" tests/net/run.sh "$dyn"
+	group "$flavour/net/peers" tests/net/peers.sh "$bin"
 	for r in "$bin"/fuzz-replay-*; do
 		t=${r##*/fuzz-replay-}
 		group "$flavour/fuzz-corpus/$t" "$r" "tests/fuzz/corpus/$t"

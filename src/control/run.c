@@ -290,7 +290,7 @@ static void set_port_range(void)
 	close(fd);
 }
 
-static void __attribute__((noreturn)) node_fail(int out, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 2, 3))) node_fail(int out, const char *fmt, ...)
 {
 	va_list ap;
 	struct buf b = { 0 };

@@ -2,7 +2,8 @@
  * other on the loopback of a private network namespace, optionally
  * recording with tshark, and print both sides' counters.  A development
  * and test tool: `agent-try http --seconds 3 --pcap /tmp/h.pcapng`.
- * Exit 0 when the client took actions without protocol errors. */
+ * Exit 0 when the client took actions without protocol errors.
+ * --abuse DIR first sets broken peers on the server (see abuse()). */
 #include <errno.h>
 #include <getopt.h>
 #include <net/if.h>
@@ -21,6 +22,134 @@
 #include "../../src/net/net.h"
 
 static struct host *the_host;
+
+/* ---- broken peers (--abuse DIR) -----------------------------------------
+ * Each file of DIR (a fuzz corpus: real messages and broken ones) is sent
+ * to the server by a peer that then misbehaves in one of four ways:
+ * closes at once, resets, stalls without a word more, or trickles the
+ * message byte by byte.  The server must keep serving the real client. */
+#include <dirent.h>
+#include <netinet/in.h>
+
+enum { AB_CLOSE, AB_RESET, AB_STALL, AB_TRICKLE, AB__COUNT };
+
+struct abuser {
+	struct conn c;
+	struct timer t;
+	char *msg;
+	size_t len, at;
+	int how;
+	bool closed;
+};
+
+/* Freed at the end (abuse_end), so none is freed inside a callback. */
+static struct abuser *ab_all[4096];
+static unsigned abusers_done, abusers;
+
+static void ab_closed(struct conn *c, int err)
+{
+	struct abuser *a = container_of(c, struct abuser, c);
+
+	(void)err;
+	loop_timer_stop(c->loop, &a->t);
+	abusers_done++;
+	a->closed = true;
+}
+
+static void abuse_end(void)
+{
+	for (unsigned i = 0; i < abusers; i++) {
+		if (!ab_all[i]->closed)
+			conn_close(&ab_all[i]->c, 0);
+		free(ab_all[i]->msg);
+		free(ab_all[i]);
+	}
+}
+
+static void ab_tick(struct loop *l, struct timer *t)
+{
+	struct abuser *a = container_of(t, struct abuser, t);
+
+	if (a->at < a->len) {
+		conn_write(&a->c, a->msg + a->at++, 1);
+		loop_timer_start(l, t, 20000000);
+	} else {
+		conn_shutdown(&a->c);
+	}
+}
+
+static void ab_connected(struct conn *c)
+{
+	struct abuser *a = container_of(c, struct abuser, c);
+
+	switch (a->how) {
+	case AB_CLOSE:
+		conn_write(c, a->msg, a->len);
+		conn_shutdown(c);
+		break;
+	case AB_RESET: {
+		struct linger lg = { 1, 0 };
+
+		conn_write(c, a->msg, a->len);
+		setsockopt(c->io.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		a->t.cb = ab_tick;
+		a->at = a->len; /* the tick closes it, with a RST */
+		loop_timer_start(c->loop, &a->t, 50000000);
+		break;
+	}
+	case AB_STALL:
+		conn_write(c, a->msg, a->len / 2);
+		break;
+	case AB_TRICKLE:
+		a->t.cb = ab_tick;
+		loop_timer_start(c->loop, &a->t, 0);
+		break;
+	}
+}
+
+static void ab_readable(struct conn *c)
+{
+	conn_consume(c, c->in.len);
+}
+
+static const struct conn_ops ab_ops = {
+	.connected = ab_connected, .readable = ab_readable, .closed = ab_closed,
+};
+
+static void abuse(struct host *h, const char *dir, uint16_t port)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int i = 0;
+
+	if (!d) {
+		perror(dir);
+		exit(2);
+	}
+	while ((e = readdir(d))) {
+		char path[4096];
+		FILE *f;
+		struct abuser *a;
+
+		if (e->d_name[0] == '.' || abusers == sizeof(ab_all) / sizeof(ab_all[0]))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!(f = fopen(path, "rb")))
+			continue;
+		a = calloc(1, sizeof(*a));
+		a->msg = malloc(1 << 16);
+		a->len = fread(a->msg, 1, 1 << 16, f);
+		fclose(f);
+		a->how = i++ % AB__COUNT;
+		if (conn_connect(&a->c, h->loop, &ab_ops, 0, 0x7f000001, port)) {
+			free(a->msg);
+			free(a);
+			continue;
+		}
+		ab_all[abusers++] = a;
+	}
+	closedir(d);
+}
 static double grace = 1.0;
 
 static void lo_up(void)
@@ -70,11 +199,11 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "seconds", 1, 0, 's' }, { "users", 1, 0, 'u' }, { "pcap", 1, 0, 'p' },
 		{ "datadir", 1, 0, 'd' }, { "think-scale", 1, 0, 't' }, { "port", 1, 0, 'P' },
-		{ "grace", 1, 0, 'g' }, { 0 },
+		{ "grace", 1, 0, 'g' }, { "abuse", 1, 0, 'a' }, { 0 },
 	};
 	double seconds = 3, think = 1;
 	unsigned users = 1, port = 0;
-	const char *pcap = NULL, *datadir = "data";
+	const char *pcap = NULL, *datadir = "data", *abuse_dir = NULL;
 	struct stats cli = { 0 }, srv = { 0 };
 	struct host h;
 	struct timer stop = { .cb = stop_cb };
@@ -94,8 +223,9 @@ int main(int argc, char **argv)
 		case 't': think = atof(optarg); break;
 		case 'P': port = (unsigned)atoi(optarg); break;
 		case 'g': grace = atof(optarg); break;
+		case 'a': abuse_dir = optarg; break;
 		default:
-			fprintf(stderr, "usage: agent-try PROTO [--seconds S] [--users N] [--pcap FILE] [--datadir DIR] [--think-scale X] [--port P] [--grace S]\n");
+			fprintf(stderr, "usage: agent-try PROTO [--seconds S] [--users N] [--pcap FILE] [--datadir DIR] [--think-scale X] [--port P] [--grace S] [--abuse DIR]\n");
 			return 2;
 		}
 	}
@@ -138,6 +268,8 @@ int main(int argc, char **argv)
 	if (!port)
 		port = spec_proto_port(a->proto);
 	rc = a->serve(&h, &srv, m, (uint16_t)port, err, sizeof(err));
+	if (!rc && abuse_dir)
+		abuse(&h, abuse_dir, (uint16_t)port);
 	if (!rc) {
 		struct agent_env env = {
 			.host = &h, .st = &cli, .model = m, .server = 0x7f000001,
@@ -155,6 +287,10 @@ int main(int argc, char **argv)
 	rc = loop_run(h.loop);
 	print("client", &cli);
 	print("server", &srv);
+	if (abuse_dir)
+		printf("abuse  %u broken peers, %u closed by the server or themselves\n", abusers,
+		       abusers_done);
+	abuse_end();
 	host_fini(&h);
 	model_free(m);
 	free(dir);
@@ -162,5 +298,6 @@ int main(int argc, char **argv)
 		kill(shark, SIGINT);
 		waitpid(shark, NULL, 0);
 	}
-	return rc == 0 && cli.actions > 0 && cli.errors == 0 && srv.errors == 0 ? 0 : 1;
+	/* Broken peers make server errors; the real client must see none. */
+	return rc == 0 && cli.actions > 0 && cli.errors == 0 && (abuse_dir || srv.errors == 0) ? 0 : 1;
 }
