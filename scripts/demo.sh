@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh - the main job on the built-in defaults: the seed statements of
-# DESIGN.md, checked, planned, and their network brought up as a lab for
-# a few pings.  (Running their traffic is the next milestone's.)
+# DESIGN.md, checked, planned, their traffic run for 20 s and recorded,
+# and the report printed; then the network brought up as a lab for a few
+# pings.
 set -eu
 cd "$(dirname "$0")/.."
 spec=examples/seed.dyn
@@ -29,6 +30,11 @@ if ! unshare -n true 2>/dev/null && ! unshare -rn true 2>/dev/null; then
 	echo "== no network namespaces here: the network is not built"
 	exit 0
 fi
+echo "== dynamo run $spec --duration 20s --record seed.pcapng"
+rec=${DYNAMO_DEMO_RECORD:-$(mktemp -d)/seed.pcapng}
+./dynamo run "$spec" --duration 20s --record "$rec"
+echo "   (the recording: $rec)"
+echo
 echo "== dynamo up $spec"
 ./dynamo up "$spec"
 echo

@@ -5,6 +5,8 @@
 #define DYNAMO_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "../spec/spec.h"
 
@@ -49,8 +51,16 @@ int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l);
 
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);
+/* TIME as a number with us, ms, s, m, min or h (plain: seconds), from
+ * 100 ms to a year; 0 or -1. */
+int cli_parse_time(const char *s, uint64_t *us);
+/* Where behaviour models are: data/ next to the program (a build tree),
+ * else the installed share directory. */
+void cli_find_datadir(char *out, size_t n);
+
 int cmd_up(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -56,7 +56,7 @@ const char cmd_run_usage[] =
 	"    tshark -r office.pcapng -q -z io,phs\n";
 
 /* TIME: a number with us, ms, s, m or h (plain: seconds). */
-static int parse_time(const char *s, uint64_t *us)
+int cli_parse_time(const char *s, uint64_t *us)
 {
 	static const struct { const char *u; double mult; } units[] = {
 		{ "us", 1 }, { "ms", 1e3 }, { "s", 1e6 }, { "", 1e6 }, { "m", 60e6 },
@@ -82,7 +82,7 @@ static int parse_time(const char *s, uint64_t *us)
 }
 
 /* data/ next to the program (a build tree), else the installed one. */
-static void find_datadir(char *out, size_t n)
+void cli_find_datadir(char *out, size_t n)
 {
 	char exe[PATH_MAX - 64], *slash;
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
@@ -180,7 +180,7 @@ int cmd_run(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (parse_time(optarg, &ro.duration_us))
+			if (cli_parse_time(optarg, &ro.duration_us))
 				return cli_usage_error(self, "--duration takes a time from 100ms to a year, "
 						       "such as 20s or 5m, not '%s'", optarg);
 			break;
@@ -211,7 +211,7 @@ int cmd_run(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error(self, "run needs one spec file");
 	if (!datadir[0])
-		find_datadir(datadir, sizeof(datadir));
+		cli_find_datadir(datadir, sizeof(datadir));
 	ro.datadir = datadir;
 	st = cli_load(argv[optind], &s, &p);
 	if (st != EXIT_OK)
