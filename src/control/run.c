@@ -18,6 +18,7 @@
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdarg.h>
+#include <ftw.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "../agents/agent.h"
+#include "../agents/program.h"
 #include "../lib/util.h"
 #include "emul.h"
 #include "run.h"
@@ -39,6 +41,7 @@ struct task {
 	size_t node;
 	bool server;
 	const struct agent *a;
+	const struct program_def *prog;  /* server: a real program, not the agent's */
 	size_t stmt;
 	uint32_t server_addr;
 	uint16_t port;
@@ -56,6 +59,7 @@ struct ctx {
 	struct record_rule *rules;
 	size_t nrules, rules_cap;
 	uint64_t duration_us;
+	char *workdir;                  /* programs' files; removed at the end */
 };
 
 struct proc {
@@ -81,6 +85,27 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 		uint64_t start = ps->gen->offset_us,
 			 stop = ps->gen->duration_us ? start + ps->gen->duration_us : 0;
 
+		const struct program_def *prog = NULL;
+		const struct agent *pinned = NULL;
+
+		if (ps->gen->source) {
+			prog = program_find(ps->gen->source);
+			pinned = prog ? agent_find(prog->proto) : agent_by_name(ps->gen->source);
+			if (!pinned) {
+				struct buf b = { 0 };
+
+				for (int pr = 0; pr < PROTO__COUNT; pr++)
+					if (agent_find((enum spec_proto)pr))
+						buf_printf(&b, "%s, ", spec_proto_name((enum spec_proto)pr));
+				for (size_t i = 0; i < program_ndefs; i++)
+					buf_printf(&b, "%s%s", program_defs[i].name,
+						   i + 1 < program_ndefs ? ", " : "");
+				snprintf(err, errlen, "statement %zu: no source is named '%s' (sources: %s)",
+					 ps->index, ps->gen->source, b.p ? b.p : "none");
+				buf_free(&b);
+				return -ENOENT;
+			}
+		}
 		for (size_t k = 0; k < ps->nparts; k++) {
 			const struct agent *agents[PROTO__COUNT];
 			size_t na = 0;
@@ -91,9 +116,15 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 				if (ps->parts[k].protos & (1u << pr)) {
 					const struct agent *a = agent_find((enum spec_proto)pr);
 
-					if (a)
+					if (a && (!pinned || a == pinned))
 						agents[na++] = a;
 				}
+			if (!na && pinned) {
+				snprintf(err, errlen, "statement %zu: source '%s' makes %s traffic, not %s",
+					 ps->index, ps->gen->source, spec_proto_name(pinned->proto),
+					 spec_class_name(ps->parts[k].cls));
+				return -EINVAL;
+			}
 			if (!na) {
 				snprintf(err, errlen, "statement %zu: no source yet speaks %s traffic",
 					 ps->index, spec_class_name(ps->parts[k].cls));
@@ -116,6 +147,7 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 
 						tk->node = a;
 						tk->a = agents[q];
+						tk->prog = prog;   /* its server, named in the report */
 						tk->stmt = s;
 						tk->server_addr = node_addr(t, b);
 						tk->port = spec_proto_port(agents[q]->proto);
@@ -136,18 +168,28 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 								u->port_hi = RECORD_EPHEMERAL - 1;
 							}
 						}
-						/* one server per (host, agent) */
-						bool have = false;
+						/* one server per (host, port) */
+						const struct task *have = NULL;
+						uint16_t port = tk->port;
 
 						for (size_t z = 0; z < x->ntasks && !have; z++)
-							have = x->tasks[z].server && x->tasks[z].node == b &&
-							       x->tasks[z].a == agents[q];
+							if (x->tasks[z].server && x->tasks[z].node == b &&
+							    x->tasks[z].port == port)
+								have = &x->tasks[z];
+						if (have && (have->a != agents[q] || have->prog != prog)) {
+							snprintf(err, errlen, "statement %zu: %s would run two servers on "
+								 "port %u (%s and %s)", ps->index, t->nodes[b].name,
+								 port, have->prog ? have->prog->name : have->a->name,
+								 prog ? prog->name : agents[q]->name);
+							return -EINVAL;
+						}
 						if (!have) {
 							tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
 							tk->node = b;
 							tk->server = true;
 							tk->a = agents[q];
-							tk->port = spec_proto_port(agents[q]->proto);
+							tk->prog = prog;
+							tk->port = port;
 						}
 					}
 				}
@@ -163,8 +205,17 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 	int r = plan_tasks(&x, err, errlen);
 
 	for (size_t i = 0; !r && i < x.ntasks; i++) {
-		char *dir = xasprintf("%s/behaviours", datadir), *msg = NULL;
-		struct model *m = model_load(dir, x.tasks[i].a->model, &msg);
+		char *dir, *msg = NULL;
+		struct model *m;
+
+		if (x.tasks[i].prog && !program_path(x.tasks[i].prog)) {
+			snprintf(err, errlen, "source %s is not installed (looked for %s)",
+				 x.tasks[i].prog->name, x.tasks[i].prog->paths[0]);
+			r = -ENOENT;
+			break;
+		}
+		dir = xasprintf("%s/behaviours", datadir);
+		m = model_load(dir, x.tasks[i].a->model, &msg);
 
 		if (m && !(msg = model_check(m, x.tasks[i].a->actions, x.tasks[i].a->params)))
 			;
@@ -197,6 +248,8 @@ struct node_run {
 	struct host base;
 	struct group *groups;
 	size_t ngroups;
+	struct program *progs;
+	size_t nprogs;
 	struct io sig;
 	struct timer grace;
 	bool stopping;
@@ -352,7 +405,17 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 			models[nmodels] = md;
 			model_of[nmodels++] = tk->a;
 		}
-		if (tk->server) {
+		if (tk->server && tk->prog) {
+			char *pdir = xasprintf("%s/%s-%s", x->workdir, t->nodes[node].name, tk->prog->name);
+
+			nr.progs = xreallocarray(nr.progs, nr.nprogs + 1, sizeof(*nr.progs));
+			r = program_start(tk->prog, pdir, node_addr(t, node), tk->port, x->o->datadir,
+					  x->o->seed, 10000, &nr.progs[nr.nprogs], err, sizeof(err));
+			free(pdir);
+			if (r)
+				node_fail(out, "%s: %s", t->nodes[node].name, err);
+			nr.nprogs++;
+		} else if (tk->server) {
 			r = tk->a->serve(&nr.base, &srv, models[m], tk->port, err, sizeof(err));
 			if (r)
 				node_fail(out, "%s: %s server on port %u: %s", t->nodes[node].name,
@@ -398,6 +461,8 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 			loop_timer_start(nr.base.loop, &g->stop, tk->stop_us * 1000);
 	}
 	r = loop_run(nr.base.loop);
+	for (size_t i = 0; i < nr.nprogs; i++)
+		program_stop(&nr.progs[i]);
 	for (size_t i = 0; i < nr.ngroups; i++) {
 		report_stats(&b, 'C', nr.groups[i].tk->stmt, &nr.groups[i].st);
 		if (nr.groups[i].failed)
@@ -590,6 +655,15 @@ static uint64_t run_length(const struct plan *p, uint64_t asked)
 	return longest ? longest : 10000000;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
 int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *res, char *err,
 	     size_t errlen)
 {
@@ -620,8 +694,22 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 		if (!strstr(rs->protos, x.tasks[i].a->name)) {
 			size_t l = strlen(rs->protos);
 
-			snprintf(rs->protos + l, sizeof(rs->protos) - l, "%s%s", l ? ", " : "",
-				 x.tasks[i].a->name);
+			snprintf(rs->protos + l, sizeof(rs->protos) - l, "%s%s%s%s", l ? ", " : "",
+				 x.tasks[i].a->name, x.tasks[i].prog ? " against " : "",
+				 x.tasks[i].prog ? x.tasks[i].prog->name : "");
+		}
+	}
+	{
+		const char *tmp = getenv("TMPDIR");
+
+		x.workdir = xasprintf("%s/dynamo-run-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(x.workdir)) {
+			r = -errno;
+			snprintf(err, errlen, "cannot make a directory for the run: %s: %s", x.workdir,
+				 strerror(-r));
+			free(x.workdir);
+			x.workdir = NULL;
+			goto out;
 		}
 	}
 	if ((r = emul_start(&x.e, p->topo, 10000, err, errlen)))
@@ -757,6 +845,10 @@ out:
 	}
 	if (emul_up)
 		emul_stop(&x.e);
+	if (x.workdir) {
+		nftw(x.workdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		free(x.workdir);
+	}
 	free(x.tasks);
 	free(x.rules);
 	snprintf(res->warning, sizeof(res->warning), "%s", warn);
