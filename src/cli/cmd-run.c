@@ -110,6 +110,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	struct out *o = out_new(stdout, json);
 	double secs = (double)res->duration_us / 1e6;
 
+	out_obj_open(o, NULL);
 	out_time(o, "duration", "ran %s", res->duration_us);
 	if (res->stopped)
 		out_text(o, " (stopped early)");
@@ -152,6 +153,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	if (!record)
 		out_null(o, "record", NULL, NULL);
 	out_text(o, "\n");
+	out_obj_close(o);
 	out_free(o);
 }
 

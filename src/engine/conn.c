@@ -368,12 +368,17 @@ void conn_consume(struct conn *c, size_t n)
 /* Read what is there; 1 at EOF, 0 when drained, -errno to close with. */
 static int fill(struct conn *c)
 {
+	uint32_t start = c->in.len;
+
 	for (;;) {
 		ssize_t n;
 
 		if (c->in.len == c->in.cap) {
+			/* Full: let the owner parse what came in this time
+			 * (the rest waits in the socket); a full buffer the
+			 * owner left unparsed is the peer's overflow. */
 			if (c->in.cap >= CONN_MAX_IN)
-				return -EMSGSIZE;
+				return c->in.len > start ? 0 : -EMSGSIZE;
 			c->in.cap = c->in.cap ? c->in.cap * 2 : IN_MIN;
 			c->in.p = xreallocarray(c->in.p, c->in.cap, 1);
 		}

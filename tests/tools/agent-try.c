@@ -246,7 +246,7 @@ int main(int argc, char **argv)
 		unlink(pcap);
 		shark = fork();
 		if (shark == 0) {
-			execlp("tshark", "tshark", "-q", "-i", "lo", "-w", pcap, (char *)NULL);
+			execlp("tshark", "tshark", "-q", "-B", "64", "-i", "lo", "-w", pcap, (char *)NULL);
 			_exit(127);
 		}
 		for (int i = 0; i < 100 && stat(pcap, &sb) < 0; i++)
