@@ -1,0 +1,1868 @@
+/* http.c - the web agents: HTTP/1.1 and HTTPS (the same over TLS 1.3).
+ * The server answers from a generated site (site.h) with keep-alive and
+ * pipelining; the client is a person with a browser, walking the web
+ * model: open a page, fetch its embedded objects over a few parallel
+ * keep-alive connections, read (think), follow a link, download a file.
+ * The message parsers (http.h) come first, then the server, then the
+ * client. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/util.h"
+#include "agent.h"
+#include "http.h"
+#include "site.h"
+
+#ifndef DYNAMO_VERSION
+#define DYNAMO_VERSION "0"
+#endif
+
+/* ---- parsers --------------------------------------------------------------- */
+
+static bool is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool is_vchar(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* A field value byte: visible, space, tab or obs-text. */
+static bool is_fchar(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static bool lit_eq(const char *p, size_t n, const char *lit)
+{
+	return n == strlen(lit) && !strncasecmp(p, lit, n);
+}
+
+/* Does the comma-separated list [p, p+n) hold token tok (any case)? */
+static bool list_has(const char *p, size_t n, const char *tok)
+{
+	const char *end = p + n;
+
+	while (p < end) {
+		const char *s, *e;
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ','))
+			p++;
+		s = p;
+		while (p < end && *p != ',')
+			p++;
+		e = p;
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (lit_eq(s, (size_t)(e - s), tok))
+			return true;
+	}
+	return false;
+}
+
+/* The last element of a comma-separated list. */
+static bool list_last_is(const char *p, size_t n, const char *tok)
+{
+	const char *e = p + n, *s;
+
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == ','))
+		e--;
+	s = e;
+	while (s > p && s[-1] != ',')
+		s--;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	return lit_eq(s, (size_t)(e - s), tok);
+}
+
+/* Content-Length: digits only, at most 18 of them. */
+static bool parse_length(const char *p, size_t n, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (!n || n > 18)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(p[i] - '0');
+	}
+	*v = x;
+	return true;
+}
+
+/* A header field line [p, e): name and trimmed value; false if malformed. */
+static bool field(const char *p, const char *e, const char **name, size_t *nlen, const char **val,
+		  size_t *vlen)
+{
+	const char *s = p;
+
+	while (p < e && is_tchar((unsigned char)*p))
+		p++;
+	if (p == s || p == e || *p != ':')
+		return false;
+	*name = s;
+	*nlen = (size_t)(p - s);
+	p++;
+	while (p < e && (*p == ' ' || *p == '\t'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	for (const char *q = p; q < e; q++)
+		if (!is_fchar((unsigned char)*q))
+			return false;
+	*val = p;
+	*vlen = (size_t)(e - p);
+	return true;
+}
+
+static const char *const method_names[] = {
+	[HTTP_GET] = "GET", [HTTP_HEAD] = "HEAD", [HTTP_POST] = "POST", [HTTP_PUT] = "PUT",
+	[HTTP_DELETE] = "DELETE", [HTTP_OPTIONS] = "OPTIONS", [HTTP_PATCH] = "PATCH",
+	[HTTP_TRACE] = "TRACE", [HTTP_CONNECT] = "CONNECT",
+};
+
+/* "HTTP/d.d" at p (8 bytes): 1 for 1.0/1.1 (minor in *minor), 0 for
+ * another version, -1 when it is not a version at all. */
+static int version(const char *p, size_t n, uint8_t *minor)
+{
+	if (n != 8 || memcmp(p, "HTTP/", 5) || p[5] < '0' || p[5] > '9' || p[6] != '.' ||
+	    p[7] < '0' || p[7] > '9')
+		return -1;
+	if (p[5] != '1' || p[7] > '1')
+		return 0;
+	*minor = (uint8_t)(p[7] - '0');
+	return 1;
+}
+
+/* Request line [p, e). */
+static long request_line(const char *p, const char *e, struct http_req *r)
+{
+	const char *sp1 = memchr(p, ' ', (size_t)(e - p)), *sp2, *t;
+	size_t tn;
+
+	if (!sp1 || sp1 == p)
+		return -400;
+	for (const char *q = p; q < sp1; q++)
+		if (!is_tchar((unsigned char)*q))
+			return -400;
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(e - sp1 - 1));
+	if (!sp2 || sp2 == sp1 + 1)
+		return -400;
+	t = sp1 + 1;
+	tn = (size_t)(sp2 - t);
+	for (size_t i = 0; i < tn; i++)
+		if (!is_vchar((unsigned char)t[i]))
+			return -400;
+	switch (version(sp2 + 1, (size_t)(e - sp2 - 1), &r->minor)) {
+	case -1: return -400;
+	case 0: return -505;
+	}
+	r->method = HTTP_OTHER;
+	for (unsigned i = 0; i < ARRAY_SIZE(method_names); i++)
+		if ((size_t)(sp1 - p) == strlen(method_names[i]) && !memcmp(p, method_names[i], (size_t)(sp1 - p)))
+			r->method = (uint8_t)i;
+	/* origin-form, or absolute-form reduced to its path; '*' and an
+	 * authority (CONNECT) pass as they are for the method to refuse. */
+	if (tn > 8 && (!strncasecmp(t, "http://", 7) || !strncasecmp(t, "https://", 8))) {
+		const char *a = (const char *)memchr(t, ':', tn) + 3;
+		const char *slash = memchr(a, '/', (size_t)(t + tn - a));
+
+		if (slash) {
+			tn -= (size_t)(slash - t);
+			t = slash;
+		} else {
+			t = "/";
+			tn = 1;
+		}
+	} else if (t[0] != '/' && !(tn == 1 && t[0] == '*') && r->method != HTTP_CONNECT) {
+		return -400;
+	}
+	r->target = t;
+	r->target_len = tn;
+	return 0;
+}
+
+long http__parse_request(const char *buf, size_t len, struct http_req *r)
+{
+	const char *p = buf, *end = buf + len, *nl, *e;
+	bool host = false, have_len = false, close = false, ka = false;
+	size_t nfields = 0;
+	long err;
+
+	memset(r, 0, sizeof(*r));
+	/* Empty lines before a request are to be ignored (RFC 9112 2.2). */
+	while (p < end && (*p == '\r' || *p == '\n')) {
+		if (++p - buf > 16)
+			return -400;
+	}
+	if (p == end)
+		return 0;
+	nl = memchr(p, '\n', MIN((size_t)(end - p), (size_t)HTTP_MAX_LINE + 1));
+	if (!nl) {
+		/* Refuse garbage before it fills the buffer: what is in
+		 * must begin as a method, then a target. */
+		const char *q = p;
+
+		while (q < end && is_tchar((unsigned char)*q))
+			q++;
+		if (q < end && (*q != ' ' || q == p))
+			return -400;
+		if ((size_t)(end - p) > HTTP_MAX_LINE)
+			return -414;
+		return 0;
+	}
+	e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+	err = request_line(p, e, r);
+	if (err)
+		return err;
+	for (;;) {
+		const char *name, *val;
+		size_t nn, vn;
+
+		p = nl + 1;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return len > HTTP_MAX_HEAD ? -431 : 0;
+		if (nl + 1 - buf > HTTP_MAX_HEAD)
+			return -431;
+		e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (e == p)
+			break;
+		if (++nfields > HTTP_MAX_FIELDS)
+			return -431;
+		/* A line folded onto the last (obs-fold) is refused. */
+		if (!field(p, e, &name, &nn, &val, &vn))
+			return -400;
+		if (lit_eq(name, nn, "host")) {
+			if (host)
+				return -400;
+			host = true;
+		} else if (lit_eq(name, nn, "content-length")) {
+			uint64_t v;
+
+			if (!parse_length(val, vn, &v) || (have_len && v != r->body))
+				return -400;
+			have_len = true;
+			r->body = v;
+		} else if (lit_eq(name, nn, "transfer-encoding")) {
+			return -501;
+		} else if (lit_eq(name, nn, "connection")) {
+			close |= list_has(val, vn, "close");
+			ka |= list_has(val, vn, "keep-alive");
+		}
+	}
+	if (r->minor == 1 && !host)
+		return -400;
+	r->keep_alive = !close && (r->minor == 1 || ka);
+	return (long)(nl + 1 - buf);
+}
+
+long http__parse_response(const char *buf, size_t len, struct http_resp *r)
+{
+	const char *p = buf, *end = buf + len, *nl, *e;
+	bool have_len = false, close = false, ka = false;
+	size_t nfields = 0;
+
+	memset(r, 0, sizeof(*r));
+	nl = memchr(p, '\n', MIN(len, (size_t)HTTP_MAX_LINE + 1));
+	if (!nl) {
+		size_t k = MIN(len, (size_t)5);
+
+		if (memcmp(p, "HTTP/", k) || len > HTTP_MAX_LINE)
+			return -1;
+		return 0;
+	}
+	e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+	/* HTTP/1.x SP 3DIGIT [SP reason] */
+	if (e - p < 12 || version(p, 8, &r->minor) != 1 || p[8] != ' ' || (e - p > 12 && p[12] != ' '))
+		return -1;
+	for (int i = 9; i < 12; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		r->status = r->status * 10 + (p[i] - '0');
+	}
+	if (r->status < 100)
+		return -1;
+	for (const char *q = p + 12; q < e; q++)
+		if (!is_fchar((unsigned char)*q))
+			return -1;
+	for (;;) {
+		const char *name, *val;
+		size_t nn, vn;
+
+		p = nl + 1;
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return len > HTTP_MAX_RESP_HEAD ? -1 : 0;
+		if (nl + 1 - buf > HTTP_MAX_RESP_HEAD)
+			return -1;
+		e = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+		if (e == p)
+			break;
+		if (++nfields > HTTP_MAX_RESP_FIELDS || !field(p, e, &name, &nn, &val, &vn))
+			return -1;
+		if (lit_eq(name, nn, "content-length")) {
+			uint64_t v;
+
+			if (!parse_length(val, vn, &v) || (r->length && v != r->body))
+				return -1;
+			r->length = have_len = true;
+			r->body = v;
+		} else if (lit_eq(name, nn, "transfer-encoding")) {
+			if (list_last_is(val, vn, "chunked"))
+				r->chunked = true;
+			else
+				r->coded = true;
+		} else if (lit_eq(name, nn, "connection")) {
+			close |= list_has(val, vn, "close");
+			ka |= list_has(val, vn, "keep-alive");
+		} else if (lit_eq(name, nn, "content-type")) {
+			r->html = vn >= 9 && !strncasecmp(val, "text/html", 9) &&
+				  (vn == 9 || val[9] == ';' || val[9] == ' ' || val[9] == '\t');
+		}
+	}
+	if (r->chunked && r->coded)
+		r->chunked = false;     /* chunked, then another coding: read to close */
+	if (r->chunked || r->coded)
+		r->length = false;
+	r->keep_alive = !close && !r->coded && (r->minor == 1 || ka);
+	return (long)(nl + 1 - buf);
+}
+
+enum {
+	CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LINE,
+	CH_END_LF, CH_DONE,
+};
+
+#define CH_MAX_LINE 4096          /* a size line with its extensions */
+#define CH_MAX_TRAILER 16384
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+long http__chunked(struct http_chunked *s, const char *buf, size_t len, size_t *data, size_t *ndata,
+		   bool *done)
+{
+	size_t i = 0;
+
+	*data = *ndata = 0;
+	*done = s->state == CH_DONE;
+	if (s->state == CH_DATA && len) {
+		size_t take = (size_t)MIN((uint64_t)len, s->left);
+
+		*ndata = take;
+		s->left -= take;
+		if (!s->left)
+			s->state = CH_DATA_CR;
+		return (long)take;
+	}
+	for (; i < len && s->state != CH_DATA && s->state != CH_DONE; i++) {
+		char c = buf[i];
+		int h;
+
+		switch (s->state) {
+		case CH_SIZE:
+			h = hexval(c);
+			if (h >= 0) {
+				if (++s->n > 15)
+					return -1;
+				s->left = s->left * 16 + (uint64_t)h;
+			} else if (!s->n) {
+				return -1;
+			} else if (c == ';' || c == ' ' || c == '\t') {
+				s->state = CH_EXT;
+			} else if (c == '\r') {
+				s->state = CH_SIZE_LF;
+			} else if (c == '\n') {
+				goto size_done;
+			} else {
+				return -1;
+			}
+			break;
+		case CH_EXT:
+			if (++s->n > CH_MAX_LINE)
+				return -1;
+			if (c == '\n')
+				goto size_done;
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				return -1;
+size_done:
+			s->n = 0;
+			s->state = s->left ? CH_DATA : CH_TRAILER;
+			break;
+		case CH_DATA_CR:
+			if (c == '\r')
+				s->state = CH_DATA_LF;
+			else if (c == '\n')
+				s->state = CH_SIZE;
+			else
+				return -1;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				return -1;
+			s->state = CH_SIZE;
+			break;
+		case CH_TRAILER:
+			if (c == '\r') {
+				s->state = CH_END_LF;
+				break;
+			}
+			if (c == '\n') {
+				s->state = CH_DONE;
+				break;
+			}
+			s->state = CH_TRAILER_LINE;
+			/* fall through */
+		case CH_TRAILER_LINE:
+			if (++s->n > CH_MAX_TRAILER)
+				return -1;
+			if (c == '\n')
+				s->state = CH_TRAILER;
+			break;
+		case CH_END_LF:
+			if (c != '\n')
+				return -1;
+			s->state = CH_DONE;
+			break;
+		}
+	}
+	*done = s->state == CH_DONE;
+	return (long)i;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f';
+}
+
+enum tag_kind { T_NONE, T_SRC, T_LINK, T_A };
+
+/* One tag at buf[0] == '<', within lim bytes: its length, 0 when it
+ * runs past lim, -1 when this '<' opens no tag. */
+static long tag(const char *buf, size_t lim, http_url_fn *fn, void *arg)
+{
+	static const struct {
+		const char *name;
+		enum tag_kind kind;
+	} tags[] = {
+		{ "img", T_SRC }, { "script", T_SRC }, { "iframe", T_SRC }, { "embed", T_SRC },
+		{ "source", T_SRC }, { "link", T_LINK }, { "a", T_A }, { "area", T_A },
+	};
+	const char *src = NULL, *href = NULL, *rel = NULL;
+	size_t srcn = 0, hrefn = 0, reln = 0, i = 1, s;
+	enum tag_kind kind = T_NONE;
+
+	if (lim < 2)
+		return 0;
+	if (buf[1] == '/' || buf[1] == '!' || buf[1] == '?') {
+		const char *gt = memchr(buf + 1, '>', lim - 1);
+
+		return gt ? gt - buf + 1 : 0;
+	}
+	s = i;
+	while (i < lim && ((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z') ||
+			   (i > s && buf[i] >= '0' && buf[i] <= '9')))
+		i++;
+	if (i == s)
+		return -1;
+	if (i == lim)
+		return 0;
+	for (unsigned k = 0; k < ARRAY_SIZE(tags); k++)
+		if (lit_eq(buf + s, i - s, tags[k].name))
+			kind = tags[k].kind;
+	for (;;) {
+		const char *an, *av = NULL;
+		size_t ann, avn = 0;
+
+		while (i < lim && (is_space(buf[i]) || buf[i] == '/'))
+			i++;
+		if (i == lim)
+			return 0;
+		if (buf[i] == '>')
+			break;
+		an = buf + i;
+		while (i < lim && !is_space(buf[i]) && buf[i] != '/' && buf[i] != '>' &&
+		       (buf[i] != '=' || buf + i == an))
+			i++;
+		ann = (size_t)(buf + i - an);
+		while (i < lim && is_space(buf[i]))
+			i++;
+		if (i == lim)
+			return 0;
+		if (buf[i] == '=') {
+			i++;
+			while (i < lim && is_space(buf[i]))
+				i++;
+			if (i == lim)
+				return 0;
+			if (buf[i] == '"' || buf[i] == '\'') {
+				const char *q = memchr(buf + i + 1, buf[i], lim - i - 1);
+
+				if (!q)
+					return 0;
+				av = buf + i + 1;
+				avn = (size_t)(q - av);
+				i = (size_t)(q - buf) + 1;
+			} else {
+				av = buf + i;
+				while (i < lim && !is_space(buf[i]) && buf[i] != '>')
+					i++;
+				avn = (size_t)(buf + i - av);
+			}
+		}
+		if (!av)
+			continue;
+		if (lit_eq(an, ann, "src") && !src) {
+			src = av;
+			srcn = avn;
+		} else if (lit_eq(an, ann, "href") && !href) {
+			href = av;
+			hrefn = avn;
+		} else if (lit_eq(an, ann, "rel") && !rel) {
+			rel = av;
+			reln = avn;
+		}
+	}
+	if (kind == T_SRC && src) {
+		fn(arg, HTTP_URL_OBJECT, src, srcn);
+	} else if (kind == T_LINK && href && rel) {
+		/* rel is a space-separated list: look for the words. */
+		for (size_t k = 0; k < reln;) {
+			size_t w = k;
+
+			while (w < reln && !is_space(rel[w]))
+				w++;
+			if (lit_eq(rel + k, w - k, "stylesheet") || lit_eq(rel + k, w - k, "icon")) {
+				fn(arg, HTTP_URL_OBJECT, href, hrefn);
+				break;
+			}
+			k = w + 1;
+		}
+	} else if (kind == T_A && href) {
+		fn(arg, HTTP_URL_LINK, href, hrefn);
+	}
+	return (long)i + 1;
+}
+
+size_t http__html_scan(const char *buf, size_t len, bool final, http_url_fn *fn, void *arg)
+{
+	size_t i = 0;
+
+	while (i < len) {
+		const char *lt = memchr(buf + i, '<', len - i);
+		size_t at, lim;
+		long r;
+
+		if (!lt)
+			return len;
+		at = (size_t)(lt - buf);
+		lim = MIN(len - at, (size_t)HTTP_MAX_TAG);
+		r = tag(buf + at, lim, fn, arg);
+		if (r > 0) {
+			i = at + (size_t)r;
+		} else if (r < 0) {
+			i = at + 1;
+		} else if (lim == HTTP_MAX_TAG) {
+			i = at + HTTP_MAX_TAG;  /* too long to be a tag we want */
+		} else if (final) {
+			i = at + 1;
+		} else {
+			return at;
+		}
+	}
+	return len;
+}
+
+int http__url_path(const char *url, size_t n, const char *host, const char *base, char *out,
+		   size_t outlen)
+{
+	const char *p = url, *end, *hash, *path, *q;
+	char tmp[HTTP_URL_MAX * 2];
+	size_t tn = 0, o = 0, pathn;
+
+	while (n && is_space(*p)) {
+		p++;
+		n--;
+	}
+	while (n && is_space(p[n - 1]))
+		n--;
+	hash = memchr(p, '#', n);
+	end = hash ? hash : p + n;
+	if (p == end || outlen < 2)
+		return -1;
+	/* A scheme: letters and such before the first ':', ahead of any
+	 * '/', '?' or '#'. */
+	q = p;
+	while (q < end && *q != ':' && *q != '/' && *q != '?')
+		q++;
+	if (q < end && *q == ':') {
+		if (!((q - p == 4 && !strncasecmp(p, "http", 4)) || (q - p == 5 && !strncasecmp(p, "https", 5))))
+			return -1;
+		p = q + 1;
+		if (end - p < 2 || p[0] != '/' || p[1] != '/')
+			return -1;
+	}
+	if (end - p >= 2 && p[0] == '/' && p[1] == '/') {
+		const char *a = p + 2, *ae = a, *hp;
+
+		while (ae < end && *ae != '/' && *ae != '?')
+			ae++;
+		hp = memchr(a, ':', (size_t)(ae - a));
+		if (memchr(a, '@', (size_t)(ae - a)) || !lit_eq(a, (size_t)((hp ? hp : ae) - a), host))
+			return -1;
+		p = ae;
+		if (p == end || *p == '?')
+			tmp[tn++] = '/';
+	} else if (*p != '/') {
+		/* Relative: the base's directory, then the URL. */
+		const char *slash = base ? strrchr(base, '/') : NULL;
+		size_t dn = slash ? (size_t)(slash - base) + 1 : 0;
+
+		if (!dn || dn > sizeof(tmp) / 2)
+			return -1;
+		if (memchr(base, '?', dn))
+			return -1;
+		memcpy(tmp, base, dn);
+		tn = dn;
+	}
+	if ((size_t)(end - p) > sizeof(tmp) - tn)
+		return -1;
+	memcpy(tmp + tn, p, (size_t)(end - p));
+	tn += (size_t)(end - p);
+	/* Remove dot segments from the path (RFC 3986 5.2.4, roughly). */
+	path = tmp;
+	q = memchr(tmp, '?', tn);
+	pathn = q ? (size_t)(q - tmp) : tn;
+	for (size_t i = 0; i < pathn;) {
+		size_t j = i + 1, sn;
+
+		while (j < pathn && path[j] != '/')
+			j++;
+		sn = j - i - 1;      /* the segment after path[i] == '/' */
+		if (sn == 1 && path[i + 1] == '.') {
+			if (j == pathn)
+				out[o++] = '/';
+		} else if (sn == 2 && path[i + 1] == '.' && path[i + 2] == '.') {
+			while (o > 0 && out[--o] != '/')
+				;
+			if (j == pathn)
+				out[o++] = '/';
+		} else {
+			if (o + (j - i) >= outlen)
+				return -1;
+			memcpy(out + o, path + i, j - i);
+			o += j - i;
+		}
+		i = j;
+	}
+	if (!o)
+		out[o++] = '/';
+	if (o + (tn - pathn) >= outlen)
+		return -1;
+	memcpy(out + o, tmp + pathn, tn - pathn);
+	o += tn - pathn;
+	out[o] = 0;
+	for (size_t i = 0; i < o; i++)
+		if (!is_vchar((unsigned char)out[i]))
+			return -1;
+	return (int)o;
+}
+
+/* ---- server ---------------------------------------------------------------- */
+
+#define SRV_HEAD_TIMEOUT 30.0       /* s: a request must be in by then */
+#define SRV_IDLE_TIMEOUT 60.0       /* s: keep-alive, and a reader making no progress */
+#define SRV_MAX_QUEUED (256u << 10) /* answer pipelined requests while less is queued */
+#define SRV_MAX_BATCH 64            /* requests answered per read, at most */
+#define SRV_MAX_BODY (64ull << 20)  /* request bodies are read and dropped, up to this */
+
+struct ssess;
+
+struct server {
+	struct io lio;
+	struct timer pause;        /* out of descriptors: accept again later */
+	struct loop *loop;
+	struct stats *st;
+	struct site *site;
+	SSL_CTX *tls;              /* NULL for plain HTTP */
+	struct server *next;       /* every server, kept for the life of the process */
+	struct ssess *sessions;    /* its open connections */
+	time_t date_t;
+	char date[48];
+};
+
+struct ssess {
+	struct conn c;
+	struct server *srv;
+	struct ssess *next, **pprev;
+	struct timer t;
+	struct defer d;
+	uint64_t skip;             /* request body bytes still to drop */
+	uint64_t q_snap;           /* queued bytes when the timer was armed */
+	bool closing;              /* the last answer closes the connection */
+	bool up;                   /* connected (TLS: handshake done) */
+};
+
+static struct server *servers;
+
+/* A response head, built in a small buffer without printf. */
+struct hb {
+	char *p;
+	size_t n, cap;
+};
+
+static void hb_put(struct hb *b, const char *s, size_t n)
+{
+	if (b->n + n <= b->cap) {
+		memcpy(b->p + b->n, s, n);
+		b->n += n;
+	}
+}
+
+#define HB_LIT(b, s) hb_put(b, s, sizeof(s) - 1)
+
+static void hb_str(struct hb *b, const char *s)
+{
+	hb_put(b, s, strlen(s));
+}
+
+static void hb_u64(struct hb *b, uint64_t v)
+{
+	char t[20];
+	int i = 20;
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	hb_put(b, t + i, (size_t)(20 - i));
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 204: return "No Content";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+static const char *srv_date(struct server *s)
+{
+	time_t now = time(NULL);
+
+	if (now != s->date_t) {
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(s->date, sizeof(s->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		s->date_t = now;
+	}
+	return s->date;
+}
+
+/* Status line and fields up to the blank line, into b. */
+static void head(struct ssess *ss, struct hb *b, int status, const char *type, uint64_t len,
+		 bool cacheable, int conn_field)
+{
+	HB_LIT(b, "HTTP/1.1 ");
+	hb_u64(b, (uint64_t)status);
+	HB_LIT(b, " ");
+	hb_str(b, reason(status));
+	HB_LIT(b, "\r\nServer: dynamo/" DYNAMO_VERSION "\r\nDate: ");
+	hb_str(b, srv_date(ss->srv));
+	HB_LIT(b, "\r\nContent-Type: ");
+	hb_str(b, type);
+	HB_LIT(b, "\r\nContent-Length: ");
+	hb_u64(b, len);
+	if (cacheable)
+		HB_LIT(b, "\r\nCache-Control: public, max-age=86400");
+	if (status == 405)
+		HB_LIT(b, "\r\nAllow: GET, HEAD");
+	if (conn_field < 0)
+		HB_LIT(b, "\r\nConnection: close");
+	else if (conn_field > 0)
+		HB_LIT(b, "\r\nConnection: keep-alive");
+	HB_LIT(b, "\r\n\r\n");
+}
+
+static void srv_arm(struct ssess *ss, double seconds)
+{
+	ss->q_snap = ss->c.queued;
+	loop_timer_start(ss->c.loop, &ss->t, host_ns(seconds));
+}
+
+/* An error page; after it the connection closes when close is set. */
+static void answer_error(struct ssess *ss, int status, bool send_body, bool close)
+{
+	char buf[768], body[256];
+	struct hb b = { buf, 0, sizeof(buf) };
+	int n = snprintf(body, sizeof(body),
+			 "<!DOCTYPE html>\n<html><head><title>%d %s</title></head>\n"
+			 "<body><h1>%s</h1></body></html>\n", status, reason(status), reason(status));
+
+	head(ss, &b, status, "text/html; charset=utf-8", (uint64_t)n, false, close ? -1 : 0);
+	if (send_body)
+		hb_put(&b, body, (size_t)n);
+	conn_write(&ss->c, buf, b.n);
+	if (close) {
+		ss->closing = true;
+		conn_shutdown(&ss->c);
+	}
+}
+
+static void answer(struct ssess *ss, const struct http_req *r)
+{
+	char buf[512];
+	struct hb b = { buf, 0, sizeof(buf) };
+	const char *q;
+	struct site_obj o;
+	size_t n;
+	int conn_field = !r->keep_alive ? -1 : r->minor == 0 ? 1 : 0;
+
+	ss->srv->st->actions++;
+	if (r->method != HTTP_GET && r->method != HTTP_HEAD) {
+		answer_error(ss, r->method == HTTP_OTHER ? 501 : 405, true, !r->keep_alive);
+		return;
+	}
+	q = memchr(r->target, '?', r->target_len);
+	n = q ? (size_t)(q - r->target) : r->target_len;
+	if (site_lookup(ss->srv->site, r->target, n, &o) < 0) {
+		answer_error(ss, 404, r->method == HTTP_GET, !r->keep_alive);
+		return;
+	}
+	head(ss, &b, 200, site_type(&o), o.size, o.kind != SITE_PAGE, conn_field);
+	conn_write(&ss->c, buf, b.n);
+	if (r->method == HTTP_GET)
+		site_send(ss->srv->site, &o, &ss->c);
+	if (!r->keep_alive) {
+		ss->closing = true;
+		conn_shutdown(&ss->c);
+	}
+}
+
+/* Answer what requests are in, while the output queue is short. */
+static void srv_process(struct ssess *ss)
+{
+	struct conn *c = &ss->c;
+	unsigned done = 0;
+
+	while (conn_is_open(c) && !ss->closing && c->in.len) {
+		struct http_req r;
+		long n;
+
+		if (ss->skip) {
+			size_t take = (size_t)MIN((uint64_t)c->in.len, ss->skip);
+
+			conn_consume(c, take);
+			ss->skip -= take;
+			continue;
+		}
+		if (c->queued >= SRV_MAX_QUEUED || done >= SRV_MAX_BATCH)
+			break;          /* drained() comes back for the rest */
+		n = http__parse_request(c->in.p, c->in.len, &r);
+		if (!n)
+			break;
+		if (n < 0) {
+			ss->srv->st->errors++;
+			answer_error(ss, (int)-n, true, true);
+			break;
+		}
+		if (r.body > SRV_MAX_BODY) {
+			ss->srv->st->errors++;
+			answer_error(ss, 413, true, true);
+			break;
+		}
+		answer(ss, &r);
+		if (!conn_is_open(c))
+			break;          /* the queue could not be watched */
+		conn_consume(c, (size_t)n);
+		ss->skip = r.body;
+		done++;
+		srv_arm(ss, SRV_IDLE_TIMEOUT);
+	}
+}
+
+static void srv_readable(struct conn *c)
+{
+	struct ssess *ss = container_of(c, struct ssess, c);
+
+	if (ss->closing) {
+		conn_consume(c, c->in.len);
+		return;
+	}
+	srv_process(ss);
+}
+
+static void srv_drained(struct conn *c)
+{
+	struct ssess *ss = container_of(c, struct ssess, c);
+
+	if (!ss->closing && c->in.len)
+		srv_process(ss);
+}
+
+static void srv_free(struct defer *d)
+{
+	free(container_of(d, struct ssess, d));
+}
+
+static void srv_closed(struct conn *c, int err)
+{
+	struct ssess *ss = container_of(c, struct ssess, c);
+
+	/* A broken TLS handshake or record, or a flood of requests left
+	 * unread past the input limit. */
+	if (err == -EPROTO || err == -EMSGSIZE)
+		ss->srv->st->errors++;
+	loop_timer_stop(c->loop, &ss->t);
+	if (ss->pprev) {
+		*ss->pprev = ss->next;
+		if (ss->next)
+			ss->next->pprev = ss->pprev;
+		ss->pprev = NULL;
+	}
+	loop_defer(c->loop, &ss->d, srv_free);
+}
+
+static void srv_timeout(struct loop *l, struct timer *t)
+{
+	struct ssess *ss = container_of(t, struct ssess, t);
+	struct conn *c = &ss->c;
+
+	(void)l;
+	if (!conn_is_open(c))
+		return;
+	if (c->queued && c->queued != ss->q_snap) {
+		srv_arm(ss, SRV_IDLE_TIMEOUT);  /* slow, but reading */
+		return;
+	}
+	if (!ss->up || c->queued || c->in.len || ss->closing)
+		conn_close(c, -ETIMEDOUT);      /* stalled mid-message */
+	else
+		conn_shutdown(c);               /* idle keep-alive: a polite FIN */
+	if (conn_is_open(c)) {
+		ss->closing = true;
+		srv_arm(ss, SRV_HEAD_TIMEOUT);
+	}
+}
+
+static void srv_connected(struct conn *c)
+{
+	container_of(c, struct ssess, c)->up = true;
+}
+
+static const struct conn_ops srv_ops = {
+	.connected = srv_connected, .readable = srv_readable, .drained = srv_drained,
+	.closed = srv_closed,
+};
+
+static void srv_accept(struct loop *l, struct io *io, unsigned revents);
+
+static void srv_resume(struct loop *l, struct timer *t)
+{
+	struct server *s = container_of(t, struct server, pause);
+
+	if (loop_io_set(l, &s->lio, IO_IN) < 0)
+		loop_timer_start(l, t, host_ns(1));
+}
+
+static void srv_accept(struct loop *l, struct io *io, unsigned revents)
+{
+	struct server *s = container_of(io, struct server, lio);
+
+	(void)revents;
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(io->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), err;
+		struct ssess *ss;
+
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Level-triggered: stop listening a while
+				 * rather than spin. */
+				loop_io_stop(l, io);
+				loop_timer_start(l, &s->pause, host_ns(0.1));
+			}
+			return;
+		}
+		ss = xcalloc(1, sizeof(*ss));
+		ss->srv = s;
+		ss->t.cb = srv_timeout;
+		ss->c.st = s->st;
+		ss->next = s->sessions;
+		if (ss->next)
+			ss->next->pprev = &ss->next;
+		ss->pprev = &s->sessions;
+		s->sessions = ss;
+		err = conn_accept(&ss->c, l, &srv_ops, fd);
+		if (!err && s->tls)
+			err = conn_tls(&ss->c, s->tls, true, NULL);
+		if (err) {
+			conn_close(&ss->c, err);
+			continue;
+		}
+		srv_arm(ss, SRV_HEAD_TIMEOUT);
+	}
+}
+
+static int serve(struct host *h, struct stats *st, const struct model *m, uint16_t port, char *err,
+		 size_t errlen, bool tls)
+{
+	struct server *s;
+	SSL_CTX *ctx = NULL;
+	int fd, r;
+
+	if (tls && !(ctx = host_tls_server(h))) {
+		snprintf(err, errlen, "cannot make a TLS server context");
+		return -EPROTO;
+	}
+	r = agent_listen_tcp(port, &fd);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot listen on port %u: %s", port, strerror(-r));
+		return r;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->loop = h->loop;
+	s->st = st;
+	s->tls = ctx;
+	s->site = site_new(m, &h->content, rng_next(&h->rng));
+	s->lio.fd = fd;
+	s->lio.cb = srv_accept;
+	s->pause.cb = srv_resume;
+	r = loop_io_set(h->loop, &s->lio, IO_IN);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot watch port %u: %s", port, strerror(-r));
+		close(fd);
+		site_free(s->site);
+		free(s);
+		return r;
+	}
+	s->next = servers;
+	servers = s;
+	return 0;
+}
+
+/* ---- client ---------------------------------------------------------------- */
+
+#define CLI_MAX_CONNS 8             /* parallel connections of one user, at most */
+#define CLI_MAX_OBJS 160            /* objects fetched for one page, at most */
+#define CLI_OBJ_BUF 4096            /* their paths */
+#define CLI_CACHE 32                /* objects a user remembers having fetched */
+#define CLI_KEEPALIVE 50.0          /* s: a longer pause closes the connections */
+#define CLI_TIMEOUT 60.0            /* s: a response must make progress */
+#define CLI_LINGER 5.0              /* s: after our FIN, the server's */
+#define CLI_WATCH 0.2               /* s: how often the stop flag is looked at */
+
+enum { A_OPEN, A_FETCH, A_THINK, A_FOLLOW, A_DOWNLOAD, A__COUNT };
+
+static const char *const actions[] = {
+	[A_OPEN] = "open_page", [A_FETCH] = "fetch_objects", [A_THINK] = "think",
+	[A_FOLLOW] = "follow_link", [A_DOWNLOAD] = "download", NULL,
+};
+
+static const char *const params[] = {
+	"site_pages", "page_size", "objects_per_page", "object_size", "object_tail",
+	"object_tail_size", "links_per_page", "parallel_conns", NULL,
+};
+
+static const char *const user_agents[] = {
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
+	"Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
+	"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80",
+	"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+	"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
+};
+
+enum { R_PAGE, R_OBJECT, R_FILE };
+enum { B_IDLE, B_HEAD, B_LEN, B_CHUNKED, B_EOF };
+enum { U_WAIT, U_BUSY };
+#define NEXT_SESSION (-2)
+
+struct user;
+
+/* One statement's users on one host. */
+struct client {
+	struct agent_env env;
+	struct client *next;       /* every client, kept for the life of the process */
+	struct user *users;        /* those still running */
+	struct timer watch;
+	struct defer d;
+	int act[A__COUNT];         /* the model's index of each action, or -1 */
+	bool tls;
+	bool ended;
+	char host[80];             /* Host: */
+	char origin[96];           /* scheme://host, for Referer: */
+};
+
+/* A connection of a user's, one request at a time. */
+struct hconn {
+	struct conn c;
+	struct user *u;            /* NULL once let go */
+	struct timer t;            /* response progress, or linger after FIN */
+	struct defer d;
+	struct http_chunked ch;
+	uint64_t left;             /* body bytes to come */
+	uint32_t nreq;             /* requests sent on it */
+	uint8_t slot;
+	uint8_t kind;              /* R_* of the request in flight */
+	uint8_t body;              /* B_* */
+	bool open;                 /* connected (TLS: handshake done) */
+	bool html;                 /* scan the body for URLs */
+	bool keep;                 /* keep-alive after this response */
+	bool got;                  /* bytes of the response came */
+	bool ok;                   /* a 2xx */
+	bool counted;              /* its failure is counted in errors already */
+	bool is_retry;             /* the request in flight is asked again */
+	char path[HTTP_URL_MAX];   /* the request in flight, to retry */
+};
+
+/* Embedded objects of the page shown, in fetch order. */
+struct objs {
+	uint16_t n, next, used;
+	uint16_t off[CLI_MAX_OBJS];
+	char buf[CLI_OBJ_BUF];
+};
+
+struct user {
+	struct client *cl;
+	struct user *next, **pprev;
+	struct timer t;
+	struct defer d;
+	struct rng rng;
+	struct hconn *hc[CLI_MAX_CONNS];
+	struct objs *objs;
+	int action, next_action;
+	uint8_t state;             /* U_* */
+	uint8_t nconn;             /* connections this session may open */
+	uint8_t ua;
+	uint8_t cache_at;
+	uint16_t inflight;         /* requests sent, not yet answered */
+	bool failed;               /* could not connect during this action */
+	bool in_act;               /* inside act(): do not start the next one */
+	uint32_t nlinks, ndl;      /* links seen on the page, for a fair pick */
+	uint32_t cache[CLI_CACHE]; /* hashes of fetched objects (the browser cache) */
+	char page[HTTP_URL_MAX];   /* the page shown, for Referer: */
+	char loading[HTTP_URL_MAX];/* the page asked for */
+	char link[HTTP_URL_MAX];   /* a link on the page, picked */
+	char dl[HTTP_URL_MAX];     /* a download link on the page, picked */
+};
+
+static struct client *clients;
+
+static void request_done(struct user *u);
+static void action_done(struct user *u);
+static void user_finish(struct user *u);
+
+static bool stopping(const struct user *u)
+{
+	return u->cl->env.host->stopping;
+}
+
+static int kind_of(const struct client *cl, int a)
+{
+	for (int k = 0; k < A__COUNT; k++)
+		if (cl->act[k] == a)
+			return k;
+	return -1;
+}
+
+/* ---- connections ---- */
+
+static void hc_free(struct defer *d)
+{
+	free(container_of(d, struct hconn, d));
+}
+
+/* Give the connection up: a FIN when it is up, else close at once.
+ * Its memory goes when closed() comes. */
+static void let_go(struct hconn *hc)
+{
+	if (hc->u && hc->u->hc[hc->slot] == hc)
+		hc->u->hc[hc->slot] = NULL;
+	hc->u = NULL;
+	if (!conn_is_open(&hc->c))
+		return;
+	if (hc->open && !hc->body) {
+		conn_shutdown(&hc->c);
+		loop_timer_start(hc->c.loop, &hc->t, host_ns(CLI_LINGER));
+	} else {
+		conn_close(&hc->c, 0);
+	}
+}
+
+static void release_conns(struct user *u)
+{
+	for (int i = 0; i < CLI_MAX_CONNS; i++)
+		if (u->hc[i])
+			let_go(u->hc[i]);
+}
+
+static const char *accept_for(const char *path, int kind)
+{
+	const char *dot = strrchr(path, '.');
+
+	if (kind != R_OBJECT || !dot)
+		return "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+	if (!strcmp(dot, ".css"))
+		return "text/css,*/*;q=0.1";
+	if (!strcmp(dot, ".gif") || !strcmp(dot, ".png") || !strcmp(dot, ".jpg") ||
+	    !strcmp(dot, ".webp") || !strcmp(dot, ".svg") || !strcmp(dot, ".ico"))
+		return "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5";
+	return "*/*";
+}
+
+static void hc_send(struct hconn *hc, const char *path, int kind)
+{
+	struct user *u = hc->u;
+	struct client *cl = u->cl;
+	char buf[1024];
+	struct hb b = { buf, 0, sizeof(buf) };
+
+	HB_LIT(&b, "GET ");
+	hb_str(&b, path);
+	HB_LIT(&b, " HTTP/1.1\r\nHost: ");
+	hb_str(&b, cl->host);
+	HB_LIT(&b, "\r\nUser-Agent: ");
+	hb_str(&b, user_agents[u->ua]);
+	HB_LIT(&b, "\r\nAccept: ");
+	hb_str(&b, accept_for(path, kind));
+	HB_LIT(&b, "\r\nAccept-Language: en-US,en;q=0.5\r\nAccept-Encoding: identity");
+	if (u->page[0]) {
+		HB_LIT(&b, "\r\nReferer: ");
+		hb_str(&b, cl->origin);
+		hb_str(&b, u->page);
+	}
+	HB_LIT(&b, "\r\nConnection: keep-alive\r\n\r\n");
+	conn_write(&hc->c, buf, b.n);
+	if (!conn_is_open(&hc->c)) {
+		u->failed = true;       /* closed already: its memory is going */
+		return;
+	}
+	snprintf(hc->path, sizeof(hc->path), "%s", path);
+	hc->kind = (uint8_t)kind;
+	hc->body = B_HEAD;
+	hc->got = hc->ok = hc->html = hc->counted = hc->is_retry = false;
+	hc->nreq++;
+	u->inflight++;
+	loop_timer_start(hc->c.loop, &hc->t, host_ns(CLI_TIMEOUT));
+}
+
+static const struct conn_ops cli_ops;
+
+static void hc_timeout(struct loop *l, struct timer *t)
+{
+	struct hconn *hc = container_of(t, struct hconn, t);
+
+	(void)l;
+	if (!conn_is_open(&hc->c))
+		return;
+	if (hc->u && hc->body) {
+		if (hc->open) {
+			hc->u->cl->env.st->errors++;    /* the server stopped answering */
+			hc->counted = true;
+		}
+		conn_close(&hc->c, -ETIMEDOUT);
+	} else {
+		conn_close(&hc->c, 0);
+	}
+}
+
+/* A connection for the next request: an idle one, else a new one in
+ * a free slot; NULL when all are busy or a connect fails at once. */
+static struct hconn *hc_get(struct user *u)
+{
+	struct client *cl = u->cl;
+	struct hconn *hc;
+	int slot = -1, r;
+
+	for (int i = 0; i < u->nconn; i++) {
+		if (u->hc[i] && !u->hc[i]->body)
+			return u->hc[i];
+		if (!u->hc[i] && slot < 0)
+			slot = i;
+	}
+	if (slot < 0)
+		return NULL;
+	hc = xcalloc(1, sizeof(*hc));
+	hc->slot = (uint8_t)slot;
+	hc->t.cb = hc_timeout;
+	hc->c.st = cl->env.st;
+	r = conn_connect(&hc->c, cl->env.host->loop, &cli_ops, cl->env.host->addr, cl->env.server,
+			 cl->env.port);
+	if (r < 0) {
+		cl->env.st->conn_fail++;
+		free(hc);
+		u->failed = true;
+		return NULL;
+	}
+	if (cl->tls && (r = conn_tls(&hc->c, host_tls_client(cl->env.host), false,
+				     cl->env.server_name)) < 0) {
+		conn_close(&hc->c, r);  /* hc->u is NULL: closed() frees it */
+		u->failed = true;
+		return NULL;
+	}
+	hc->u = u;
+	u->hc[slot] = hc;
+	return hc;
+}
+
+/* ---- what a page holds ---- */
+
+static uint32_t url_hash(const char *p)
+{
+	return (uint32_t)rng_hash(p, strlen(p), 7) | 1;
+}
+
+static bool cached(const struct user *u, uint32_t h)
+{
+	for (int i = 0; i < CLI_CACHE; i++)
+		if (u->cache[i] == h)
+			return true;
+	return false;
+}
+
+static void on_url(void *arg, enum http_url_kind kind, const char *url, size_t n)
+{
+	struct user *u = arg;
+	struct objs *o = u->objs;
+	char path[HTTP_URL_MAX];
+	int len = http__url_path(url, n, u->cl->env.server_name, u->loading, path, sizeof(path));
+
+	if (len <= 0)
+		return;
+	if (kind == HTTP_URL_LINK) {
+		bool dl = !strncmp(path, "/dl/", 4);
+		uint32_t seen = dl ? ++u->ndl : ++u->nlinks;
+
+		/* Reservoir sampling: each link is as likely to be the one. */
+		if (rng_below(&u->rng, seen) == 0)
+			memcpy(dl ? u->dl : u->link, path, (size_t)len + 1);
+		return;
+	}
+	if (!o || o->n == CLI_MAX_OBJS || o->used + (size_t)len + 1 > sizeof(o->buf) ||
+	    cached(u, url_hash(path)))
+		return;
+	for (unsigned i = 0; i < o->n; i++)
+		if (!strcmp(o->buf + o->off[i], path))
+			return;
+	o->off[o->n++] = o->used;
+	memcpy(o->buf + o->used, path, (size_t)len + 1);
+	o->used = (uint16_t)(o->used + len + 1);
+}
+
+/* A page arrives: it is the one shown now, and its links and objects
+ * replace the last page's. */
+static void page_begin(struct user *u)
+{
+	memcpy(u->page, u->loading, sizeof(u->page));
+	u->link[0] = u->dl[0] = 0;
+	u->nlinks = u->ndl = 0;
+	if (!u->objs)
+		u->objs = xmalloc(sizeof(*u->objs));
+	u->objs->n = u->objs->next = u->objs->used = 0;
+}
+
+/* ---- responses ---- */
+
+static void hc_complete(struct hconn *hc)
+{
+	struct user *u = hc->u;
+
+	hc->body = B_IDLE;
+	loop_timer_stop(hc->c.loop, &hc->t);
+	if (hc->kind == R_OBJECT && hc->ok) {
+		u->cache[u->cache_at++ % CLI_CACHE] = url_hash(hc->path);
+	}
+	u->inflight--;
+	if (!hc->keep)
+		let_go(hc);
+	request_done(u);
+}
+
+static void hc_fail(struct hconn *hc, int err)
+{
+	hc->u->cl->env.st->errors++;
+	hc->counted = true;
+	conn_close(&hc->c, err);
+}
+
+static void start_body(struct hconn *hc, const struct http_resp *r)
+{
+	hc->keep = r->keep_alive;
+	hc->ok = r->status < 300;
+	if (r->status >= 400)
+		hc->u->cl->env.st->errors++;    /* our pages only name what exists */
+	hc->html = hc->kind == R_PAGE && r->status == 200 && r->html;
+	if (hc->html)
+		page_begin(hc->u);
+	if (r->status == 204 || r->status == 304) {
+		hc_complete(hc);
+	} else if (r->chunked) {
+		memset(&hc->ch, 0, sizeof(hc->ch));
+		hc->body = B_CHUNKED;
+	} else if (r->length) {
+		hc->left = r->body;
+		hc->body = B_LEN;
+		if (!hc->left)
+			hc_complete(hc);
+	} else {
+		hc->keep = false;
+		hc->body = B_EOF;
+	}
+}
+
+static void cli_readable(struct conn *c)
+{
+	struct hconn *hc = container_of(c, struct hconn, c);
+
+	if (!hc->u || !hc->body) {
+		conn_consume(c, c->in.len);     /* nothing asked: dropped */
+		return;
+	}
+	hc->got = true;
+	loop_timer_start(c->loop, &hc->t, host_ns(CLI_TIMEOUT));
+	while (hc->u && hc->body && conn_is_open(c) && c->in.len) {
+		struct http_resp r;
+		size_t avail, used, off, nd;
+		bool done;
+		long n;
+
+		switch (hc->body) {
+		case B_HEAD:
+			n = http__parse_response(c->in.p, c->in.len, &r);
+			if (!n)
+				return;
+			if (n < 0 || r.status == 101) {
+				hc_fail(hc, -EPROTO);
+				return;
+			}
+			conn_consume(c, (size_t)n);
+			if (r.status >= 200)
+				start_body(hc, &r);
+			break;
+		case B_LEN:
+			avail = (size_t)MIN((uint64_t)c->in.len, hc->left);
+			used = hc->html ? http__html_scan(c->in.p, avail, avail == hc->left, on_url, hc->u)
+					: avail;
+			/* While a large body streams in, keep a byte so the
+			 * connection keeps its grown buffer: emptied, it is
+			 * freed, and regrowing it from 2 KiB on every read
+			 * copies the data over and over. */
+			if (used == avail && avail < hc->left && avail >= (64u << 10))
+				used--;
+			conn_consume(c, used);
+			hc->left -= used;
+			if (!hc->left)
+				hc_complete(hc);
+			else
+				return;         /* the rest is still to come */
+			break;
+		case B_CHUNKED:
+			n = http__chunked(&hc->ch, c->in.p, c->in.len, &off, &nd, &done);
+			if (n < 0) {
+				hc_fail(hc, -EPROTO);
+				return;
+			}
+			if (nd && hc->html)
+				http__html_scan(c->in.p + off, nd, true, on_url, hc->u);
+			conn_consume(c, (size_t)n);
+			if (done)
+				hc_complete(hc);
+			else if (!n)
+				return;
+			break;
+		case B_EOF:
+			if (hc->html)
+				http__html_scan(c->in.p, c->in.len, true, on_url, hc->u);
+			conn_consume(c, c->in.len);
+			return;
+		}
+	}
+	/* More than the response said: the server is broken. */
+	if (hc->u && !hc->body && conn_is_open(c) && c->in.len) {
+		conn_consume(c, c->in.len);
+		hc_fail(hc, -EPROTO);
+	}
+}
+
+static void cli_connected(struct conn *c)
+{
+	struct hconn *hc = container_of(c, struct hconn, c);
+
+	hc->open = true;
+	if (!hc->u) {
+		conn_shutdown(c);
+		loop_timer_start(c->loop, &hc->t, host_ns(CLI_LINGER));
+	}
+}
+
+static void cli_closed(struct conn *c, int err)
+{
+	struct hconn *hc = container_of(c, struct hconn, c);
+	struct user *u = hc->u;
+
+	loop_timer_stop(c->loop, &hc->t);
+	loop_defer(c->loop, &hc->d, hc_free);
+	if (!u)
+		return;
+	if (u->hc[hc->slot] == hc)
+		u->hc[hc->slot] = NULL;
+	hc->u = NULL;
+	if (!hc->body)
+		return;                 /* an idle connection the server closed */
+	if (hc->body == B_EOF && !err) {
+		hc->u = u;              /* the body ends with the connection */
+		hc->keep = false;
+		hc_complete(hc);
+		return;
+	}
+	/* A keep-alive connection the server closed as we asked: ask again,
+	 * once, on a new one, as browsers do. */
+	if (!hc->got && !hc->counted && !hc->is_retry && hc->open && hc->nreq > 1 && !stopping(u)) {
+		struct hconn *n;
+
+		u->inflight--;
+		n = hc_get(u);
+		if (n) {
+			hc_send(n, hc->path, hc->kind);
+			if (n->body) {
+				n->is_retry = true;
+				return;
+			}
+		}
+		u->inflight++;
+	}
+	if (!hc->open)
+		u->failed = true;       /* conn_fail counted it */
+	else if (!hc->counted)
+		u->cl->env.st->errors++;        /* cut short */
+	u->inflight--;
+	request_done(u);
+}
+
+static const struct conn_ops cli_ops = {
+	.connected = cli_connected, .readable = cli_readable, .closed = cli_closed,
+};
+
+/* ---- the user's walk ---- */
+
+static void user_free(struct defer *d)
+{
+	struct user *u = container_of(d, struct user, d);
+
+	free(u->objs);
+	free(u);
+}
+
+static void client_free(struct defer *d)
+{
+	free(container_of(d, struct client, d));
+}
+
+static void client_end(struct client *cl)
+{
+	struct client **pp = &clients;
+
+	if (cl->ended)
+		return;
+	cl->ended = true;
+	loop_timer_stop(cl->env.host->loop, &cl->watch);
+	while (*pp && *pp != cl)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = cl->next;
+	loop_defer(cl->env.host->loop, &cl->d, client_free);
+}
+
+/* The run is over for this user: close politely and go. */
+static void user_finish(struct user *u)
+{
+	struct client *cl = u->cl;
+
+	loop_timer_stop(cl->env.host->loop, &u->t);
+	release_conns(u);
+	*u->pprev = u->next;
+	if (u->next)
+		u->next->pprev = u->pprev;
+	loop_defer(cl->env.host->loop, &u->d, user_free);
+	if (!cl->users && cl->env.host->stopping)
+		client_end(cl);
+}
+
+static void fetch(struct user *u, const char *path, int kind)
+{
+	struct hconn *hc = hc_get(u);
+
+	if (hc)
+		hc_send(hc, path, kind);
+}
+
+/* Send object requests on free connections while objects are left. */
+static void dispatch(struct user *u)
+{
+	struct objs *o = u->objs;
+
+	while (o && o->next < o->n && !stopping(u)) {
+		struct hconn *hc = hc_get(u);
+
+		if (!hc)
+			break;
+		hc_send(hc, o->buf + o->off[o->next++], R_OBJECT);
+	}
+}
+
+static void act(struct user *u, int a)
+{
+	struct client *cl = u->cl;
+	char path[32];
+
+	if (stopping(u)) {
+		user_finish(u);
+		return;
+	}
+	u->action = a;
+	u->state = U_BUSY;
+	u->failed = false;
+	u->in_act = true;
+	cl->env.st->actions++;
+	switch (kind_of(cl, a)) {
+	case A_OPEN:
+		/* Typed in, or a bookmark: the home page. */
+		snprintf(u->loading, sizeof(u->loading), "/");
+		u->page[0] = 0;
+		free(u->objs);
+		u->objs = NULL;
+		fetch(u, u->loading, R_PAGE);
+		break;
+	case A_FOLLOW:
+		snprintf(u->loading, sizeof(u->loading), "%s", u->link[0] ? u->link : "/");
+		free(u->objs);
+		u->objs = NULL;
+		fetch(u, u->loading, R_PAGE);
+		break;
+	case A_FETCH:
+		dispatch(u);
+		break;
+	case A_DOWNLOAD:
+		if (!u->dl[0]) {
+			double pages = model_draw(cl->env.model, "site_pages", &u->rng, 1000);
+
+			snprintf(path, sizeof(path), "/dl/%u.bin",
+				 (unsigned)rng_below(&u->rng, pages >= 1 ? (uint64_t)pages : 1));
+			fetch(u, path, R_FILE);
+		} else {
+			fetch(u, u->dl, R_FILE);
+		}
+		break;
+	default:
+		break;          /* think: the pause is the action */
+	}
+	u->in_act = false;
+	if (!u->inflight)
+		action_done(u);
+}
+
+static void user_tick(struct loop *l, struct timer *t)
+{
+	struct user *u = container_of(t, struct user, t);
+	struct client *cl = u->cl;
+	double n;
+
+	(void)l;
+	if (stopping(u)) {
+		user_finish(u);
+		return;
+	}
+	if (u->next_action == MODEL_END) {
+		/* The session is over; the next begins after a pause. */
+		release_conns(u);
+		free(u->objs);
+		u->objs = NULL;
+		u->page[0] = u->link[0] = u->dl[0] = 0;
+		u->next_action = NEXT_SESSION;
+		loop_timer_start(l, t, host_ns(model_draw(cl->env.model, "session_gap", &u->rng, 1) *
+					       cl->env.think_scale));
+		return;
+	}
+	if (u->next_action == NEXT_SESSION) {
+		cl->env.st->sessions++;
+		memset(u->cache, 0, sizeof(u->cache));
+		n = model_draw(cl->env.model, "parallel_conns", &u->rng, 6);
+		u->nconn = (uint8_t)(n < 1 ? 1 : n > CLI_MAX_CONNS ? CLI_MAX_CONNS : n + 0.5);
+		u->next_action = model_start(cl->env.model);
+	}
+	act(u, u->next_action);
+}
+
+static void action_done(struct user *u)
+{
+	struct client *cl = u->cl;
+	double think;
+
+	if (u->state != U_BUSY)
+		return;
+	u->state = U_WAIT;
+	if (stopping(u)) {
+		user_finish(u);
+		return;
+	}
+	if (kind_of(cl, u->action) == A_FETCH) {
+		free(u->objs);
+		u->objs = NULL;
+	}
+	u->next_action = model_next(cl->env.model, u->action, &u->rng);
+	think = model_think(cl->env.model, u->action, &u->rng) * cl->env.think_scale;
+	if (u->failed) {
+		/* The server is not there: give up this session. */
+		u->next_action = MODEL_END;
+		think = MAX(think, 1.0);
+	}
+	if (think > CLI_KEEPALIVE)
+		release_conns(u);
+	/* No pause after an answer: go on at once, saving a turn of the
+	 * loop per request when the model runs flat out.  An action that
+	 * ended without waiting goes through the timer, so a chain of
+	 * them cannot recurse. */
+	if (!(think > 0) && !u->in_act && u->next_action != MODEL_END) {
+		act(u, u->next_action);
+		return;
+	}
+	loop_timer_start(cl->env.host->loop, &u->t, host_ns(think));
+}
+
+static void request_done(struct user *u)
+{
+	if (u->state != U_BUSY)
+		return;
+	if (kind_of(u->cl, u->action) == A_FETCH)
+		dispatch(u);
+	if (!u->inflight)
+		action_done(u);
+}
+
+static void watch(struct loop *l, struct timer *t)
+{
+	struct client *cl = container_of(t, struct client, watch);
+
+	if (!cl->env.host->stopping) {
+		loop_timer_start(l, t, host_ns(CLI_WATCH));
+		return;
+	}
+	for (struct user *u = cl->users, *next; u; u = next) {
+		next = u->next;
+		if (u->state != U_BUSY)
+			user_finish(u);     /* may end the client */
+	}
+	if (cl->users)
+		loop_timer_start(l, t, host_ns(CLI_WATCH));
+	else
+		client_end(cl);
+}
+
+static int client(const struct agent_env *env, char *err, size_t errlen, bool tls)
+{
+	struct client *cl;
+	uint16_t dport = tls ? 443 : 80;
+
+	if (tls && !host_tls_client(env->host)) {
+		snprintf(err, errlen, "cannot make a TLS client context");
+		return -EPROTO;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	cl->env = *env;
+	cl->tls = tls;
+	if (env->port == dport)
+		snprintf(cl->host, sizeof(cl->host), "%s", env->server_name);
+	else
+		snprintf(cl->host, sizeof(cl->host), "%s:%u", env->server_name, env->port);
+	snprintf(cl->origin, sizeof(cl->origin), "%s://%s", tls ? "https" : "http", cl->host);
+	for (int k = 0; k < A__COUNT; k++)
+		cl->act[k] = model_action(env->model, actions[k]);
+	for (uint32_t i = 0; i < env->users; i++) {
+		struct user *u = xcalloc(1, sizeof(*u));
+
+		u->cl = cl;
+		rng_seed(&u->rng, rng_next(&env->host->rng));
+		u->ua = (uint8_t)rng_below(&u->rng, ARRAY_SIZE(user_agents));
+		u->state = U_WAIT;
+		u->next_action = NEXT_SESSION;
+		u->t.cb = user_tick;
+		u->next = cl->users;
+		if (u->next)
+			u->next->pprev = &u->next;
+		u->pprev = &cl->users;
+		cl->users = u;
+		/* People do not all start at the same instant. */
+		loop_timer_start(env->host->loop, &u->t, host_ns(rng_unit(&u->rng) * 0.5));
+	}
+	cl->watch.cb = watch;
+	loop_timer_start(env->host->loop, &cl->watch, host_ns(CLI_WATCH));
+	cl->next = clients;
+	clients = cl;
+	return 0;
+}
+
+/* ---- the two agents ---- */
+
+static int http_serve(struct host *h, struct stats *st, const struct model *m, uint16_t port,
+		      char *err, size_t errlen)
+{
+	return serve(h, st, m, port, err, errlen, false);
+}
+
+static int https_serve(struct host *h, struct stats *st, const struct model *m, uint16_t port,
+		       char *err, size_t errlen)
+{
+	return serve(h, st, m, port, err, errlen, true);
+}
+
+static int http_client(const struct agent_env *env, char *err, size_t errlen)
+{
+	return client(env, err, errlen, false);
+}
+
+static int https_client(const struct agent_env *env, char *err, size_t errlen)
+{
+	return client(env, err, errlen, true);
+}
+
+const struct agent agent_http = {
+	.name = "http", .proto = PROTO_HTTP, .model = "web", .actions = actions,
+	.params = params, .serve = http_serve, .client = http_client,
+};
+
+const struct agent agent_https = {
+	.name = "https", .proto = PROTO_HTTPS, .model = "web", .actions = actions,
+	.params = params, .serve = https_serve, .client = https_client,
+};
