@@ -9,7 +9,8 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wpointer-arith \
             -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
-DEFS     := -std=c11 -D_GNU_SOURCE -DDYNAMO_VERSION='"$(VERSION)"'
+DEFS     := -std=c11 -D_GNU_SOURCE -DDYNAMO_VERSION='"$(VERSION)"' \
+            -DDYNAMO_DATADIR='"$(PREFIX)/share/dynamo"'
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CC  ?= clang
 FUZZ_SECONDS ?= 600
@@ -154,10 +155,13 @@ install: dynamo
 	install -m 644 docs/dynamo.1 $(DESTDIR)$(PREFIX)/share/man/man1/dynamo.1
 	install -m 644 completion/dynamo.bash \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynamo
+	install -d $(DESTDIR)$(PREFIX)/share/dynamo/behaviours
+	install -m 644 data/behaviours/*.model $(DESTDIR)$(PREFIX)/share/dynamo/behaviours/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/dynamo $(DESTDIR)$(PREFIX)/share/man/man1/dynamo.1 \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynamo
+	rm -rf $(DESTDIR)$(PREFIX)/share/dynamo
 
 clean:
 	rm -rf build dynamo

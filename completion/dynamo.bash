@@ -159,7 +159,7 @@ _dynamo_exec()
 _dynamo()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
-    local commands="check plan up exec status down help version"
+    local commands="check plan run up exec agent status down help version"
     local cmd= i j opts
 
     COMPREPLY=()
@@ -175,11 +175,12 @@ _dynamo()
     '')
         COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
         ;;
-    check|plan|up)
+    check|plan|up|run)
         case $cmd in
         check) opts="-q --quiet -h --help" ;;
         plan) opts="--json -h --help" ;;
         up) opts="--name --timeout --mirror -h --help" ;;
+        run) opts="--duration --record --seed --data --json -h --help" ;;
         esac
         # After '--' every word is a file; the values of up's options are
         # not completed.
@@ -192,6 +193,18 @@ _dynamo()
             [[ $j == --name || $j == --timeout || $j == --mirror ]] && return 0
             [[ $cur == --name=* || $cur == --timeout=* || $cur == --mirror=* ]] && return 0
         fi
+        if [[ $cmd == run && -n $opts ]]; then
+            j=${COMP_WORDS[COMP_CWORD - 1]}
+            [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
+            # --record and --data take any file or folder; the others
+            # a value
+            if [[ $j == --record || $j == --data ]]; then
+                COMPREPLY=($(compgen -f -- "$cur"))
+                return 0
+            fi
+            [[ $j == --duration || $j == --seed ]] && return 0
+            [[ $cur == --*=* ]] && return 0
+        fi
         if [[ -n $opts && $cur == -* ]]; then
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         else
@@ -200,6 +213,20 @@ _dynamo()
         ;;
     exec)
         _dynamo_exec "$i"
+        ;;
+    agent)
+        # dynamo agent PROTO serve|client SERVER [options]
+        local words=() 
+        for ((j = i + 1; j < COMP_CWORD; j++)); do
+            [[ ${COMP_WORDS[j]} != -* ]] && words+=("${COMP_WORDS[j]}")
+        done
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--port --users --duration --think-scale --data -h --help" -- "$cur"))
+        elif ((${#words[@]} == 0)); then
+            COMPREPLY=($(compgen -W "http https smtp imap dns ftp postgresql redis mqtt bitcoin ssh" -- "$cur"))
+        elif ((${#words[@]} == 1)); then
+            COMPREPLY=($(compgen -W "serve client" -- "$cur"))
+        fi
         ;;
     status|down)
         opts="--json -h --help"

@@ -39,7 +39,7 @@ const char cmd_run_usage[] =
 	"                      interface per host interface, each packet once)\n"
 	"  --seed N            seed of the users' choices and the content (default 1)\n"
 	"  --data DIR          behaviour models and corpora (default: data/ next to\n"
-	"                      the program, else " DYNAMO_DATADIR ")\n"
+	"                      the program, else its ../share/dynamo)\n"
 	"  --json              print the result as JSON (bytes, bits/s, seconds)\n"
 	"  -h, --help          show this help\n"
 	"\n"
@@ -81,7 +81,8 @@ int cli_parse_time(const char *s, uint64_t *us)
 	return -1;
 }
 
-/* data/ next to the program (a build tree), else the installed one. */
+/* data/ next to the program (a build tree), else PREFIX/share/dynamo
+ * for an installed PREFIX/bin/dynamo, else the compiled-in one. */
 void cli_find_datadir(char *out, size_t n)
 {
 	char exe[PATH_MAX - 64], *slash;
@@ -96,6 +97,12 @@ void cli_find_datadir(char *out, size_t n)
 			snprintf(out, n, "%s/data/behaviours", exe);
 			if (!stat(out, &st) && S_ISDIR(st.st_mode)) {
 				snprintf(out, n, "%s/data", exe);
+				return;
+			}
+			/* installed: PREFIX/bin/dynamo and PREFIX/share/dynamo */
+			snprintf(out, n, "%s/share/dynamo/behaviours", exe);
+			if (up == 1 && !stat(out, &st) && S_ISDIR(st.st_mode)) {
+				snprintf(out, n, "%s/share/dynamo", exe);
 				return;
 			}
 			slash = strrchr(exe, '/');

@@ -105,7 +105,7 @@ static int nonblock(int fd)
 
 static void want(struct conn *c)
 {
-	unsigned mask = IO_IN;
+	unsigned mask = c->peer_eof ? 0 : IO_IN;
 
 	if (c->state == ST_CONNECTING || c->out)
 		mask |= IO_OUT;
@@ -463,7 +463,7 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 	if (c->state != ST_OPEN)
 		return;
 	/* TLS may need to read to write and the reverse: try both. */
-	if ((revents & IO_IN) || c->ssl) {
+	if (!c->peer_eof && ((revents & IO_IN) || c->ssl)) {
 		uint32_t before = c->in.len;
 		int eof = fill(c);
 
@@ -476,15 +476,22 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 			if (c->state != ST_OPEN)
 				return;
 		}
-		if (eof) {
+		if (eof && !c->out) {
 			finish(c, 0);
 			return;
 		}
+		/* The peer is done sending (a half-close): answer what it
+		 * asked, then close. */
+		c->peer_eof = eof;
 	}
 	if (c->out) {
 		err = flush(c);
 		if (err) {
 			finish(c, err);
+			return;
+		}
+		if (!c->out && c->peer_eof) {
+			finish(c, 0);
 			return;
 		}
 		if (!c->out && c->ops->drained) {

@@ -56,6 +56,7 @@ struct conn {
 	SSL *ssl;
 	uint8_t state;
 	bool eof_after_flush;
+	bool peer_eof;                  /* the peer half-closed: flush, then close */
 };
 
 /* Start a non-blocking connect to addr:port (host order) from src (0:

@@ -118,9 +118,35 @@ expect_grep "$T/err" "3 errors" "plan prints the diagnostics"
 if [ -f docs/dynamo.1 ] && [ -f completion/dynamo.bash ]; then
 	expect_exit 0 "make install into a staging directory" \
 		make -s install DESTDIR="$T/stage" PREFIX=/usr
-	for f in usr/bin/dynamo usr/share/man/man1/dynamo.1 usr/share/bash-completion/completions/dynamo; do
+	for f in usr/bin/dynamo usr/share/man/man1/dynamo.1 usr/share/bash-completion/completions/dynamo \
+		usr/share/dynamo/behaviours/web.model; do
 		if [ -f "$T/stage/$f" ]; then ok "installed $f"; else not_ok "installed $f"; fi
 	done
 fi
+
+# --- run and agent: usage and refusals before any network is built -------
+expect_exit 0 "run --help exits 0" "$DYNAMO" run --help
+expect_grep "$T/out" "--record FILE" "run --help teaches --record"
+expect_exit 2 "run without a spec is usage" "$DYNAMO" run
+expect_exit 2 "run --duration takes a time" "$DYNAMO" run --duration soon examples/seed.dyn
+expect_grep "$T/err" "not 'soon'" "the bad duration is quoted"
+printf 'generate web traffic from h1 to h2 with 1 Mbps using source nosuch ;\n' >"$T/nosuch.dyn"
+expect_exit 1 "run refuses a source that does not exist" "$DYNAMO" run "$T/nosuch.dyn"
+expect_grep "$T/err" "no source is named 'nosuch' (sources: http, https," "and lists the sources"
+printf 'generate web traffic from h1 to h2 with 1 Mbps using source mosquitto ;\n' >"$T/wrong.dyn"
+expect_exit 1 "run refuses a source of another class" "$DYNAMO" run "$T/wrong.dyn"
+expect_grep "$T/err" "source 'mosquitto' makes mqtt traffic, not web" "and says why"
+printf 'generate web traffic from h1 to h2 with 1 Mbs ;\n' >"$T/typo.dyn"
+expect_exit 2 "run of an invalid spec is invalid input" "$DYNAMO" run "$T/typo.dyn"
+mkdir -p "$T/models/behaviours"
+printf 'start open_page\naction open_page\naction fly\nnext open_page fly 100%%\nnext fly end 100%%\n' \
+	>"$T/models/behaviours/web.model"
+printf 'generate web traffic from h1 to h2 with 1 Mbps over http ;\n' >"$T/web.dyn"
+expect_exit 1 "run refuses a model with an action its agent cannot do" \
+	"$DYNAMO" run --data "$T/models" "$T/web.dyn"
+expect_grep "$T/err" "action 'fly' is not one this agent can do" "and names the action"
+expect_exit 0 "agent --help exits 0" "$DYNAMO" agent --help
+expect_exit 2 "agent needs a known protocol" "$DYNAMO" agent gopher serve
+expect_exit 2 "agent client needs a server" "$DYNAMO" agent http client
 
 done_testing

@@ -79,9 +79,19 @@ cases() {
 	complete_is "check" dynamo ch
 	complete_is "--json" dynamo plan --j
 	complete_is "plan" dynamo help p
-	complete_is "--help|--version|check|down|exec|help|plan|status|up|version" dynamo ""
-	complete_is "check|down|exec|help|plan|status|up|version" dynamo help ""
+	complete_is "--help|--version|agent|check|down|exec|help|plan|run|status|up|version" dynamo ""
+	complete_is "agent|check|down|exec|help|plan|run|status|up|version" dynamo help ""
 	complete_is "up" dynamo u
+	complete_is "run" dynamo ru
+	# run: options, .dyn files; --record takes any file
+	complete_is "--data|--duration|--help|--json|--record|--seed|-h" dynamo run -
+	complete_is "examples/seed.dyn" dynamo run --duration 5s examples/s
+	complete_is "" dynamo run --duration ""
+	# agent: protocols, then serve or client, then options
+	complete_is "http|https" dynamo agent htt
+	complete_is "serve" dynamo agent http s
+	complete_is "client" dynamo agent redis c
+	complete_is "--users" dynamo agent http client h2 --us
 	complete_is "exec" dynamo e
 	complete_is "status" dynamo st
 	complete_is "down" dynamo d

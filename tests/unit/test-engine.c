@@ -209,6 +209,47 @@ static void conn_lines_and_close(void **state)
 	loop_free(l);
 }
 
+/* A peer that asks, then half-closes (nc -q, pipelined clients), still
+ * gets every answer before the connection closes. */
+static void echo_readable(struct conn *c)
+{
+	const char *line;
+	size_t n, used;
+
+	while ((line = conn_line(c, &n, &used))) {
+		conn_printf(c, "re: %.*s\n", (int)n, line);
+		conn_consume(c, used);
+	}
+}
+
+static const struct conn_ops echo_ops = { .readable = echo_readable, .closed = side_closed };
+
+static void conn_half_close(void **state)
+{
+	struct loop *l;
+	struct side b = { 0 };
+	char got[256] = "";
+	size_t at = 0;
+	int sv[2];
+	ssize_t r;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(loop_new(&l), 0);
+	assert_int_equal(conn_accept(&b.c, l, &echo_ops, sv[1]), 0);
+	assert_int_equal(write(sv[0], "one\ntwo\nthree\n", 14), 14);
+	assert_int_equal(shutdown(sv[0], SHUT_WR), 0);
+	for (int i = 0; i < 20 && !b.closed; i++)
+		assert_int_equal(loop_once(l, 100), 0);
+	assert_int_equal(b.closed, 1);
+	assert_int_equal(b.err, 0);
+	while ((r = read(sv[0], got + at, sizeof(got) - 1 - at)) > 0)
+		at += (size_t)r;
+	assert_string_equal(got, "re: one\nre: two\nre: three\n");
+	loop_free(l);
+	close(sv[0]);
+}
+
 /* A peer that never ends a line is cut off at CONN_MAX_IN, not buffered
  * for ever. */
 static void conn_input_bounded(void **state)
@@ -397,6 +438,7 @@ int main(void)
 		cmocka_unit_test(stopped_skipped),
 		cmocka_unit_test(conn_lines_and_close),
 		cmocka_unit_test(conn_input_bounded),
+		cmocka_unit_test(conn_half_close),
 		cmocka_unit_test(model_parses),
 		cmocka_unit_test(model_errors),
 		cmocka_unit_test(shipped_models),
