@@ -134,7 +134,8 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 		out_str(o, "label", " (%s)", ps->label);
 		out_str(o, "sources", ": %s", rs->protos);
 		out_uint(o, "users", ", %llu users", rs->users);
-		out_uint(o, "groups", " x %llu\n", rs->instances);
+		out_uint(o, "groups", " in each of %llu groups (client host, server, protocol)\n",
+			 rs->instances);
 		out_rate(o, "target", "  target   %s\n", ps->gen->rate);
 		out_rate(o, "rate", "  achieved %s", rate);
 		out_uint(o, "bytes", "  %llu bytes", rs->wire.bytes);
@@ -186,7 +187,7 @@ int cmd_run(int argc, char **argv)
 	int c, st;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (cli_parse_time(optarg, &ro.duration_us))
