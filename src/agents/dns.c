@@ -1332,6 +1332,8 @@ struct dns_lookup {
 	uint8_t viatcp;         /* bit per question: asked again over TCP */
 	uint8_t tries, attempts;
 	bool tcp;               /* c is in use */
+	bool reconnected;       /* the server hung up once; we asked again */
+	uint8_t reask;          /* bit per question: ask over a new connection */
 	bool finished;          /* every question answered or given up */
 	double timeout;
 };
@@ -1523,18 +1525,28 @@ static void lk_tcp_closed(struct conn *c, int err)
 {
 	struct dns_lookup *lk = container_of(c, struct dns_lookup, c);
 
-	(void)err;
 	lk->tcp = false;
 	if (lk->finished) {
 		lk_release(lk);
 		return;
 	}
-	/* The server hung up before answering what we asked over TCP. */
+	/* The server hung up before answering what we asked over TCP.  A
+	 * server may answer one question per connection (dnsmasq does): as
+	 * resolvers do, ask the rest once more on a new connection, from
+	 * the timer (not from inside this callback, whose conn is ending). */
 	for (unsigned i = 0; i < lk->nq; i++)
 		if ((lk->viatcp & (1u << i)) && !(lk->answered & (1u << i))) {
+			if (!err && !lk->reconnected) {
+				lk->reask |= (uint8_t)(1u << i);
+				continue;
+			}
 			ust(lk->u)->errors++;
 			lk_answered(lk, i);
 		}
+	if (lk->reask) {
+		lk->reconnected = true;
+		loop_timer_start(uloop(lk->u), &lk->t, 0);
+	}
 }
 
 static const struct conn_ops lk_tcp_ops = {
@@ -1549,6 +1561,16 @@ static void lk_timer_cb(struct loop *l, struct timer *t)
 	if (lk->finished) {
 		/* Our FIN was not answered: drop the connection. */
 		conn_close(&lk->c, -ETIMEDOUT);
+		return;
+	}
+	if (lk->reask) {
+		uint8_t again = lk->reask;
+
+		lk->reask = 0;
+		for (unsigned i = 0; i < lk->nq; i++)
+			if ((again & (1u << i)) && !(lk->answered & (1u << i)))
+				lk_send_tcp(lk, i);
+		loop_timer_start(l, &lk->t, host_ns(lk->timeout * (double)(1u << lk->tries)));
 		return;
 	}
 	if (++lk->tries >= lk->attempts) {

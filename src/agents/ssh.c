@@ -2020,6 +2020,10 @@ struct client {
 	struct user *users;
 	size_t live;
 	struct client *next;
+	/* Against a real sshd (env.server_files): the key and the account
+	 * program.c made for us there; else the built-in server's password. */
+	ssh_key key;
+	char login[16];
 };
 
 /* Every client of this process, reachable until its users are done. */
@@ -2149,6 +2153,7 @@ static void u_free_cb(struct defer *d)
 			break;
 		}
 	}
+	ssh_key_free(cl->key);
 	free(cl);
 }
 
@@ -2434,7 +2439,10 @@ static void u_step(struct user *u)
 		u->kick = true;
 		return;
 	case U_AUTH:
-		rc = ssh_userauth_password(u->s, NULL, PASSWORD);
+		if (u->cl->key)
+			rc = ssh_userauth_publickey(u->s, NULL, u->cl->key);
+		else
+			rc = ssh_userauth_password(u->s, NULL, PASSWORD);
 		if (rc == SSH_AUTH_AGAIN)
 			return;
 		if (rc != SSH_AUTH_SUCCESS || !(u->shell = ssh_channel_new(u->s))) {
@@ -2740,6 +2748,29 @@ static int ssh_client(const struct agent_env *env, char *err, size_t errlen)
 	}
 	cl = xcalloc(1, sizeof(*cl));
 	cl->env = *env;
+	cl->env.server_files = NULL;    /* the caller's string may not last */
+	if (env->server_files) {
+		char *kpath = xasprintf("%s/client_key", env->server_files);
+		char *upath = xasprintf("%s/client_user", env->server_files);
+		FILE *f = fopen(upath, "re");
+		bool ok = f && fgets(cl->login, sizeof(cl->login), f);
+
+		cl->login[strcspn(cl->login, "\n")] = 0;
+		if (f)
+			fclose(f);
+		if (!ok || !cl->login[0] ||
+		    ssh_pki_import_privkey_file(kpath, NULL, NULL, NULL, &cl->key) != SSH_OK) {
+			snprintf(err, errlen, "cannot read the key and user sshd takes in %s",
+				 env->server_files);
+			free(kpath);
+			free(upath);
+			ssh_key_free(cl->key);
+			free(cl);
+			return -ENOENT;
+		}
+		free(kpath);
+		free(upath);
+	}
 	cl->next = clients;
 	clients = cl;
 	for (uint32_t i = 0; i < env->users; i++) {
@@ -2750,7 +2781,8 @@ static int ssh_client(const struct agent_env *env, char *err, size_t errlen)
 		u->io.fd = -1;
 		u->io.cb = u_io;
 		u->t.cb = u_tick;
-		snprintf(u->name, sizeof(u->name), "%s", names[rng_below(r, ARRAY_SIZE(names))]);
+		snprintf(u->name, sizeof(u->name), "%s",
+			 cl->key ? cl->login : names[rng_below(r, ARRAY_SIZE(names))]);
 		ssh_callbacks_init(&u->ccb);
 		u->ccb.userdata = u;
 		u->ccb.channel_data_function = u_data;

@@ -38,11 +38,21 @@ const struct cmd cli_cmds[] = {
 };
 const unsigned cli_ncmds = ARRAY_SIZE(cli_cmds);
 
+/* Commands for programs rather than people, left out of the help. */
+extern const char cmd_shell_usage[];
+static const struct cmd hidden_cmds[] = {
+	{ "fake-shell", "the SSH agent's pretend shell, for a real sshd's ForceCommand",
+	  cmd_shell_usage, cmd_shell },
+};
+
 const struct cmd *cli_find(const char *name)
 {
 	for (unsigned i = 0; i < cli_ncmds; i++)
 		if (!strcmp(cli_cmds[i].name, name))
 			return &cli_cmds[i];
+	for (unsigned i = 0; i < ARRAY_SIZE(hidden_cmds); i++)
+		if (!strcmp(hidden_cmds[i].name, name))
+			return &hidden_cmds[i];
 	return NULL;
 }
 

@@ -66,5 +66,6 @@ int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_shell(int argc, char **argv);   /* hidden: 'dynamo fake-shell', for sshd */
 
 #endif

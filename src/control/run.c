@@ -90,8 +90,8 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 
 		if (ps->gen->source) {
 			prog = program_find(ps->gen->source);
-			pinned = prog ? agent_find(prog->proto) : agent_by_name(ps->gen->source);
-			if (!pinned) {
+			pinned = prog ? NULL : agent_by_name(ps->gen->source);
+			if (!pinned && !prog) {
 				struct buf b = { 0 };
 
 				for (int pr = 0; pr < PROTO__COUNT; pr++)
@@ -116,13 +116,21 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 				if (ps->parts[k].protos & (1u << pr)) {
 					const struct agent *a = agent_find((enum spec_proto)pr);
 
-					if (a && (!pinned || a == pinned))
+					if (a && (!pinned || a == pinned) &&
+					    (!prog || (prog->protos & (1u << pr))))
 						agents[na++] = a;
 				}
-			if (!na && pinned) {
+			if (!na && (pinned || prog)) {
+				struct buf b = { 0 };
+
+				for (int pr = 0; pr < PROTO__COUNT; pr++)
+					if (pinned ? (int)pinned->proto == pr : !!(prog->protos & (1u << pr)))
+						buf_printf(&b, "%s%s", b.len ? " and " : "",
+							   spec_proto_name((enum spec_proto)pr));
 				snprintf(err, errlen, "statement %zu: source '%s' makes %s traffic, not %s",
-					 ps->index, ps->gen->source, spec_proto_name(pinned->proto),
+					 ps->index, ps->gen->source, b.p ? b.p : "no",
 					 spec_class_name(ps->parts[k].cls));
+				buf_free(&b);
 				return -EINVAL;
 			}
 			if (!na) {
@@ -163,10 +171,18 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							u->proto = l4[m];
 							u->port_lo = u->port_hi = tk->port;
 							u->stmt = (uint32_t)s;
-							if (agents[q]->proto == PROTO_FTP) {
-								u->port_lo = FTP_DATA_LO;
-								u->port_hi = RECORD_EPHEMERAL - 1;
-							}
+						}
+						if (agents[q]->proto == PROTO_FTP) {
+							/* passive data connections: a server port
+							 * the control connection named */
+							struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
+
+							u->client = node_addr(t, a);
+							u->server = tk->server_addr;
+							u->proto = 6;
+							u->port_lo = FTP_DATA_LO;
+							u->port_hi = RECORD_EPHEMERAL - 1;
+							u->stmt = (uint32_t)s;
 						}
 						/* one server per (host, port) */
 						const struct task *have = NULL;
@@ -209,8 +225,10 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 		struct model *m;
 
 		if (x.tasks[i].prog && !program_path(x.tasks[i].prog)) {
-			snprintf(err, errlen, "source %s is not installed (looked for %s)",
-				 x.tasks[i].prog->name, x.tasks[i].prog->paths[0]);
+			char why[512];
+
+			program_missing(x.tasks[i].prog, why, sizeof(why));
+			snprintf(err, errlen, "source %s", why);
 			r = -ENOENT;
 			break;
 		}
@@ -240,6 +258,7 @@ struct group {
 	struct stats st;
 	struct timer start, stop;
 	const struct task *tk;
+	char *files;                    /* env.server_files */
 	char err[256];
 	bool failed;
 };
@@ -407,10 +426,19 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 		}
 		if (tk->server && tk->prog) {
 			char *pdir = xasprintf("%s/%s-%s", x->workdir, t->nodes[node].name, tk->prog->name);
+			bool up = false;
 
+			/* One instance serves all its protocols (nginx: http, https). */
+			for (size_t q = 0; q < nr.nprogs; q++)
+				up |= nr.progs[q].def == tk->prog;
+			if (up) {
+				free(pdir);
+				continue;
+			}
 			nr.progs = xreallocarray(nr.progs, nr.nprogs + 1, sizeof(*nr.progs));
-			r = program_start(tk->prog, pdir, node_addr(t, node), tk->port, x->o->datadir,
-					  x->o->seed, 10000, &nr.progs[nr.nprogs], err, sizeof(err));
+			r = program_start(tk->prog, pdir, t->nodes[node].name, node_addr(t, node), tk->port,
+					  x->o->datadir, x->o->seed, 10000, &nr.progs[nr.nprogs], err,
+					  sizeof(err));
 			free(pdir);
 			if (r)
 				node_fail(out, "%s: %s", t->nodes[node].name, err);
@@ -454,6 +482,11 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 		g->env.server_name = tk->server_name;
 		g->env.users = tk->users;
 		g->env.think_scale = 1.0;
+		/* A real server's files, for a client that needs some (sshd's
+		 * key): the directory program_start made on the server's host. */
+		if (tk->prog)
+			g->env.server_files = g->files = xasprintf("%s/%s-%s", x->workdir,
+								   tk->server_name, tk->prog->name);
 		g->start.cb = group_start;
 		g->stop.cb = group_stop;
 		loop_timer_start(nr.base.loop, &g->start, tk->start_us * 1000);

@@ -17,6 +17,7 @@ struct loop {
 	uint64_t now;
 	size_t nio;
 	bool stop;
+	bool stale;               /* now predates the wait that just ended */
 };
 
 uint64_t loop_clock(void)
@@ -200,6 +201,12 @@ void loop_stop(struct loop *l)
  * stopped watching it (its owner may be waiting in the deferred list). */
 static void fire(struct loop *l, struct io *io, unsigned revents)
 {
+	/* A loop idle for long (a host whose server is a program) would
+	 * start timers from an event as if it came when the wait began. */
+	if (l->stale) {
+		l->now = loop_clock();
+		l->stale = false;
+	}
 	revents &= io->mask;
 	if (revents)
 		io->cb(l, io, revents);
@@ -233,6 +240,7 @@ int loop_once(struct loop *l, int timeout_ms)
 		if (timeout_ms < 0 || ms < timeout_ms)
 			timeout_ms = ms;
 	}
+	l->stale = true;
 	n = loop__be_poll(l->be, l, timeout_ms, fire);
 	l->now = loop_clock();
 	if (n >= 0)

@@ -189,15 +189,18 @@ else
 fi
 
 # The mix: each action begins with one statement.  Writes (insert,
-# update) are 14 % of the actions in the model; allow 6..24 %.
+# update) are 14 % of the actions in the model; the count of writes must
+# lie within 4 binomial standard deviations of that (at least 30
+# actions, so the test has some power).
 point=$(get point 2)
 scan=$(get point 4)
 ins=$(get point 6)
 upd=$(get point 10)
 actions=$((point + scan + ins + upd))
 writes=$((ins + upd))
-if [ "$actions" -ge 100 ] && [ $((writes * 100)) -ge $((actions * 6)) ] &&
-	[ $((writes * 100)) -le $((actions * 24)) ] && [ "$scan" -gt 0 ]; then
+if [ "$actions" -ge 30 ] && [ "$scan" -gt 0 ] &&
+	awk -v n="$actions" -v w="$writes" 'BEGIN { m = n * 0.14; sd = sqrt(m * 0.86);
+		d = w - m; if (d < 0) d = -d; exit !(d <= 4 * sd + 1) }'; then
 	ok "read/write: $((point + scan)) reads ($point point, $scan scans), $writes writes of $actions actions (model: 14 % writes)"
 else
 	not_ok "read/write ratio within tolerance" "$(grep point "$T/counts")"

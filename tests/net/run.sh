@@ -4,9 +4,13 @@
 # --record, and tshark alone judges the recording (tests/agents/check-
 # PROTO.sh: decodes as the protocol, nothing malformed, the behaviour the
 # model says).  capinfos counts the packets dynamo says it recorded, and
-# tshark's byte count per statement matches dynamo's report.  Every run
-# is bounded by its --duration and by timeout.
-# usage: tests/net/run.sh DYNAMO [PROTO...]
+# tshark's byte count per statement matches dynamo's report.  Then the
+# same for each real server from the distribution that is installed
+# ('using source PROGRAM': nginx, dnsmasq, vsftpd, postgres, sshd,
+# redis-server, mosquitto), driven by the built-in client of its
+# protocol and judged by the same check.  Every run is bounded by its
+# --duration and by timeout.
+# usage: tests/net/run.sh DYNAMO [PROTO|PROGRAM...]
 set -u
 DYNAMO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 shift
@@ -36,45 +40,87 @@ class_of() {
 	esac
 }
 
-protos=$*
-if [ -z "$protos" ]; then
+# The protocols each program serves, as the spec names them.
+program_protos() {
+	case $1 in
+	nginx) echo http https ;;
+	dnsmasq) echo dns ;;
+	vsftpd) echo ftp ;;
+	postgres) echo postgresql ;;
+	sshd) echo ssh ;;
+	redis-server) echo redis ;;
+	mosquitto) echo mqtt ;;
+	esac
+}
+programs="nginx dnsmasq vsftpd postgres sshd redis-server mosquitto"
+
+# run_one LABEL PROTO [PROGRAM]: a statement over PROTO (with the
+# program as its server), recorded and judged.
+run_one() {
+	label=$1 p=$2 prog=${3:-}
+	cls=$(class_of "$p")
+	using=
+	[ -n "$prog" ] && using=" using source $prog"
+	cat >"$T/$label.dyn" <<-EOF
+	generate $cls traffic from h1 to h2 with 2 Mbps over $p using >= 8 flows for 8 s$using ;
+	EOF
+	if ! timeout 90 "$DYNAMO" run --record "$T/$label.pcapng" --json "$T/$label.dyn" \
+		>"$T/$label.json" 2>"$T/$label.err"; then
+		if [ -n "$prog" ] && grep -q "is not installed" "$T/$label.err"; then
+			ok "$label: dynamo run # skip not installed"
+			return
+		fi
+		not_ok "$label: dynamo run" "$(cat "$T/$label.err")"
+		return
+	fi
+	ok "$label: dynamo run for 8 s"
+	# What dynamo says it recorded is what the file holds.
+	said=$(jq .packets "$T/$label.json")
+	held=$(capinfos -M -c "$T/$label.pcapng" 2>/dev/null | awk -F': *' '/Number of packets/ { print $2 }')
+	if [ "$said" = "$held" ] && [ "$held" -gt 0 ]; then
+		ok "$label: capinfos counts the $held packets dynamo recorded"
+	else
+		not_ok "$label: capinfos counts what dynamo recorded" "dynamo $said, capinfos $held"
+	fi
+	# The statement's bytes, by tshark: IP bytes of the protocol's flows.
+	bytes=$(jq '.statements[0].bytes' "$T/$label.json")
+	tb=$(tshark -r "$T/$label.pcapng" -Y "tcp || udp" -T fields -e ip.len 2>/dev/null |
+		awk '{ s += $1 } END { print s + 0 }')
+	if [ "$bytes" -gt 0 ] && [ "$tb" -eq "$bytes" ]; then
+		ok "$label: tshark counts the statement's $bytes IP bytes"
+	else
+		not_ok "$label: tshark counts the statement's IP bytes" "dynamo $bytes, tshark $tb"
+	fi
+	if [ -f "tests/agents/check-$p.sh" ]; then
+		sh "tests/agents/check-$p.sh" "$T/$label.pcapng" |
+			sed -e "s/^\(not \)\{0,1\}ok [0-9]* - /&$label: /"
+	fi
+}
+
+args=$*
+protos= progs=
+for a in $args; do
+	if [ -n "$(program_protos "$a")" ]; then
+		progs="$progs $a"
+	else
+		protos="$protos $a"
+	fi
+done
+if [ -z "$args" ]; then
 	for f in tests/agents/check-*.sh; do
 		[ -e "$f" ] || continue
 		p=${f##*/check-}
 		protos="$protos ${p%.sh}"
 	done
+	progs=$programs
 fi
 
 for p in $protos; do
-	cls=$(class_of "$p")
-	cat >"$T/$p.dyn" <<-EOF
-	generate $cls traffic from h1 to h2 with 2 Mbps over $p using >= 4 flows for 8 s ;
-	EOF
-	if ! timeout 90 "$DYNAMO" run --record "$T/$p.pcapng" --json "$T/$p.dyn" \
-		>"$T/$p.json" 2>"$T/$p.err"; then
-		not_ok "$p: dynamo run" "$(cat "$T/$p.err")"
-		continue
-	fi
-	ok "$p: dynamo run for 8 s"
-	# What dynamo says it recorded is what the file holds.
-	said=$(jq .packets "$T/$p.json")
-	held=$(capinfos -M -c "$T/$p.pcapng" 2>/dev/null | awk -F': *' '/Number of packets/ { print $2 }')
-	if [ "$said" = "$held" ] && [ "$held" -gt 0 ]; then
-		ok "$p: capinfos counts the $held packets dynamo recorded"
-	else
-		not_ok "$p: capinfos counts what dynamo recorded" "dynamo $said, capinfos $held"
-	fi
-	# The statement's bytes, by tshark: IP bytes of the protocol's flows.
-	bytes=$(jq '.statements[0].bytes' "$T/$p.json")
-	tb=$(tshark -r "$T/$p.pcapng" -Y "tcp || udp" -T fields -e ip.len 2>/dev/null |
-		awk '{ s += $1 } END { print s + 0 }')
-	if [ "$bytes" -gt 0 ] && [ "$tb" -eq "$bytes" ]; then
-		ok "$p: tshark counts the statement's $bytes IP bytes"
-	else
-		not_ok "$p: tshark counts the statement's IP bytes" "dynamo $bytes, tshark $tb"
-	fi
-	if [ -x "tests/agents/check-$p.sh" ] || [ -f "tests/agents/check-$p.sh" ]; then
-		sh "tests/agents/check-$p.sh" "$T/$p.pcapng" | sed "s/^\(not \)\{0,1\}ok [0-9]* - /&$p: /"
-	fi
+	run_one "$p" "$p"
+done
+for prog in $progs; do
+	for p in $(program_protos "$prog"); do
+		run_one "$prog-$p" "$p" "$prog"
+	done
 done
 done_testing
