@@ -5,7 +5,8 @@ set -eu
 
 case "${1:-}" in
 build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev iputils-ping" ;;
-check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libcmocka-dev jq iputils-ping iperf3 tshark" ;;
+check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libcmocka-dev jq iputils-ping iperf3 tshark
+              nginx-light mosquitto redis-server dnsmasq-base vsftpd openssh-server" ;;
 fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev" ;;
 *) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
 esac
@@ -30,6 +31,15 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
+# The servers are for dynamo to start inside its own namespaces; their
+# packages must not start them as services on the machine.  Without a
+# policy of the machine's own, deny service starts while installing.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+	printf '#!/bin/sh\n# dynamo deps.sh: no service starts while installing\nexit 101\n' >$policy
+	chmod 755 $policy
+	trap 'rm -f $policy' EXIT
+fi
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
