@@ -56,11 +56,19 @@ static void ab_closed(struct conn *c, int err)
 	a->closed = true;
 }
 
-static void abuse_end(void)
+/* At stop: the peers still there go, so the server sees them go (and
+ * frees what it holds for them) within the grace. */
+static void abuse_stop(void)
 {
-	for (unsigned i = 0; i < abusers; i++) {
+	for (unsigned i = 0; i < abusers; i++)
 		if (!ab_all[i]->closed)
 			conn_close(&ab_all[i]->c, 0);
+}
+
+static void abuse_end(void)
+{
+	abuse_stop();
+	for (unsigned i = 0; i < abusers; i++) {
 		free(ab_all[i]->msg);
 		free(ab_all[i]);
 	}
@@ -182,6 +190,7 @@ static void stop_cb(struct loop *l, struct timer *t)
 
 	(void)t;
 	the_host->stopping = true;
+	abuse_stop();
 	loop_timer_start(l, &end, host_ns(grace));
 }
 
