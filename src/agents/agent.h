@@ -27,6 +27,9 @@ struct agent_env {
 	const char *server_name;   /* its node name: Host:, SNI, EHLO, ... */
 	uint32_t users;            /* concurrent users */
 	double think_scale;        /* multiplies think times; 1 as modelled */
+	uint32_t resolver;         /* the host's DNS resolver, or 0: users who
+				    * look the server's name up before they
+				    * connect (web) ask it first */
 	const char *server_files;  /* the server is a real program (program.h):
 				    * its directory, or NULL for a built-in one */
 };

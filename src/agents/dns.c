@@ -902,6 +902,19 @@ static int find_host(const struct dns__zone *z, const uint8_t *wire, int *d, int
 }
 
 /* The records for the question; the rcode.  *aa: the name is ours. */
+/* The emulation node a (lowercase) wire name is, as LABEL.example, or -1. */
+static int node_of(const struct dns__zone *z, const uint8_t *low, size_t len)
+{
+	size_t n = len ? low[0] : 0;
+
+	if (!z->nnodes || !n || n > 63 || len != 1 + n + 9 || memcmp(low + 1 + n, "\7example", 9))
+		return -1;
+	for (size_t i = 0; i < z->nnodes; i++)
+		if (strlen(z->nodes[i]) == n && !strncasecmp(z->nodes[i], (const char *)low + 1, n))
+			return (int)i;
+	return -1;
+}
+
 static int resolve(struct ans *a, const struct dns__query *q, bool *aa)
 {
 	static const uint16_t any[] = { DNS_T_SOA, DNS_T_NS, DNS_T_A, DNS_T_AAAA, DNS_T_MX,
@@ -911,6 +924,23 @@ static int resolve(struct ans *a, const struct dns__query *q, bool *aa)
 
 	for (size_t i = 0; i < q->qwirelen; i++)
 		low[i] = lower(q->qwire[i]);
+	if ((r = node_of(a->z, low, q->qwirelen)) >= 0) {
+		/* A host of the emulation, looked up before its users
+		 * connect to it. */
+		*aa = true;
+		if (q->qtype == DNS_T_A || q->qtype == DNS_T_ANY) {
+			w_name_wire(a, q->qwire);
+			w_u16(a, DNS_T_A);
+			w_u16(a, DNS_C_IN);
+			w_u32(a, 300);
+			w_u16(a, 4);
+			w_u32(a, a->z->node_addrs[r]);
+			a->an++;
+		} else {
+			w_rrset_host(a, -1, DNS_H_APEX, DNS_T_SOA, 1);
+		}
+		return DNS_R_NOERROR;
+	}
 	r = find_host(a->z, low, &d, &h);
 	*aa = r != -EREMOTE;
 	if (r == -EREMOTE)
@@ -1254,6 +1284,9 @@ static int dns_serve(struct host *h, struct stats *st, const struct model *m, ui
 	srv->st = st;
 	srv->zone = dns__zone_new((unsigned)model_draw(m, "domains", &h->rng, 200),
 				  model_draw(m, "big_share", &h->rng, 0.15), DNS_ZONE_SEED);
+	srv->zone->nodes = h->names;
+	srv->zone->node_addrs = h->name_addrs;
+	srv->zone->nnodes = h->nnames;
 	srv->udp.fd = ufd;
 	srv->udp.cb = udp_cb;
 	srv->tcp.fd = tfd;

@@ -143,6 +143,11 @@ struct dns__zone {
 	uint32_t *index;        /* open addressing: domain + 1, 0 empty */
 	unsigned mask;
 	uint32_t serial;
+	/* The emulation's own nodes, answered as NAME.example (A records;
+	 * no AAAA: the emulation is IPv4).  Not owned; may be empty. */
+	const char *const *nodes;
+	const uint32_t *node_addrs;
+	size_t nnodes;
 };
 
 /* Build the zone (n bounded to DNS_MAX_DOMAINS); free with

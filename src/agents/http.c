@@ -17,6 +17,7 @@
 #include "../lib/util.h"
 #include "agent.h"
 #include "http.h"
+#include "resolve.h"
 #include "site.h"
 
 #ifndef DYNAMO_VERSION
@@ -1169,6 +1170,8 @@ struct user {
 	uint8_t cache_at;
 	uint16_t inflight;         /* requests sent, not yet answered */
 	bool failed;               /* could not connect during this action */
+	bool resolved;             /* the visit's name lookup is done */
+	struct resolve *rq;        /* the lookup in flight, or NULL */
 	bool in_act;               /* inside act(): do not start the next one */
 	uint32_t nlinks, ndl;      /* links seen on the page, for a fair pick */
 	uint32_t cache[CLI_CACHE]; /* hashes of fetched objects (the browser cache) */
@@ -1611,6 +1614,8 @@ static void user_finish(struct user *u)
 	struct client *cl = u->cl;
 
 	loop_timer_stop(cl->env.host->loop, &u->t);
+	resolve_cancel(u->rq);
+	u->rq = NULL;
 	release_conns(u);
 	*u->pprev = u->next;
 	if (u->next)
@@ -1693,6 +1698,19 @@ static void act(struct user *u, int a)
 		action_done(u);
 }
 
+static void user_tick(struct loop *l, struct timer *t);
+
+/* The visit's lookup is over, answered or not: the visit goes on. */
+static void resolved(void *arg, bool answered)
+{
+	struct user *u = arg;
+
+	(void)answered;
+	u->rq = NULL;
+	u->resolved = true;
+	user_tick(u->cl->env.host->loop, &u->t);
+}
+
 static void user_tick(struct loop *l, struct timer *t)
 {
 	struct user *u = container_of(t, struct user, t);
@@ -1715,6 +1733,15 @@ static void user_tick(struct loop *l, struct timer *t)
 					       cl->env.think_scale));
 		return;
 	}
+	if (u->next_action == NEXT_SESSION && cl->env.resolver && !u->resolved) {
+		/* A visit begins with the browser looking the site up. */
+		if (!u->rq)
+			u->rq = resolve_start(cl->env.host, cl->env.st, cl->env.resolver,
+					      cl->env.server_name, resolved, u);
+		if (u->rq)
+			return;
+	}
+	u->resolved = false;
 	if (u->next_action == NEXT_SESSION) {
 		cl->env.st->sessions++;
 		memset(u->cache, 0, sizeof(u->cache));

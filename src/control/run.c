@@ -48,6 +48,7 @@ struct task {
 	const char *server_name;
 	uint32_t users;
 	uint64_t start_us, stop_us;     /* client: when to start and stop */
+	uint32_t resolver;              /* client: its resolver, or 0 */
 };
 
 struct ctx {
@@ -73,6 +74,52 @@ struct proc {
 static uint32_t node_addr(const struct topo *t, size_t node)
 {
 	return t->nodes[node].nifaces ? t->nodes[node].ifaces[0].addr : 0;
+}
+
+/* Web users look their server's name up first, as browsers do: with the
+ * gateway of their host as its resolver (a DNS agent server on the
+ * router, answering the emulation's names as NAME.example).  Returns the
+ * resolver's address, or 0 when the host has no gateway or its port 53
+ * is taken. */
+static uint32_t add_resolver(struct ctx *x, size_t client, size_t stmt)
+{
+	const struct topo *t = x->p->topo;
+	const struct topo_node *nd = &t->nodes[client];
+	const struct agent *dns = agent_find(PROTO_DNS);
+	uint32_t via = 0;
+	size_t router;
+
+	for (size_t i = 0; i < nd->nroutes && !via; i++)
+		if (!nd->routes[i].plen)
+			via = nd->routes[i].via;
+	router = via ? topo_addr_owner(t, via, NULL) : TOPO_NONE;
+	if (!dns || router == TOPO_NONE || t->nodes[router].kind != TOPO_ROUTER)
+		return 0;
+	for (size_t z = 0; z < x->ntasks; z++)
+		if (x->tasks[z].server && x->tasks[z].node == router && x->tasks[z].port == 53) {
+			if (x->tasks[z].a != dns || x->tasks[z].prog)
+				return 0;
+			goto rules;
+		}
+	{
+		struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+
+		tk->node = router;
+		tk->server = true;
+		tk->a = dns;
+		tk->port = 53;
+	}
+rules:
+	for (int m = 0; m < 2; m++) {
+		struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
+
+		u->client = node_addr(t, client);
+		u->server = via;
+		u->proto = m ? 17 : 6;
+		u->port_lo = u->port_hi = 53;
+		u->stmt = (uint32_t)stmt;
+	}
+	return via;
 }
 
 static int plan_tasks(struct ctx *x, char *err, size_t errlen)
@@ -150,8 +197,13 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 					if (a == b)
 						continue;
 					for (size_t q = 0; q < na; q++) {
+						bool web = agents[q]->proto == PROTO_HTTP ||
+							   agents[q]->proto == PROTO_HTTPS;
+						uint32_t resolver = web ? add_resolver(x, a, s) : 0;
 						struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
 						uint8_t l4[2] = { 6, 17 };
+
+						tk->resolver = resolver;
 
 						tk->node = a;
 						tk->a = agents[q];
@@ -400,6 +452,19 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 	set_port_range();
 	if (host_init(&nr.base, t->nodes[node].name, node_addr(t, node), x->o->datadir, x->o->seed))
 		node_fail(out, "%s: cannot make an event loop", t->nodes[node].name);
+	{
+		/* the emulation's names, for a resolver on this node */
+		const char **names = xcalloc(t->nnodes + 1, sizeof(*names));
+		uint32_t *addrs = xcalloc(t->nnodes + 1, sizeof(*addrs));
+
+		for (size_t i = 0; i < t->nnodes; i++) {
+			names[i] = t->nodes[i].name;
+			addrs[i] = node_addr(t, i);
+		}
+		nr.base.names = names;
+		nr.base.name_addrs = addrs;
+		nr.base.nnames = t->nnodes;
+	}
 	nr.sig.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
 	nr.sig.cb = sig_cb;
 	if (nr.sig.fd < 0 || loop_io_set(nr.base.loop, &nr.sig, IO_IN))
@@ -482,6 +547,7 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 		g->env.server_name = tk->server_name;
 		g->env.users = tk->users;
 		g->env.think_scale = 1.0;
+		g->env.resolver = tk->resolver;
 		/* A real server's files, for a client that needs some (sshd's
 		 * key): the directory program_start made on the server's host. */
 		if (tk->prog)

@@ -21,6 +21,11 @@ struct host {
 	uint32_t addr;            /* its first address (host order) */
 	const char *datadir;      /* data/: behaviours, corpora */
 	SSL_CTX *tls_server, *tls_client;  /* made on first use */
+	/* The emulation's nodes and their addresses, for the resolvers
+	 * that answer NAME.example (not owned; may be empty). */
+	const char *const *names;
+	const uint32_t *name_addrs;
+	size_t nnames;
 	bool stopping;            /* the run is ending: finish, start nothing */
 	bool shared;              /* a view of another host (host_view) */
 };

@@ -122,6 +122,33 @@ fi
 for p in $protos; do
 	run_one "$p" "$p"
 done
+
+# Web users behind a gateway look the server up first, as browsers do:
+# every connection to the server comes after an answer that gives its
+# address, and every visit begins with one.
+if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w http)" ]; then
+	printf 'generate web traffic from h1 to external with 2 Mbps over http using >= 4 flows for 6 s ;\n' \
+		>"$T/lookup.dyn"
+	if timeout 60 "$DYNAMO" run --record "$T/lookup.pcapng" --json "$T/lookup.dyn" \
+		>"$T/lookup.json" 2>"$T/lookup.err"; then
+		tshark -r "$T/lookup.pcapng" -Y 'dns.flags.response == 1 || (tcp.flags.syn == 1 && tcp.flags.ack == 0)' \
+			-T fields -e frame.number -e dns.qry.name -e dns.a -e ip.dst -e tcp.dstport 2>/dev/null |
+			awk -F'\t' '
+				$3 != "" { known[$3] = 1; answers++; next }
+				$5 == 80 { syns++; if (!($4 in known)) early++ }
+				END { printf "%d %d %d\n", answers, syns, early }' >"$T/lookup.counts"
+		read -r answers syns early <"$T/lookup.counts"
+		sessions=$(jq '.statements[0].agents.sessions' "$T/lookup.json")
+		if [ "$syns" -gt 0 ] && [ "$early" -eq 0 ] && [ "$answers" -ge "$sessions" ]; then
+			ok "web: each of $sessions visits looks the server up first ($answers answers before $syns connections)"
+		else
+			not_ok "web: each visit looks the server up first" \
+				"answers $answers, connections $syns, before any answer $early, visits $sessions"
+		fi
+	else
+		not_ok "web: a run behind a gateway" "$(cat "$T/lookup.err")"
+	fi
+fi
 for prog in $progs; do
 	for p in $(program_protos "$prog"); do
 		run_one "$prog-$p" "$p" "$prog"
