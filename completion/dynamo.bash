@@ -180,7 +180,7 @@ _dynamo()
         check) opts="-q --quiet -h --help" ;;
         plan) opts="--json -h --help" ;;
         up) opts="--name --timeout --mirror -h --help" ;;
-        run) opts="--duration --record --seed --data --json -h --help" ;;
+        run) opts="--duration --record --labels --seed --data --json -h --help" ;;
         esac
         # After '--' every word is a file; the values of up's options are
         # not completed.
@@ -196,9 +196,9 @@ _dynamo()
         if [[ $cmd == run && -n $opts ]]; then
             j=${COMP_WORDS[COMP_CWORD - 1]}
             [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
-            # --record and --data take any file or folder; the others
+            # --record, --labels and --data take any file or folder; the others
             # a value
-            if [[ $j == --record || $j == --data ]]; then
+            if [[ $j == --record || $j == --labels || $j == --data ]]; then
                 COMPREPLY=($(compgen -f -- "$cur"))
                 return 0
             fi

@@ -21,18 +21,13 @@
 
 #define BATCH 32
 
-struct flowkey {
-	uint32_t a, b;
-	uint16_t pa, pb;
-	uint8_t proto;
-};
-
-/* Distinct flows per statement: an open-addressing set of key hashes
- * (a 64-bit hash per 5-tuple; a collision would undercount by one in
- * about 2^-40 of runs with a million flows). */
-struct flowset {
-	uint64_t *slot;
-	size_t cap, n;
+/* Every flow seen, in the order of its first packet, with a hash index
+ * (open addressing, slots hold index + 1) on its 5-tuple. */
+struct flowtab {
+	struct record_flow *v;
+	size_t n, cap;
+	uint32_t *slot;
+	size_t nslots;
 };
 
 struct src {
@@ -46,7 +41,7 @@ struct recorder {
 	struct record_rule *rules;
 	size_t nrules;
 	struct record_count *counts;
-	struct flowset *flows;
+	struct flowtab flows;
 	size_t nstmts;
 	struct src *srcs;
 	size_t nsrcs, srcs_cap;
@@ -75,7 +70,6 @@ int record_new(struct recorder **out, const char *path, size_t nstmts,
 	r->nrules = nrules;
 	r->nstmts = nstmts;
 	r->counts = xcalloc(nstmts ? nstmts : 1, sizeof(*r->counts));
-	r->flows = xcalloc(nstmts ? nstmts : 1, sizeof(*r->flows));
 	r->bufs = xmalloc((size_t)BATCH * RECORD_SNAPLEN);
 	*out = r;
 	return 0;
@@ -119,40 +113,87 @@ static uint64_t mix(uint64_t h)
 	return h ^ (h >> 33);
 }
 
-/* Add a flow; true when new. */
-static bool flowset_add(struct flowset *s, uint64_t h)
+/* The hash of a flow's 5-tuple, the same in both directions. */
+static uint64_t flow_hash(uint32_t a, uint32_t b, uint16_t pa, uint16_t pb, uint8_t proto)
 {
-	size_t i;
+	uint64_t x = mix((uint64_t)a << 32 | pa), y = mix((uint64_t)b << 32 | pb);
 
-	h |= 1; /* 0 marks an empty slot */
-	if (2 * (s->n + 1) > s->cap) {
-		struct flowset g = { .cap = s->cap ? 2 * s->cap : 1024 };
+	return mix((x ^ y) + proto);
+}
 
-		g.slot = xcalloc(g.cap, sizeof(*g.slot));
-		for (i = 0; i < s->cap; i++)
-			if (s->slot[i])
-				(void)flowset_add(&g, s->slot[i]);
-		free(s->slot);
-		*s = g;
+static bool flow_is(const struct record_flow *f, uint32_t a, uint32_t b, uint16_t pa,
+		    uint16_t pb, uint8_t proto, int *dir)
+{
+	if (f->proto != proto)
+		return false;
+	if (f->a == a && f->b == b && f->pa == pa && f->pb == pb) {
+		*dir = 0;
+		return true;
 	}
-	for (i = (size_t)h & (s->cap - 1); s->slot[i]; i = (i + 1) & (s->cap - 1))
-		if (s->slot[i] == h)
-			return false;
-	s->slot[i] = h;
-	s->n++;
-	return true;
+	if (f->a == b && f->b == a && f->pa == pb && f->pb == pa) {
+		*dir = 1;
+		return true;
+	}
+	return false;
+}
+
+static void flowtab_index(struct flowtab *t, size_t i)
+{
+	const struct record_flow *f = &t->v[i];
+	size_t k = (size_t)flow_hash(f->a, f->b, f->pa, f->pb, f->proto) & (t->nslots - 1);
+
+	while (t->slot[k])
+		k = (k + 1) & (t->nslots - 1);
+	t->slot[k] = (uint32_t)(i + 1);
+}
+
+/* The flow of a packet from a to b, made when new (*isnew); *dir is 0
+ * when the packet goes the flow's way (a to b). */
+static struct record_flow *flowtab_get(struct flowtab *t, uint32_t a, uint32_t b, uint16_t pa,
+				       uint16_t pb, uint8_t proto, int *dir, bool *isnew)
+{
+	size_t k;
+
+	*isnew = false;
+	if (t->nslots) {
+		for (k = (size_t)flow_hash(a, b, pa, pb, proto) & (t->nslots - 1); t->slot[k];
+		     k = (k + 1) & (t->nslots - 1))
+			if (flow_is(&t->v[t->slot[k] - 1], a, b, pa, pb, proto, dir))
+				return &t->v[t->slot[k] - 1];
+	}
+	if (2 * (t->n + 1) > t->nslots) {
+		free(t->slot);
+		t->nslots = t->nslots ? 2 * t->nslots : 4096;
+		t->slot = xcalloc(t->nslots, sizeof(*t->slot));
+		for (size_t i = 0; i < t->n; i++)
+			flowtab_index(t, i);
+	}
+	struct record_flow *f = VEC_PUSH(t->v, t->n, t->cap);
+
+	f->a = a;
+	f->b = b;
+	f->pa = pa;
+	f->pb = pb;
+	f->proto = proto;
+	f->rule = -1;
+	flowtab_index(t, t->n - 1);
+	*dir = 0;
+	*isnew = true;
+	return f;
 }
 
 /* Decide and count one packet: false when another socket keeps it. */
-static bool classify(struct recorder *r, const unsigned char *p, size_t len, bool outgoing,
-		     uint64_t ts)
+static bool classify(struct recorder *r, const unsigned char *p, size_t len, uint32_t wirelen,
+		     bool outgoing, uint64_t ts)
 {
 	const unsigned char *ip;
 	uint32_t src, dst, iplen;
 	uint16_t sport = 0, dport = 0, frag;
 	unsigned ihl;
 	uint8_t proto;
-	bool ports = false;
+	bool ports = false, isnew;
+	struct record_flow *f;
+	int dir;
 
 	if (len < 14 + 20 || p[12] != 0x08 || p[13] != 0x00)
 		return outgoing;
@@ -178,39 +219,59 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, boo
 		return false;
 	}
 	r->packets++;
-	if (!ports)
-		return true;
-	for (size_t i = 0; i < r->nrules; i++) {
-		const struct record_rule *u = &r->rules[i];
-		struct record_count *c;
-		struct flowkey k = { 0 };
-		bool up;
+	f = flowtab_get(&r->flows, src, dst, sport, dport, proto, &dir, &isnew);
+	if (isnew) {
+		f->first_ns = ts;
+		for (size_t i = 0; ports && i < r->nrules; i++) {
+			const struct record_rule *u = &r->rules[i];
 
-		if (u->proto != proto)
-			continue;
-		if (src == u->client && dst == u->server && dport >= u->port_lo && dport <= u->port_hi)
-			up = true;
-		else if (src == u->server && dst == u->client && sport >= u->port_lo && sport <= u->port_hi)
-			up = false;
-		else
-			continue;
-		c = &r->counts[u->stmt];
+			if (u->proto != proto)
+				continue;
+			if (src == u->client && dst == u->server && dport >= u->port_lo &&
+			    dport <= u->port_hi) {
+				f->rule = (int32_t)i;
+			} else if (src == u->server && dst == u->client && sport >= u->port_lo &&
+				   sport <= u->port_hi) {
+				/* the flow is the client's: turn it round
+				 * (the hash is the same both ways) */
+				f->rule = (int32_t)i;
+				f->a = dst;
+				f->b = src;
+				f->pa = dport;
+				f->pb = sport;
+				dir = 1;
+			} else {
+				continue;
+			}
+			r->counts[u->stmt].flows++;
+			break;
+		}
+	}
+	f->last_ns = ts;
+	f->packets[dir]++;
+	f->bytes[dir] += wirelen;
+	if (f->rule >= 0) {
+		struct record_count *c = &r->counts[r->rules[f->rule].stmt];
+
 		c->bytes += iplen;
 		c->packets++;
 		if (!c->first_ns)
 			c->first_ns = ts;
 		c->last_ns = ts;
-		k.a = up ? src : dst;
-		k.b = up ? dst : src;
-		k.pa = up ? sport : dport;
-		k.pb = up ? dport : sport;
-		k.proto = proto;
-		if (flowset_add(&r->flows[u->stmt],
-				mix(((uint64_t)k.a << 32 | k.b) ^ mix((uint64_t)k.pa << 24 | (uint64_t)k.pb << 8 | k.proto))))
-			c->flows++;
-		break;
 	}
 	return true;
+}
+
+void record_flows(const struct recorder *r, void (*fn)(const struct record_flow *f, void *arg),
+		  void *arg)
+{
+	for (size_t i = 0; i < r->flows.n; i++)
+		fn(&r->flows.v[i], arg);
+}
+
+const struct record_rule *record_rule_of(const struct recorder *r, const struct record_flow *f)
+{
+	return f->rule >= 0 ? &r->rules[f->rule] : NULL;
 }
 
 static void drain(struct recorder *r, struct src *s)
@@ -249,7 +310,7 @@ static void drain(struct recorder *r, struct src *s)
 				clock_gettime(CLOCK_REALTIME, &t);
 				ts = (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 			}
-			if (classify(r, iov[i].iov_base, cap, from[i].sll_pkttype == PACKET_OUTGOING, ts) &&
+			if (classify(r, iov[i].iov_base, cap, len, from[i].sll_pkttype == PACKET_OUTGOING, ts) &&
 			    r->writing)
 				pcapng_packet(&r->w, s->iface, ts, iov[i].iov_base, cap, len);
 			/* recvmmsg rewrites these; put them back */
@@ -322,9 +383,8 @@ int record_close(struct recorder *r)
 		err = pcapng_close(&r->w);
 	for (size_t i = 0; i < r->nsrcs; i++)
 		close(r->srcs[i].fd);
-	for (size_t i = 0; i < r->nstmts; i++)
-		free(r->flows[i].slot);
-	free(r->flows);
+	free(r->flows.v);
+	free(r->flows.slot);
 	free(r->srcs);
 	free(r->rules);
 	free(r->counts);

@@ -18,12 +18,28 @@
 #define RECORD_SNAPLEN 65535
 
 /* A flow of statement stmt: client addr to server addr, transport
- * proto (6, 17), server ports lo..hi. */
+ * proto (6, 17), server ports lo..hi; what makes it, for the labels
+ * (static strings). */
 struct record_rule {
 	uint32_t client, server;
 	uint8_t proto;
 	uint16_t port_lo, port_hi;
 	uint32_t stmt;
+	const char *cls;           /* its class: "web", ... */
+	const char *protocol;      /* "http", "dns" (a web user's lookup), ... */
+	const char *source;        /* the agent or program that serves it */
+};
+
+/* One flow (TCP or UDP 5-tuple, or an IP protocol between two hosts),
+ * a the end that sent first, or the client of its statement; [0] is a
+ * to b.  Bytes are frame bytes, as a capture counts them. */
+struct record_flow {
+	uint64_t first_ns, last_ns;
+	uint32_t a, b;
+	uint16_t pa, pb;
+	uint8_t proto;
+	int32_t rule;              /* index of its rule, or -1 */
+	uint64_t packets[2], bytes[2];
 };
 
 struct record_count {
@@ -47,6 +63,11 @@ int record_add(struct recorder *r, const char *ifname, const char *name)
  * Run it on a thread of its own. */
 int record_run(struct recorder *r, int stop_fd) __attribute__((warn_unused_result));
 void record_count(const struct recorder *r, size_t stmt, struct record_count *c);
+/* Every flow recorded, in the order of its first packet. */
+void record_flows(const struct recorder *r, void (*fn)(const struct record_flow *f, void *arg),
+		  void *arg);
+/* The rule a flow matched, or NULL. */
+const struct record_rule *record_rule_of(const struct recorder *r, const struct record_flow *f);
 /* Packets the kernel dropped before we read them. */
 uint64_t record_drops(const struct recorder *r);
 uint64_t record_packets(const struct recorder *r);

@@ -23,7 +23,8 @@
 #endif
 
 const char cmd_run_usage[] =
-	"usage: dynamo run [--duration TIME] [--record FILE.pcapng] [--seed N] [--json] FILE\n"
+	"usage: dynamo run [--duration TIME] [--record FILE.pcapng] [--labels FILE.csv]\n"
+	"                  [--seed N] [--json] FILE\n"
 	"\n"
 	"Build the network of the spec FILE, start the traffic sources of every\n"
 	"generate statement between its endpoints (a server on each 'to' host, users\n"
@@ -37,6 +38,10 @@ const char cmd_run_usage[] =
 	"                      last statement ends, or 10s when one has no duration)\n"
 	"  --record FILE       write every packet of the run to FILE (pcapng, one\n"
 	"                      interface per host interface, each packet once)\n"
+	"  --labels FILE       write one row per flow to FILE (CSV): start, end,\n"
+	"                      transport, the 5-tuple (client first), packets and\n"
+	"                      frame bytes each way, statement, label, class,\n"
+	"                      protocol, source; every flow of the recording\n"
 	"  --seed N            seed of the users' choices and the content (default 1)\n"
 	"  --data DIR          behaviour models and corpora (default: data/ next to\n"
 	"                      the program, else its ../share/dynamo)\n"
@@ -170,6 +175,7 @@ int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "duration", required_argument, NULL, 'd' },
 		{ "record", required_argument, NULL, 'r' },
+		{ "labels", required_argument, NULL, 'l' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "data", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
@@ -196,6 +202,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'r':
 			ro.record = optarg;
+			break;
+		case 'l':
+			ro.labels = optarg;
 			break;
 		case 's': {
 			char *end;

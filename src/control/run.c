@@ -118,6 +118,9 @@ rules:
 		u->proto = m ? 17 : 6;
 		u->port_lo = u->port_hi = 53;
 		u->stmt = (uint32_t)stmt;
+		u->cls = "web";
+		u->protocol = "dns";
+		u->source = dns->name;
 	}
 	return via;
 }
@@ -223,6 +226,9 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							u->proto = l4[m];
 							u->port_lo = u->port_hi = tk->port;
 							u->stmt = (uint32_t)s;
+							u->cls = spec_class_name(ps->parts[k].cls);
+							u->protocol = agents[q]->name;
+							u->source = prog ? prog->name : agents[q]->name;
 						}
 						if (agents[q]->proto == PROTO_FTP) {
 							/* passive data connections: a server port
@@ -235,6 +241,9 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							u->port_lo = FTP_DATA_LO;
 							u->port_hi = RECORD_EPHEMERAL - 1;
 							u->stmt = (uint32_t)s;
+							u->cls = spec_class_name(ps->parts[k].cls);
+							u->protocol = "ftp-data";
+							u->source = prog ? prog->name : agents[q]->name;
 						}
 						/* one server per (host, port) */
 						const struct task *have = NULL;
@@ -649,6 +658,83 @@ out:
 	return r;
 }
 
+/* ---- labels: one row per flow -------------------------------------- */
+
+struct labels {
+	FILE *f;
+	const struct plan *p;
+	const struct recorder *rec;
+};
+
+static void csv_field(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void label_row(const struct record_flow *fl, void *arg)
+{
+	struct labels *lb = arg;
+	const struct record_rule *u = record_rule_of(lb->rec, fl);
+	char a[16], b[16], proto[8];
+
+	fmt_ipv4(a, sizeof(a), fl->a);
+	fmt_ipv4(b, sizeof(b), fl->b);
+	snprintf(proto, sizeof(proto), "%s", fl->proto == 6 ? "tcp" : fl->proto == 17 ? "udp"
+					     : fl->proto == 1 ? "icmp" : "");
+	if (!proto[0])
+		snprintf(proto, sizeof(proto), "%u", fl->proto);
+	fprintf(lb->f, "%llu.%09llu,%llu.%09llu,%s,%s,%u,%s,%u,%llu,%llu,%llu,%llu,",
+		(unsigned long long)(fl->first_ns / 1000000000u),
+		(unsigned long long)(fl->first_ns % 1000000000u),
+		(unsigned long long)(fl->last_ns / 1000000000u),
+		(unsigned long long)(fl->last_ns % 1000000000u), proto, a, fl->pa, b, fl->pb,
+		(unsigned long long)fl->packets[0], (unsigned long long)fl->bytes[0],
+		(unsigned long long)fl->packets[1], (unsigned long long)fl->bytes[1]);
+	if (u) {
+		const struct plan_stmt *ps = &lb->p->stmts[u->stmt];
+
+		fprintf(lb->f, "%zu,", ps->index);
+		csv_field(lb->f, ps->label ? ps->label : "");
+		fprintf(lb->f, ",%s,%s,%s\n", u->cls, u->protocol, u->source);
+	} else {
+		fputs(",,,,\n", lb->f);
+	}
+}
+
+static int write_labels(const struct plan *p, const struct recorder *rec, const char *path,
+			char *err, size_t errlen)
+{
+	struct labels lb = { .p = p, .rec = rec };
+	int r = 0;
+
+	lb.f = fopen(path, "we");
+	if (!lb.f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	fputs("start,end,transport,src,sport,dst,dport,packets_fwd,bytes_fwd,packets_rev,bytes_rev,"
+	      "statement,label,class,protocol,source\n", lb.f);
+	record_flows(rec, label_row, &lb);
+	if (ferror(lb.f))
+		r = -EIO;
+	if (fclose(lb.f) && !r)
+		r = -errno;
+	if (r)
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	return r;
+}
+
 static void parse_report(struct proc *pr, struct run_result *res, char *warn, size_t warnlen)
 {
 	char *line = pr->report.p, *nl;
@@ -927,6 +1013,12 @@ out:
 			record_count(rec, i, &res->stmts[i].wire);
 		res->packets = record_packets(rec);
 		res->drops = record_drops(rec);
+		if (o->labels) {
+			int e = write_labels(p, rec, o->labels, err, errlen);
+
+			if (!r && e)
+				r = e;
+		}
 	}
 	if (rt.stop >= 0)
 		close(rt.stop);

@@ -15,6 +15,7 @@
 struct run_opts {
 	uint64_t duration_us;     /* the run; 0: the statements' longest end, or 10 s */
 	const char *record;       /* pcapng file, or NULL */
+	const char *labels;       /* CSV of flows, or NULL */
 	const char *datadir;      /* behaviours, corpora */
 	uint64_t seed;
 	int stop_fd;              /* readable: stop now (Ctrl-C), or -1 */

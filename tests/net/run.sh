@@ -129,8 +129,8 @@ done
 if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w http)" ]; then
 	printf 'generate web traffic from h1 to external with 2 Mbps over http using >= 4 flows for 6 s ;\n' \
 		>"$T/lookup.dyn"
-	if timeout 60 "$DYNAMO" run --record "$T/lookup.pcapng" --json "$T/lookup.dyn" \
-		>"$T/lookup.json" 2>"$T/lookup.err"; then
+	if timeout 60 "$DYNAMO" run --record "$T/lookup.pcapng" --labels "$T/lookup.csv" \
+		--json "$T/lookup.dyn" >"$T/lookup.json" 2>"$T/lookup.err"; then
 		tshark -r "$T/lookup.pcapng" -Y 'dns.flags.response == 1 || (tcp.flags.syn == 1 && tcp.flags.ack == 0)' \
 			-T fields -e frame.number -e dns.qry.name -e dns.a -e ip.dst -e tcp.dstport 2>/dev/null |
 			awk -F'\t' '
@@ -144,6 +144,34 @@ if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w http)" ]; then
 		else
 			not_ok "web: each visit looks the server up first" \
 				"answers $answers, connections $syns, before any answer $early, visits $sessions"
+		fi
+		# The labels: one row per flow of the recording, with the packets
+		# and bytes each way that tshark counts for that conversation.
+		tshark -r "$T/lookup.pcapng" -Y 'tcp || udp' -T fields -e ip.proto -e ip.src \
+			-e tcp.srcport -e udp.srcport -e ip.dst -e tcp.dstport -e udp.dstport \
+			-e frame.len 2>/dev/null |
+			awk -F'\t' '{ s = $2 ":" $3 $4; d = $5 ":" $6 $7
+				k = s < d ? $1 "|" s "|" d : $1 "|" d "|" s; w = s < d ? 0 : 1
+				n[k, w]++; b[k, w] += $8; keys[k] = 1 }
+				END { for (k in keys) print k, n[k, 0] + 0, b[k, 0] + 0, n[k, 1] + 0, b[k, 1] + 0 }' |
+			sort >"$T/conv.tshark"
+		awk -F, 'NR > 1 && ($3 == "tcp" || $3 == "udp") {
+				p = $3 == "tcp" ? 6 : 17; s = $4 ":" $5; d = $6 ":" $7
+				if (s < d) print p "|" s "|" d, $8, $9, $10, $11
+				else print p "|" d "|" s, $10, $11, $8, $9 }' "$T/lookup.csv" |
+			sort >"$T/conv.labels"
+		rows=$(wc -l <"$T/conv.labels")
+		if [ "$rows" -gt 0 ] && cmp -s "$T/conv.tshark" "$T/conv.labels"; then
+			ok "labels: one row for each of the $rows flows, packets and bytes each way as tshark counts them"
+		else
+			not_ok "labels agree with tshark's conversations" \
+				"$(diff "$T/conv.tshark" "$T/conv.labels" | head -10)"
+		fi
+		if awk -F, 'NR > 1 && ($12 != 1 || $13 != "web" || $14 != "web" ||
+			($15 != "http" && $15 != "dns")) { bad++ } END { exit bad > 0 }' "$T/lookup.csv"; then
+			ok "labels: every flow is statement 1, web, over http or its dns lookups"
+		else
+			not_ok "labels name the statement, class and protocol" "$(head -5 "$T/lookup.csv")"
 		fi
 	else
 		not_ok "web: a run behind a gateway" "$(cat "$T/lookup.err")"
