@@ -76,6 +76,26 @@ static uint32_t node_addr(const struct topo *t, size_t node)
 	return t->nodes[node].nifaces ? t->nodes[node].ifaces[0].addr : 0;
 }
 
+/* Count flows from client to server on ports lo..hi, TCP and UDP (or
+ * one transport), toward statement stmt, and label them so. */
+static void add_rules(struct ctx *x, uint32_t client, uint32_t server, int l4, uint16_t lo,
+		      uint16_t hi, size_t stmt, const char *cls, const char *protocol,
+		      const char *source)
+{
+	for (int m = 0; m < 2; m++) {
+		struct record_rule *u;
+
+		if (l4 && l4 != (m ? 17 : 6))
+			continue;
+		u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
+		*u = (struct record_rule){
+			.client = client, .server = server, .proto = (uint8_t)(m ? 17 : 6),
+			.port_lo = lo, .port_hi = hi, .stmt = (uint32_t)stmt,
+			.cls = cls, .protocol = protocol, .source = source,
+		};
+	}
+}
+
 /* Web users look their server's name up first, as browsers do: with the
  * gateway of their host as its resolver (a DNS agent server on the
  * router, answering the emulation's names as NAME.example).  Returns the
@@ -110,18 +130,7 @@ static uint32_t add_resolver(struct ctx *x, size_t client, size_t stmt)
 		tk->port = 53;
 	}
 rules:
-	for (int m = 0; m < 2; m++) {
-		struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
-
-		u->client = node_addr(t, client);
-		u->server = via;
-		u->proto = m ? 17 : 6;
-		u->port_lo = u->port_hi = 53;
-		u->stmt = (uint32_t)stmt;
-		u->cls = "web";
-		u->protocol = "dns";
-		u->source = dns->name;
-	}
+	add_rules(x, node_addr(t, client), via, 0, 53, 53, stmt, "web", "dns", dns->name);
 	return via;
 }
 
@@ -204,7 +213,6 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							   agents[q]->proto == PROTO_HTTPS;
 						uint32_t resolver = web ? add_resolver(x, a, s) : 0;
 						struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
-						uint8_t l4[2] = { 6, 17 };
 
 						tk->resolver = resolver;
 
@@ -218,33 +226,16 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 						tk->users = users;
 						tk->start_us = start;
 						tk->stop_us = stop;
-						for (int m = 0; m < 2; m++) {
-							struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
-
-							u->client = node_addr(t, a);
-							u->server = tk->server_addr;
-							u->proto = l4[m];
-							u->port_lo = u->port_hi = tk->port;
-							u->stmt = (uint32_t)s;
-							u->cls = spec_class_name(ps->parts[k].cls);
-							u->protocol = agents[q]->name;
-							u->source = prog ? prog->name : agents[q]->name;
-						}
-						if (agents[q]->proto == PROTO_FTP) {
-							/* passive data connections: a server port
-							 * the control connection named */
-							struct record_rule *u = VEC_PUSH(x->rules, x->nrules, x->rules_cap);
-
-							u->client = node_addr(t, a);
-							u->server = tk->server_addr;
-							u->proto = 6;
-							u->port_lo = FTP_DATA_LO;
-							u->port_hi = RECORD_EPHEMERAL - 1;
-							u->stmt = (uint32_t)s;
-							u->cls = spec_class_name(ps->parts[k].cls);
-							u->protocol = "ftp-data";
-							u->source = prog ? prog->name : agents[q]->name;
-						}
+						add_rules(x, node_addr(t, a), tk->server_addr, 0, tk->port, tk->port, s,
+							  spec_class_name(ps->parts[k].cls), agents[q]->name,
+							  prog ? prog->name : agents[q]->name);
+						/* FTP's passive data connections: a server
+						 * port the control connection named */
+						if (agents[q]->proto == PROTO_FTP)
+							add_rules(x, node_addr(t, a), tk->server_addr, 6, FTP_DATA_LO,
+								  RECORD_EPHEMERAL - 1, s,
+								  spec_class_name(ps->parts[k].cls), "ftp-data",
+								  prog ? prog->name : agents[q]->name);
 						/* one server per (host, port) */
 						const struct task *have = NULL;
 						uint16_t port = tk->port;
