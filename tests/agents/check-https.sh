@@ -71,7 +71,11 @@ else
 fi
 # TLS 1.3 records carry the legacy version 0x0303 (0x0301 may open a
 # ClientHello); anything else is not TLS 1.3.
-bad=$(awk -F'|' '{ n = split($5, v, " "); for (i = 1; i <= n; i++) if (v[i] != "0x0303" && v[i] != "0x0301") print }' "$T/rec" | head -5)
+# A stream with segments lost to the capture is left out: tshark then
+# reads record headers from the middle of a record.
+bad=$(awk -F'|' -v lostf="$T/lost" '
+	BEGIN { while ((getline s < lostf) > 0) lost[s] = 1 }
+	!($1 in lost) { n = split($5, v, " "); for (i = 1; i <= n; i++) if (v[i] != "0x0303" && v[i] != "0x0301") print }' "$T/rec" | head -5)
 if [ -z "$bad" ]; then
 	ok "record versions are those of TLS 1.3 (0x0303, 0x0301)"
 else
