@@ -26,7 +26,8 @@ endif
 
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
                              src/net/*.c src/control/*.c \
-                             src/engine/*.c src/agents/*.c src/capture/*.c))
+                             src/engine/*.c src/agents/*.c src/capture/*.c \
+                             src/catalog/*.c))
 LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
@@ -157,6 +158,8 @@ install: dynamo
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/dynamo
 	install -d $(DESTDIR)$(PREFIX)/share/dynamo/behaviours
 	install -m 644 data/behaviours/*.model $(DESTDIR)$(PREFIX)/share/dynamo/behaviours/
+	install -d $(DESTDIR)$(PREFIX)/share/dynamo/catalog
+	install -m 644 data/catalog/*.source $(DESTDIR)$(PREFIX)/share/dynamo/catalog/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/dynamo $(DESTDIR)$(PREFIX)/share/man/man1/dynamo.1 \

@@ -85,6 +85,86 @@ _dynamo_nodes()
     done < <(_dynamo_run status -- "$lab")
 }
 
+# The sources of the catalog, one a line: the first column of 'dynamo
+# catalog list [--catalog DIR]' under its header "NAME  KIND ...".
+_dynamo_sources()
+{
+    local first rest hdr=
+    while read -r first rest; do
+        if [[ -z $hdr ]]; then
+            [[ $first == NAME && $rest == KIND* ]] && hdr=1
+            continue
+        fi
+        [[ -z $first ]] && break
+        printf '%s\n' "$first"
+    done < <(_dynamo_run catalog list ${1:+--catalog "$1"})
+}
+
+# Complete the words after 'catalog' (at index $1):
+# list|show|measure, then the options of each and, for show and measure,
+# a source.
+_dynamo_catalog()
+{
+    local i=$1 cur=${COMP_WORDS[COMP_CWORD]} prev j sub= dir= names=0 opts
+    for ((j = i + 1; j < COMP_CWORD; j++)); do
+        case ${COMP_WORDS[j]} in
+        --catalog)
+            ((j + 1 < COMP_CWORD)) && [[ ${COMP_WORDS[j + 1]} == = ]] && j=$((j + 1))
+            j=$((j + 1))
+            dir=${COMP_WORDS[j]}
+            ;;
+        --catalog=*) dir=${COMP_WORDS[j]#--catalog=} ;;
+        --kind|--class)
+            ((j + 1 < COMP_CWORD)) && [[ ${COMP_WORDS[j + 1]} == = ]] && j=$((j + 1))
+            j=$((j + 1))
+            ;;
+        -*) ;;
+        *)
+            if [[ -z $sub ]]; then
+                sub=${COMP_WORDS[j]}
+            else
+                names=$((names + 1))
+            fi
+            ;;
+        esac
+    done
+    dir=${dir//[\'\"\\]/}
+    if [[ -z $sub ]]; then
+        [[ $cur != -* ]] && COMPREPLY=($(compgen -W "list show measure" -- "$cur"))
+        return
+    fi
+    prev=${COMP_WORDS[COMP_CWORD - 1]}
+    [[ $prev == = ]] && prev=${COMP_WORDS[COMP_CWORD - 2]}
+    case $prev in
+    --kind)
+        [[ $sub == list ]] && COMPREPLY=($(compgen -W "agent program project" -- "$cur"))
+        return
+        ;;
+    --class)
+        [[ $sub == list ]] && COMPREPLY=($(compgen -W "web mail dns file-transfer database
+            message-broker crypto remote-access realtime streaming generic" -- "$cur"))
+        return
+        ;;
+    --catalog)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -d -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return
+        ;;
+    esac
+    case $sub in
+    list) opts="--kind --class --catalog --json -h --help" ;;
+    show) opts="--catalog --json -h --help" ;;
+    measure) opts= ;;
+    *) return ;;
+    esac
+    if [[ $cur == -* ]]; then
+        [[ -n $opts ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [[ $sub != list ]] && ((names == 0)); then
+        COMPREPLY=($(compgen -W "$(_dynamo_sources "$dir")" -- "$cur"))
+    fi
+}
+
 # Complete the words after 'exec' (at index $1):
 # [--lab LAB] NODE [--] [COMMAND [ARG...]]
 _dynamo_exec()
@@ -159,7 +239,7 @@ _dynamo_exec()
 _dynamo()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
-    local commands="check plan run up exec agent status down help version"
+    local commands="check plan run up exec agent catalog status down help version"
     local cmd= i j opts
 
     COMPREPLY=()
@@ -213,6 +293,9 @@ _dynamo()
         ;;
     exec)
         _dynamo_exec "$i"
+        ;;
+    catalog)
+        _dynamo_catalog "$i"
         ;;
     agent)
         # dynamo agent PROTO serve|client SERVER [options]

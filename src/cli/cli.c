@@ -18,7 +18,8 @@
 const char cli_version[] = DYNAMO_VERSION;
 
 extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[],
-	cmd_up_usage[], cmd_run_usage[], cmd_agent_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[];
+	cmd_up_usage[], cmd_run_usage[], cmd_agent_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[],
+	cmd_catalog_usage[];
 
 const struct cmd cli_cmds[] = {
 	{ "check", "validate a spec; errors as FILE:LINE:COL with a caret",
@@ -31,6 +32,8 @@ const struct cmd cli_cmds[] = {
 	{ "exec", "run a program on a host of a lab", cmd_exec_usage, cmd_exec },
 	{ "agent", "run one built-in agent here: its server, or its users", cmd_agent_usage,
 	  cmd_agent },
+	{ "catalog", "list the traffic sources and their measured profiles", cmd_catalog_usage,
+	  cmd_catalog },
 	{ "status", "list the labs, or the hosts of one", cmd_status_usage, cmd_status },
 	{ "down", "remove a lab and everything in it", cmd_down_usage, cmd_down },
 	{ "help", "show the help of a command", cmd_help_usage, cmd_help },

@@ -61,6 +61,7 @@ void cli_find_datadir(char *out, size_t n);
 int cmd_up(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_catalog(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -122,6 +122,17 @@ if [ -f docs/dynamo.1 ] && [ -f completion/dynamo.bash ]; then
 		usr/share/dynamo/behaviours/web.model; do
 		if [ -f "$T/stage/$f" ]; then ok "installed $f"; else not_ok "installed $f"; fi
 	done
+	# the catalog ships once the install target copies data/catalog
+	if grep -q 'data/catalog' Makefile; then
+		if [ -f "$T/stage/usr/share/dynamo/catalog/http.source" ]; then
+			ok "installed usr/share/dynamo/catalog/http.source"
+		else
+			not_ok "installed usr/share/dynamo/catalog/http.source"
+		fi
+		expect_exit 0 "the installed dynamo lists the installed catalog" \
+			"$T/stage/usr/bin/dynamo" catalog list
+		expect_grep "$T/out" "nginx         program" "and finds nginx there"
+	fi
 fi
 
 # --- run and agent: usage and refusals before any network is built -------
@@ -148,5 +159,151 @@ expect_grep "$T/err" "action 'fly' is not one this agent can do" "and names the 
 expect_exit 0 "agent --help exits 0" "$DYNAMO" agent --help
 expect_exit 2 "agent needs a known protocol" "$DYNAMO" agent gopher serve
 expect_exit 2 "agent client needs a server" "$DYNAMO" agent http client
+
+# --- catalog ----------------------------------------------------------------
+expect_exit 0 "catalog --help exits 0" "$DYNAMO" catalog --help
+cp "$T/out" "$T/help-catalog"
+expect_grep "$T/out" "DIR/NAME.source" "catalog's help says where the files are"
+expect_grep "$T/out" "refuses a source that is not measured" "and what measured means"
+expect_exit 0 "help catalog exits 0" "$DYNAMO" help catalog
+expect_same "$T/out" "$T/help-catalog" "catalog --help is 'help catalog'"
+expect_exit 0 "catalog list -h is the catalog's help" "$DYNAMO" catalog list -h
+expect_same "$T/out" "$T/help-catalog" "catalog list -h is 'help catalog'"
+expect_exit 0 "--help lists catalog" "$DYNAMO" --help
+expect_grep "$T/out" "  catalog " "--help lists catalog"
+expect_exit 2 "catalog without a command is misuse" "$DYNAMO" catalog
+expect_grep "$T/err" "catalog needs a command (list, show, measure)" "and says which"
+expect_exit 2 "an unknown catalog command is misuse" "$DYNAMO" catalog frob
+expect_grep "$T/err" "dynamo: unknown catalog command 'frob' (list, show, measure)" "and names it"
+expect_exit 2 "catalog list --kind takes a kind" "$DYNAMO" catalog list --kind robot
+expect_grep "$T/err" "not 'robot'" "the bad kind is quoted"
+expect_exit 2 "catalog list --class takes a class" "$DYNAMO" catalog list --class wbe
+expect_exit 2 "catalog list takes no names" "$DYNAMO" catalog list http
+expect_exit 2 "catalog list with an unknown option is misuse" "$DYNAMO" catalog list --bogus
+expect_exit 2 "catalog show needs a name" "$DYNAMO" catalog show
+expect_exit 2 "catalog show takes one name" "$DYNAMO" catalog show http https
+expect_exit 2 "catalog show has no --kind" "$DYNAMO" catalog show --kind agent http
+
+# the shipped catalog
+expect_exit 0 "catalog list" "$DYNAMO" catalog list
+expect_grep "$T/out" "NAME          KIND     CLASS           PROTOCOLS   RATE         FLOWS    MEASURED" \
+	"catalog list has a header"
+expect_grep "$T/out" "nginx         program  web             http,https  " "a program is a row"
+if [ "$(wc -l <"$T/out")" -eq 19 ]; then
+	ok "18 sources, one line each"
+else
+	not_ok "18 sources, one line each" "$(cat "$T/out")"
+fi
+(cd / && "$DYNAMO" catalog list) >"$T/out2" 2>&1
+expect_same "$T/out" "$T/out2" "the catalog is found from any directory"
+expect_exit 0 "catalog list --kind program" "$DYNAMO" catalog list --kind program
+if [ "$(grep -c ' program ' "$T/out")" -eq 7 ] && ! grep -q ' agent ' "$T/out"; then
+	ok "--kind program lists the 7 programs"
+else
+	not_ok "--kind program lists the 7 programs" "$(cat "$T/out")"
+fi
+expect_exit 0 "catalog list --class database" "$DYNAMO" catalog list --class database
+if [ "$(grep -c ' database ' "$T/out")" -eq 4 ]; then
+	ok "--class database lists 4"
+else
+	not_ok "--class database lists 4" "$(cat "$T/out")"
+fi
+expect_exit 0 "catalog list --json" "$DYNAMO" catalog list --json
+cp "$T/out" "$T/catalog.json"
+cjq() { # DESC FILTER: the filter holds on the catalog's JSON
+	if jq -e "$2" "$T/catalog.json" >/dev/null 2>&1; then ok "$1"; else not_ok "$1" "jq -e '$2' failed"; fi
+}
+cjq "catalog list --json is a JSON array of 18" 'type == "array" and length == 18'
+cjq "sorted by name" '[.[].name] == ([.[].name] | sort)'
+cjq "every source has every field" \
+	'all(.[]; has("name") and has("description") and has("class") and has("protocols") and
+	 has("kind") and has("start") and has("available") and has("file") and has("knobs") and
+	 has("rate") and has("rate_max") and has("packets") and has("flows") and has("flows_max") and
+	 has("sessions") and has("measured") and has("measured_on") and has("measured_by") and
+	 has("profile") and has("packet_size") and has("flow_size"))'
+cjq "nginx is a web program for http and https" \
+	'.[] | select(.name == "nginx") | .kind == "program" and .class == "web" and
+	 .protocols == ["http", "https"] and .start == "nginx"'
+cjq "agents start by their protocol" 'all(.[] | select(.kind == "agent"); .start == .name)'
+cjq "the knobs are users and think-scale" \
+	'all(.[]; .knobs == [{"name": "users", "default": 8, "min": 1, "max": 4096},
+	 {"name": "think-scale", "default": 1, "min": 0.01, "max": 100}])'
+cjq "unmeasured sources have no figures" \
+	'all(.[] | select(.measured | not); .rate == null and .profile == null and .packet_size == null)'
+expect_exit 0 "catalog show nginx" "$DYNAMO" catalog show nginx
+expect_grep "$T/out" "nginx (program, web: http, https)" "show names the kind, class and protocols"
+expect_grep "$T/out" "  start        program nginx" "show says how it starts"
+expect_grep "$T/out" "  knob         think-scale  default 1      min 0.01   max 100" "show lists the knobs"
+expect_exit 0 "catalog show --json nginx" "$DYNAMO" catalog show --json nginx
+jq -S . "$T/out" >"$T/show.json" 2>&1
+jq -S '.[] | select(.name == "nginx")' "$T/catalog.json" >"$T/list.json" 2>&1
+expect_same "$T/show.json" "$T/list.json" "show --json is list --json's element"
+expect_exit 1 "catalog show of an unknown source fails with 1" "$DYNAMO" catalog show nosuch
+expect_grep "$T/err" "dynamo: no source named 'nosuch' in " "and says so"
+expect_grep "$T/err" "(sources: bitcoin, dns, dnsmasq, ftp, http," "and lists the sources"
+
+# another catalog: a measured entry, a bad one, none
+mkdir -p "$T/cat" "$T/empty"
+cat >"$T/cat/web1.source" <<'SRC'
+# a measured source, by hand
+name         web1
+description  "a \"test\" source"
+class        web
+protocols    http,https
+kind         agent
+start        agent https
+knob         users default 8 min 1 max 64
+measured     "dynamo catalog measure web1" 2026-11-24
+profile      users 8 think-scale 1 duration 20
+rate         12345678
+rate-max     987654321
+packets      2345.6
+flows        9.5
+flows-max    14
+sessions     3.25
+packet-size  64:0.12 128:0.05 1500:0.83
+flow-size    1024:0.1 1048576:0.8 inf:0.1
+SRC
+expect_exit 0 "catalog list --catalog DIR" "$DYNAMO" catalog list --catalog "$T/cat"
+expect_grep "$T/out" "web1  agent    web    http,https  12.345 Mbps  9.5      2026-11-24" \
+	"a measured source shows its rate, flows and date"
+expect_exit 0 "catalog show --catalog DIR web1" "$DYNAMO" catalog show --catalog "$T/cat" web1
+expect_grep "$T/out" "  rate         12.345 Mbps per instance, 987.654 Mbps with think-scale at its min" \
+	"show gives the rates"
+expect_grep "$T/out" "    <= 1500 B        83.0%  #################################" \
+	"show draws the histogram"
+expect_grep "$T/out" "    larger           10.0%  ####" "and its unbounded bucket"
+expect_exit 0 "catalog show --json of a measured source" \
+	"$DYNAMO" catalog show --json web1 --catalog "$T/cat"
+if jq -e '.rate == 12345678 and .rate_max == 987654321 and .flows_max == 14 and
+	.measured == true and .measured_on == "2026-11-24" and .description == "a \"test\" source" and
+	.profile == {"users": 8, "think_scale": 1, "duration": 20} and
+	.packet_size == [{"upper": 64, "fraction": 0.12}, {"upper": 128, "fraction": 0.05},
+	                 {"upper": 1500, "fraction": 0.83}] and
+	.flow_size[2] == {"upper": null, "fraction": 0.1}' "$T/out" >/dev/null 2>&1; then
+	ok "show --json holds the profile (bits/s, bytes, fractions)"
+else
+	not_ok "show --json holds the profile (bits/s, bytes, fractions)" "$(cat "$T/out")"
+fi
+printf 'name bad\nclass web\nprotocols http,smtp\nkind agent\nstart agent http\n' >"$T/cat/bad.source"
+expect_exit 2 "a bad catalog file is invalid input" "$DYNAMO" catalog list --catalog "$T/cat"
+printf 'dynamo: %s\n' "$T/cat/bad.source:3: protocol 'smtp' is not of class web (web: http,https)" \
+	>"$T/want"
+expect_same "$T/err" "$T/want" "the bad file is named with its line"
+if [ -s "$T/out" ]; then
+	not_ok "nothing is listed from a bad catalog" "$(cat "$T/out")"
+else
+	ok "nothing is listed from a bad catalog"
+fi
+expect_exit 2 "show of a good source in a bad catalog is invalid input too" \
+	"$DYNAMO" catalog show --catalog "$T/cat" web1
+expect_exit 1 "a catalog that is not there fails with 1" "$DYNAMO" catalog list --catalog "$T/nothere"
+expect_grep "$T/err" "$T/nothere: No such file or directory" "and says why"
+expect_exit 0 "an empty catalog lists nothing" "$DYNAMO" catalog list --catalog "$T/empty"
+expect_grep "$T/out" "no sources in $T/empty" "and says so"
+expect_exit 0 "an empty catalog is [] in JSON" "$DYNAMO" catalog list --json --catalog "$T/empty"
+if [ "$(jq -c . "$T/out" 2>&1)" = "[]" ]; then ok "empty JSON array"; else not_ok "empty JSON array" "$(cat "$T/out")"; fi
+expect_exit 1 "show in an empty catalog fails with 1" "$DYNAMO" catalog show --catalog "$T/empty" http
+expect_grep "$T/err" "(sources: none)" "and says there are none"
 
 done_testing

@@ -28,7 +28,8 @@ ln -s "$DYN" "$T/bin/dynamo"
 export PATH=$T/bin:$PATH
 export DYNAMO_RUNDIR=$T/run0
 
-mkdir -p "$T/d/sub dir" "$T/d/only"
+mkdir -p "$T/d/sub dir" "$T/d/only" "$T/cat"
+printf 'name web1\nclass web\nprotocols http\nkind agent\nstart agent http\n' >"$T/cat/web1.source"
 touch "$T/d/a.dyn" "$T/d/c.dyn" "$T/d/b.txt" "$T/d/only/x.txt"
 
 # run_completion WORD...: complete the last word, silently, with PATH and
@@ -79,8 +80,8 @@ cases() {
 	complete_is "check" dynamo ch
 	complete_is "--json" dynamo plan --j
 	complete_is "plan" dynamo help p
-	complete_is "--help|--version|agent|check|down|exec|help|plan|run|status|up|version" dynamo ""
-	complete_is "agent|check|down|exec|help|plan|run|status|up|version" dynamo help ""
+	complete_is "--help|--version|agent|catalog|check|down|exec|help|plan|run|status|up|version" dynamo ""
+	complete_is "agent|catalog|check|down|exec|help|plan|run|status|up|version" dynamo help ""
 	complete_is "up" dynamo u
 	complete_is "run" dynamo ru
 	# run: options, .dyn files; --record takes any file
@@ -107,6 +108,29 @@ cases() {
 	complete_is "$T/d/a.dyn|$T/d/c.dyn|$T/d/only|$T/d/sub dir" dynamo check "$T/d/"
 	complete_is "$T/d/b.txt" dynamo check "$T/d/b"
 	complete_is "$T/d/only/x.txt" dynamo plan "$T/d/only/"
+
+	# catalog: a command, its options and their values, a source
+	complete_is "catalog" dynamo cat
+	complete_is "catalog" dynamo help ca
+	complete_is "list|measure|show" dynamo catalog ""
+	complete_is "show" dynamo catalog sh
+	complete_is "" dynamo catalog -
+	complete_is "--catalog|--class|--help|--json|--kind|-h" dynamo catalog list -
+	complete_is "--catalog|--help|--json|-h" dynamo catalog show -
+	complete_is "agent|program|project" dynamo catalog list --kind ""
+	complete_is "agent" dynamo catalog list --kind = a
+	complete_is "database" dynamo catalog list --json --class data
+	complete_is "" dynamo catalog list ""
+	complete_is "" dynamo catalog list --kind agent ""
+	complete_is "nginx" dynamo catalog show ngi
+	complete_is "redis|redis-server" dynamo catalog show --json red
+	complete_is "" dynamo catalog show nginx ""
+	complete_is "http|https" dynamo catalog measure htt
+	complete_is "$T/d/only|$T/d/sub dir" dynamo catalog show --catalog "$T/d/"
+	complete_is "web1" dynamo catalog show --catalog "$T/cat" w
+	complete_is "web1" dynamo catalog show --catalog="$T/cat" ""
+	complete_is "" dynamo catalog show --catalog "$T/nothere" ""
+	cpath=$T/nobin complete_is "" dynamo catalog show ngi
 
 	# up: options, .dyn files, no completion of option values
 	complete_is "--help|--mirror|--name|--timeout|-h" dynamo up -

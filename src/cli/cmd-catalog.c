@@ -1,0 +1,483 @@
+/* cmd-catalog.c - 'dynamo catalog list|show|measure': the sources dynamo
+ * can run, read from DATADIR/catalog/NAME.source (src/catalog/catalog.h,
+ * docs/catalog.md).  list and show print through one code path for text
+ * and --json; measure writes a source's profile. */
+#include "cli.h"
+#include "../agents/agent.h"
+#include "../agents/program.h"
+#include "../catalog/catalog.h"
+#include "../lib/out.h"
+#include "../lib/util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char cmd_catalog_usage[] =
+	"usage: dynamo catalog list [--kind KIND] [--class CLASS] [--catalog DIR] [--json]\n"
+	"       dynamo catalog show [--catalog DIR] [--json] NAME\n"
+	"       dynamo catalog measure NAME ...\n"
+	"\n"
+	"The catalog lists the sources dynamo can run: each makes traffic of one\n"
+	"class.  A source is a built-in agent (a server and users who follow a\n"
+	"behaviour model, inside dynamo), a program from the distribution (nginx,\n"
+	"dnsmasq, vsftpd, postgres, sshd, redis-server, mosquitto), driven by the\n"
+	"built-in users of its protocol, or a project.  Each is one text file,\n"
+	"DIR/NAME.source, where DIR is data/catalog next to the program in a build\n"
+	"tree, else PREFIX/share/dynamo/catalog.\n"
+	"\n"
+	"  list      one line per source: name, kind, class, protocols, the rate and\n"
+	"            concurrent flows of one instance, and when it was measured\n"
+	"  show      every field of one source, with its size distributions\n"
+	"  measure   measure a source's profile and write it into its file\n"
+	"\n"
+	"A file has one key per line; '#' starts a comment, strings are in double\n"
+	"quotes:\n"
+	"\n"
+	"    name         nginx                    the file's name without .source\n"
+	"    description  \"...\"                    what it is, for people\n"
+	"    class        web                      its traffic class\n"
+	"    protocols    http,https               protocols of that class it makes\n"
+	"    kind         program                  agent, program or project\n"
+	"    start        program nginx            agent PROTO, program NAME or\n"
+	"                                          project PATH: how it starts\n"
+	"    knob         users default 8 min 1 max 4096\n"
+	"    knob         think-scale default 1 min 0.01 max 100\n"
+	"\n"
+	"A measured source also has its profile: what one instance made when\n"
+	"'dynamo catalog measure' ran it with the knobs at the values on its\n"
+	"'profile' line and counted what crossed the wire.  'measured' holds the\n"
+	"command and the date; 'rate' the mean bits/s (IP bytes, both directions),\n"
+	"'rate-max' the same with think-scale at its min; 'packets' and 'sessions'\n"
+	"per second; 'flows' and 'flows-max' concurrent flows; 'packet-size' and\n"
+	"'flow-size' histograms of UPPER:FRACTION buckets.  The planner combines\n"
+	"instances by these figures, and refuses a source that is not measured.\n"
+	"Every field is in docs/catalog.md.\n"
+	"\n"
+	"options:\n"
+	"  --kind KIND     list only sources of KIND: agent, program or project\n"
+	"  --class CLASS   list only sources of CLASS: web, mail, dns, ...\n"
+	"  --catalog DIR   read the catalog in DIR\n"
+	"  --json          print JSON (rates in bits/s, sizes in bytes, durations\n"
+	"                  in seconds)\n"
+	"  -h, --help      show this help\n"
+	"\n"
+	"exit status: 0 success, 1 no such source or the catalog cannot be read,\n"
+	"2 a catalog file with an error (FILE:LINE: ...) or bad usage\n"
+	"\n"
+	"examples:\n"
+	"    dynamo catalog list --class database\n"
+	"    dynamo catalog show nginx\n"
+	"    dynamo catalog list --json | jq -r '.[] | select(.measured | not) | .name'\n";
+
+static const struct option common_opts[] = {
+	{ "kind", required_argument, NULL, 'k' },
+	{ "class", required_argument, NULL, 'c' },
+	{ "catalog", required_argument, NULL, 'C' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Read the catalog (dir, or DATADIR/catalog) into c, saying why not;
+ * the exit status.  dir gets the directory read, for messages. */
+static int load(const char *given, char *dir, size_t dirlen, struct catalog *c)
+{
+	char data[PATH_MAX - 16], err[1024];
+	int r;
+
+	if (given) {
+		snprintf(dir, dirlen, "%s", given);
+	} else {
+		cli_find_datadir(data, sizeof(data));
+		snprintf(dir, dirlen, "%s/catalog", data);
+	}
+	r = catalog_load_dir(c, dir, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "dynamo: %s\n", err);
+		return r == -EINVAL ? EXIT_INVALID : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* ---- printing ------------------------------------------------------------ */
+
+/* Widths of the columns of 'list', from the entries shown. */
+struct cols {
+	int name, cls, protos;
+};
+
+static void protos_text(char *out, size_t n, spec_protoset ps, const char *sep)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (int i = 0; i < PROTO__COUNT && len < n; i++)
+		if (ps & (1u << i))
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? sep : "",
+						spec_proto_name((enum spec_proto)i));
+}
+
+/* A size for people: 1500 B, 16 KiB, 1 MiB. */
+static void fmt_size(char *out, size_t n, uint64_t v)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+	double x = (double)v;
+	size_t u = 0;
+
+	if (v == UINT64_MAX) {
+		snprintf(out, n, "inf");
+		return;
+	}
+	if (v < 10240) {
+		snprintf(out, n, "%llu B", (unsigned long long)v);
+		return;
+	}
+	x /= 1024;
+	while (x >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		x /= 1024;
+		u++;
+	}
+	snprintf(out, n, "%.4g %s", x, units[u]);
+}
+
+/* A histogram: JSON [{"upper": N|null, "fraction": F}]; with a title,
+ * text rows with a bar of up to 40 characters too. */
+static void print_hist(struct out *o, const char *key, const char *title,
+		       const struct catalog_hist *h)
+{
+	if (title)
+		out_text(o, "\n  %s\n", title);
+	out_arr_open(o, key);
+	for (size_t i = 0; i < h->n; i++) {
+		char up[32], bar[48];
+		int len = (int)(h->frac[i] * 40 + 0.5);
+
+		fmt_size(up, sizeof(up), h->upper[i]);
+		memset(bar, '#', (size_t)len);
+		bar[len] = '\0';
+		out_obj_open(o, NULL);
+		if (h->upper[i] == UINT64_MAX)
+			out_null(o, "upper", title ? "    %-14s" : NULL, i ? "larger" : "any size");
+		else
+			out_uint(o, "upper", NULL, h->upper[i]);
+		if (title && h->upper[i] != UINT64_MAX)
+			out_text(o, "    <= %-11s", up);
+		out_double(o, "fraction", NULL, h->frac[i]);
+		if (title)
+			out_text(o, "%7.1f%%  %s\n", h->frac[i] * 100, bar);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+}
+
+/* Whether the source can start here: the agent built in, the program's
+ * binary, or why not; in text only for 'show' (not row). */
+static void print_available(struct out *o, const struct catalog_entry *e, bool row)
+{
+	const struct program_def *d;
+	const char *path;
+	char why[512];
+
+	switch (e->kind) {
+	case CATALOG_AGENT:
+		if (agent_by_name(e->start))
+			out_bool(o, "available", row ? NULL : " (built in)\n", true);
+		else
+			out_bool(o, "available", row ? NULL : " (no such agent in this dynamo)\n", false);
+		return;
+	case CATALOG_PROGRAM:
+		if (!(d = program_find(e->start))) {
+			out_bool(o, "available", row ? NULL : " (not a program this dynamo can start)\n",
+				 false);
+		} else if ((path = program_path(d))) {
+			out_bool(o, "available", NULL, true);
+			out_str(o, NULL, row ? NULL : " (%s)\n", path);
+		} else {
+			program_missing(d, why, sizeof(why));
+			out_bool(o, "available", NULL, false);
+			out_str(o, NULL, row ? NULL : "\n               %s\n", why);
+		}
+		return;
+	default:
+		/* a project: whether it runs depends on its container engine */
+		out_null(o, "available", row ? NULL : "%s", "\n");
+		return;
+	}
+}
+
+/* Text to width columns from indent on, broken between words. */
+static void print_wrapped(struct out *o, const char *s, int indent, int width)
+{
+	int col = indent;
+
+	out_text(o, "%*s", indent, "");
+	while (*s) {
+		int w = (int)strcspn(s, " ");
+
+		if (col > indent && col + 1 + w > width) {
+			out_text(o, "\n%*s", indent, "");
+			col = indent;
+		} else if (col > indent) {
+			out_text(o, " ");
+			col++;
+		}
+		out_text(o, "%.*s", w, s);
+		col += w;
+		s += w;
+		while (*s == ' ')
+			s++;
+	}
+	out_text(o, "\n");
+}
+
+/* One source: a row of 'list' (cols set) or all of 'show' (cols NULL).
+ * The JSON object is the same either way; the text formats pick the
+ * view, so the calls follow the order of both. */
+static void print_entry(struct out *o, const struct catalog_entry *e, const struct cols *w)
+{
+	char f_name[16], f_cls[16], f_protos[16], protos[256];
+	bool row = w != NULL;
+
+	if (row) {
+		snprintf(f_name, sizeof(f_name), "%%-%ds  ", w->name);
+		snprintf(f_cls, sizeof(f_cls), "%%-%ds  ", w->cls);
+		snprintf(f_protos, sizeof(f_protos), "%%-%ds  ", w->protos);
+	}
+	out_obj_open(o, NULL);
+	out_str(o, "name", row ? f_name : "%s", e->name);
+	out_str(o, "kind", row ? "%-7s  " : " (%s", catalog_kind_name(e->kind));
+	out_str(o, "class", row ? f_cls : ", %s", spec_class_name(e->cls));
+	protos_text(protos, sizeof(protos), e->protos, row ? "," : ", ");
+	out_str(o, NULL, row ? f_protos : ": %s)\n", protos);
+	out_arr_open(o, "protocols");
+	for (int i = 0; i < PROTO__COUNT; i++)
+		if (e->protos & (1u << i))
+			out_str(o, NULL, NULL, spec_proto_name((enum spec_proto)i));
+	out_arr_close(o);
+
+	/* what 'show' prints above the profile; 'list' only in JSON */
+	out_str(o, "description", NULL, e->description);
+	if (!row && e->description)
+		print_wrapped(o, e->description, 2, 78);
+	if (!row)
+		out_text(o, "\n  start        %s", catalog_kind_name(e->kind));
+	out_str(o, "start", row ? NULL : " %s", e->start);
+	print_available(o, e, row);
+	out_str(o, "file", row || !e->file ? NULL : "  file         %s\n", e->file);
+	out_arr_open(o, "knobs");
+	for (size_t i = 0; i < e->nknobs; i++) {
+		const struct catalog_knob *k = &e->knobs[i];
+
+		out_obj_open(o, NULL);
+		out_str(o, "name", row ? NULL : "  knob         %-12s", k->name);
+		out_double(o, "default", row ? NULL : " default %-6g", k->def);
+		out_double(o, "min", row ? NULL : " min %-6g", k->min);
+		out_double(o, "max", row ? NULL : " max %g\n", k->max);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+
+	/* the profile's figures: the rate and flows are columns of 'list' */
+	if (e->measured) {
+		out_rate(o, "rate", row ? "%-11s" : "  rate         %s per instance", e->rate);
+		out_rate(o, "rate_max", row ? NULL : ", %s with think-scale at its min\n",
+			 e->rate_max);
+		out_double(o, "packets", row ? NULL : "  packets      %.6g per second\n", e->packets);
+		out_double(o, "flows", row ? "  %-7.5g  " : "  flows        %.6g concurrent on average",
+			   e->flows);
+		out_double(o, "flows_max", row ? NULL : ", %.6g at most\n", e->flows_max);
+		out_double(o, "sessions", row ? NULL : "  sessions     %.6g new per second\n",
+			   e->sessions);
+	} else {
+		out_null(o, "rate", row ? "%-11s" : NULL, "-");
+		out_null(o, "rate_max", NULL, NULL);
+		out_null(o, "packets", NULL, NULL);
+		out_null(o, "flows", row ? "  %-7s  " : NULL, "-");
+		out_null(o, "flows_max", NULL, NULL);
+		out_null(o, "sessions", NULL, NULL);
+	}
+	out_bool(o, "measured", NULL, e->measured);
+	if (!e->measured) {
+		out_null(o, "measured_on", row ? "%s\n" : "  profile      %s", "not measured");
+		if (!row)
+			out_text(o, ": 'dynamo catalog measure %s' writes it\n", e->name);
+		out_null(o, "measured_by", NULL, NULL);
+		out_null(o, "profile", NULL, NULL);
+		out_null(o, "packet_size", NULL, NULL);
+		out_null(o, "flow_size", NULL, NULL);
+		out_obj_close(o);
+		return;
+	}
+	out_str(o, "measured_on", row ? "%s\n" : "  measured     %s", e->measured_on);
+	out_obj_open(o, "profile");
+	out_double(o, "users", row ? NULL : " with users %g", e->prof_users);
+	out_double(o, "think_scale", row ? NULL : ", think-scale %g", e->prof_think_scale);
+	out_double(o, "duration", row ? NULL : ", for %g s\n", e->prof_duration);
+	out_obj_close(o);
+	out_str(o, "measured_by", row ? NULL : "               by \"%s\"\n", e->measured_by);
+	print_hist(o, "packet_size", row ? NULL : "packet size (IP length)", &e->packet_size);
+	print_hist(o, "flow_size", row ? NULL : "flow size (bytes, both directions)", &e->flow_size);
+	out_obj_close(o);
+}
+
+/* ---- list, show ------------------------------------------------------------ */
+
+static int catalog_list(int argc, char **argv)
+{
+	const struct cmd *self = cli_find("catalog");
+	const char *given = NULL;
+	char dir[PATH_MAX];
+	struct catalog cat;
+	struct cols w = { 4, 5, 9 };
+	int kind = -1, cls = -1, c, st;
+	bool json = false;
+	size_t shown = 0;
+	struct out *o;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", common_opts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			if ((kind = catalog_kind_find(optarg)) < 0)
+				return cli_usage_error(self, "--kind takes agent, program or project, "
+						       "not '%s'", optarg);
+			break;
+		case 'c':
+			if ((cls = spec_class_find(optarg)) < 0)
+				return cli_usage_error(self, "--class takes a traffic class (web, mail, "
+						       "dns, file-transfer, database, ...), not '%s'",
+						       optarg);
+			break;
+		case 'C':
+			given = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return cli_help(self);
+		default:
+			return cli_usage_error(self, "bad option");
+		}
+	}
+	if (optind != argc)
+		return cli_usage_error(self, "catalog list takes no names ('catalog show NAME' "
+				       "shows one)");
+	if ((st = load(given, dir, sizeof(dir), &cat)))
+		return st;
+
+	for (size_t i = 0; i < cat.n; i++) {
+		const struct catalog_entry *e = &cat.v[i];
+		char protos[256];
+
+		if ((kind >= 0 && (int)e->kind != kind) || (cls >= 0 && (int)e->cls != cls))
+			continue;
+		protos_text(protos, sizeof(protos), e->protos, ",");
+		w.name = MAX(w.name, (int)strlen(e->name));
+		w.cls = MAX(w.cls, (int)strlen(spec_class_name(e->cls)));
+		w.protos = MAX(w.protos, (int)strlen(protos));
+		shown++;
+	}
+	o = out_new(stdout, json);
+	if (shown)
+		out_text(o, "%-*s  %-7s  %-*s  %-*s  %-11s  %-7s  %s\n", w.name, "NAME", "KIND", w.cls,
+			 "CLASS", w.protos, "PROTOCOLS", "RATE", "FLOWS", "MEASURED");
+	else
+		out_text(o, "no sources%s in %s\n", kind >= 0 || cls >= 0 ? " that match" : "", dir);
+	out_arr_open(o, NULL);
+	for (size_t i = 0; i < cat.n; i++) {
+		const struct catalog_entry *e = &cat.v[i];
+
+		if ((kind >= 0 && (int)e->kind != kind) || (cls >= 0 && (int)e->cls != cls))
+			continue;
+		print_entry(o, e, &w);
+	}
+	out_arr_close(o);
+	out_free(o);
+	catalog_free(&cat);
+	return EXIT_OK;
+}
+
+static int catalog_show(int argc, char **argv)
+{
+	const struct cmd *self = cli_find("catalog");
+	const struct catalog_entry *e;
+	const char *given = NULL;
+	char dir[PATH_MAX];
+	struct catalog cat;
+	bool json = false;
+	struct out *o;
+	int c, st;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", common_opts, NULL)) != -1) {
+		switch (c) {
+		case 'C':
+			given = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			return cli_help(self);
+		case 'k':
+		case 'c':
+			return cli_usage_error(self, "--kind and --class are options of 'catalog list'");
+		default:
+			return cli_usage_error(self, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(self, "catalog show needs one source name");
+	if ((st = load(given, dir, sizeof(dir), &cat)))
+		return st;
+	if (!(e = catalog_find(&cat, argv[optind]))) {
+		struct buf b = { 0 };
+
+		for (size_t i = 0; i < cat.n; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", cat.v[i].name);
+		fprintf(stderr, "dynamo: no source named '%s' in %s (sources: %s)\n", argv[optind],
+			dir, b.p ? b.p : "none");
+		buf_free(&b);
+		catalog_free(&cat);
+		return EXIT_FAIL;
+	}
+	o = out_new(stdout, json);
+	print_entry(o, e, NULL);
+	out_free(o);
+	catalog_free(&cat);
+	return EXIT_OK;
+}
+
+/* ---- measure ----------------------------------------------------------------
+ * 'dynamo catalog measure NAME ...' runs a source alone and writes its
+ * profile into its file (catalog_replace_profile() keeps the rest of the
+ * file as it is).  Not built yet. */
+
+static int catalog_measure(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	fprintf(stderr, "dynamo catalog measure: not built yet\n");
+	return EXIT_FAIL;
+}
+
+/* ---- the dispatcher ------------------------------------------------------------ */
+
+int cmd_catalog(int argc, char **argv)
+{
+	const struct cmd *self = cli_find("catalog");
+
+	if (argc < 2)
+		return cli_usage_error(self, "catalog needs a command (list, show, measure)");
+	if (!strcmp(argv[1], "list"))
+		return catalog_list(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "show"))
+		return catalog_show(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "measure"))
+		return catalog_measure(argc - 1, argv + 1);
+	return cli_usage_error(self, "unknown catalog command '%s' (list, show, measure)", argv[1]);
+}
