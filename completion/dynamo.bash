@@ -155,7 +155,7 @@ _dynamo_catalog()
     case $sub in
     list) opts="--kind --class --catalog --json -h --help" ;;
     show) opts="--catalog --json -h --help" ;;
-    measure) opts= ;;
+    measure) opts="--duration --catalog --data --dry-run -h --help" ;;
     *) return ;;
     esac
     if [[ $cur == -* ]]; then
@@ -260,7 +260,7 @@ _dynamo()
         check) opts="-q --quiet -h --help" ;;
         plan) opts="--json -h --help" ;;
         up) opts="--name --timeout --mirror -h --help" ;;
-        run) opts="--duration --record --labels --seed --data --json -h --help" ;;
+        run) opts="--duration --record --labels --report --warmup --seed --data --quiet -q --json -h --help" ;;
         esac
         # After '--' every word is a file; the values of up's options are
         # not completed.
@@ -278,11 +278,11 @@ _dynamo()
             [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
             # --record, --labels and --data take any file or folder; the others
             # a value
-            if [[ $j == --record || $j == --labels || $j == --data ]]; then
+            if [[ $j == --record || $j == --labels || $j == --report || $j == --data ]]; then
                 COMPREPLY=($(compgen -f -- "$cur"))
                 return 0
             fi
-            [[ $j == --duration || $j == --seed ]] && return 0
+            [[ $j == --duration || $j == --seed || $j == --warmup ]] && return 0
             [[ $cur == --*=* ]] && return 0
         fi
         if [[ -n $opts && $cur == -* ]]; then

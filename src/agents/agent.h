@@ -47,6 +47,13 @@ struct agent {
 	int (*client)(const struct agent_env *env, char *err, size_t errlen);
 };
 
+/* What the users multiply the model's think times by: the instance's
+ * scale, times what the run's controller sets on the host view now. */
+static inline double agent_think_scale(const struct agent_env *e)
+{
+	return e->think_scale * (e->host->think > 0 ? e->host->think : 1.0);
+}
+
 const struct agent *agent_find(enum spec_proto p);
 const struct agent *agent_by_name(const char *name);
 

@@ -1326,7 +1326,7 @@ static void do_action(struct buser *u, int a)
 	default:
 		break;
 	}
-	user_sleep(u, model_think(e->model, a, &e->host->rng) * e->think_scale, W_ACTION);
+	user_sleep(u, model_think(e->model, a, &e->host->rng) * agent_think_scale(e), W_ACTION);
 }
 
 static void next_action(struct buser *u)
@@ -1413,7 +1413,7 @@ static void on_ready(struct buser *u)
 	if (act_of(u->cl, start) == ACT_CONNECT) {
 		u->a = start;
 		e->st->actions++;
-		user_sleep(u, model_think(e->model, start, &e->host->rng) * e->think_scale, W_ACTION);
+		user_sleep(u, model_think(e->model, start, &e->host->rng) * agent_think_scale(e), W_ACTION);
 	} else {
 		do_action(u, start);
 	}
@@ -1458,7 +1458,7 @@ static void user_closed(struct conn *c, int err)
 		return;
 	}
 	if (expected && u->after_disconnect)
-		user_sleep(u, model_think(e->model, u->a, &e->host->rng) * e->think_scale, W_SESSION);
+		user_sleep(u, model_think(e->model, u->a, &e->host->rng) * agent_think_scale(e), W_SESSION);
 	else
 		user_sleep(u, expected ? 0 : 1.0, W_SESSION);
 }
@@ -1531,7 +1531,7 @@ static int btc_client(const struct agent_env *env, char *err, size_t errlen)
 		u->p.c.io.fd = -1;
 		u->sleep.cb = sleep_cb;
 		u->state = U_IDLE;
-		user_sleep(u, rng_unit(r) * 0.5 * MIN(1.0, env->think_scale * 5), W_SESSION);
+		user_sleep(u, rng_unit(r) * 0.5 * MIN(1.0, agent_think_scale(env) * 5), W_SESSION);
 	}
 	return 0;
 }

@@ -1737,7 +1737,7 @@ static void think_cb(struct loop *l, struct timer *t)
 static void user_think(struct dns_user *u)
 {
 	const struct agent_env *env = &u->cl->env;
-	double think = model_think(env->model, u->action, &uhost(u)->rng) * env->think_scale;
+	double think = model_think(env->model, u->action, &uhost(u)->rng) * agent_think_scale(env);
 
 	u->busy = false;
 	u->next = model_next(env->model, u->action, &uhost(u)->rng);

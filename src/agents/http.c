@@ -1730,7 +1730,7 @@ static void user_tick(struct loop *l, struct timer *t)
 		u->page[0] = u->link[0] = u->dl[0] = 0;
 		u->next_action = NEXT_SESSION;
 		loop_timer_start(l, t, host_ns(model_draw(cl->env.model, "session_gap", &u->rng, 1) *
-					       cl->env.think_scale));
+					       agent_think_scale(&cl->env)));
 		return;
 	}
 	if (u->next_action == NEXT_SESSION && cl->env.resolver && !u->resolved) {
@@ -1769,7 +1769,7 @@ static void action_done(struct user *u)
 		u->objs = NULL;
 	}
 	u->next_action = model_next(cl->env.model, u->action, &u->rng);
-	think = model_think(cl->env.model, u->action, &u->rng) * cl->env.think_scale;
+	think = model_think(cl->env.model, u->action, &u->rng) * agent_think_scale(&cl->env);
 	if (u->failed) {
 		/* The server is not there: give up this session. */
 		u->next_action = MODEL_END;

@@ -2136,7 +2136,7 @@ static void start_idle(struct imap_user *u)
 static void user_think(struct imap_user *u)
 {
 	const struct agent_env *env = &u->cl->env;
-	double think = model_think(env->model, u->action, &uhost(u)->rng) * env->think_scale;
+	double think = model_think(env->model, u->action, &uhost(u)->rng) * agent_think_scale(env);
 
 	u->busy = false;
 	u->nplan = u->iplan = 0;

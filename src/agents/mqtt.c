@@ -1430,7 +1430,7 @@ static void do_action(struct muser *u, int a)
 		/* connect: the session is connected already. */
 		break;
 	}
-	user_sleep(u, model_think(e->model, a, &e->host->rng) * e->think_scale, W_ACTION);
+	user_sleep(u, model_think(e->model, a, &e->host->rng) * agent_think_scale(e), W_ACTION);
 }
 
 static void next_action(struct muser *u)
@@ -1594,7 +1594,7 @@ static void on_connack(struct muser *u)
 	if (act_of(cl, start) == ACT_CONNECT) {
 		u->a = start;
 		e->st->actions++;
-		user_sleep(u, model_think(e->model, start, &e->host->rng) * e->think_scale, W_ACTION);
+		user_sleep(u, model_think(e->model, start, &e->host->rng) * agent_think_scale(e), W_ACTION);
 	} else {
 		do_action(u, start);
 	}
@@ -1705,7 +1705,7 @@ static void user_closed(struct conn *c, int err)
 		return;
 	}
 	if (expected && u->after_disconnect)
-		user_sleep(u, model_think(e->model, u->a, &e->host->rng) * e->think_scale, W_SESSION);
+		user_sleep(u, model_think(e->model, u->a, &e->host->rng) * agent_think_scale(e), W_SESSION);
 	else
 		user_sleep(u, expected ? 0 : 1.0, W_SESSION);
 }
@@ -1763,7 +1763,7 @@ static int mqtt_client(const struct agent_env *env, char *err, size_t errlen)
 		cl->ndash = 1;
 	if (env->users >= 2 && share < 1 && cl->ndash >= env->users)
 		cl->ndash = env->users - 1;
-	ka = model_draw(env->model, "keepalive", r, 60) * env->think_scale;
+	ka = model_draw(env->model, "keepalive", r, 60) * agent_think_scale(env);
 	sites = model_draw(env->model, "sites", r, 3);
 	cl->nsites = (uint32_t)MAX(1.0, MIN(sites, 1000.0));
 	cl->live = env->users;
@@ -1792,7 +1792,7 @@ static int mqtt_client(const struct agent_env *env, char *err, size_t errlen)
 				      rng_normal(r) * 2;
 		/* Dashboards first, sensors spread over the first second,
 		 * so that publishes find their subscribers. */
-		user_sleep(u, (u->dashboard ? 0.05 : 0.2 + rng_unit(r)) * MIN(1.0, env->think_scale * 5),
+		user_sleep(u, (u->dashboard ? 0.05 : 0.2 + rng_unit(r)) * MIN(1.0, agent_think_scale(env) * 5),
 			   W_SESSION);
 	}
 	return 0;

@@ -2895,7 +2895,7 @@ static void step_done(struct puser *u, uint8_t txn)
 		send_terminate(u);
 		return;
 	}
-	user_sleep(u, model_think(e->model, u->a, &e->host->rng) * e->think_scale, W_ACTION);
+	user_sleep(u, model_think(e->model, u->a, &e->host->rng) * agent_think_scale(e), W_ACTION);
 }
 
 /* ---- SCRAM-SHA-256 (RFC 5802/7677), for real servers that ask it ---- */
@@ -3271,7 +3271,7 @@ static void user_closed(struct conn *c, int err)
 		return;
 	}
 	if (expected)
-		user_sleep(u, model_draw(e->model, "session_gap", &e->host->rng, 2) * e->think_scale,
+		user_sleep(u, model_draw(e->model, "session_gap", &e->host->rng, 2) * agent_think_scale(e),
 			   W_SESSION);
 	else
 		user_sleep(u, 1.0, W_SESSION);
@@ -3330,7 +3330,7 @@ static int pg_client(const struct agent_env *env, char *err, size_t errlen)
 		u->state = U_IDLE;
 		u->c.io.fd = -1;
 		/* Spread over the first second, not all at once. */
-		user_sleep(u, rng_unit(r) * MIN(1.0, env->think_scale * 5), W_SESSION);
+		user_sleep(u, rng_unit(r) * MIN(1.0, agent_think_scale(env) * 5), W_SESSION);
 	}
 	return 0;
 }

@@ -2121,7 +2121,7 @@ static bool stopping(const struct user *u)
 static void u_sleep(struct user *u, double seconds)
 {
 	struct loop *l = u_loop(u);
-	uint64_t ns = host_ns(seconds * u->cl->env.think_scale);
+	uint64_t ns = host_ns(seconds * agent_think_scale(&u->cl->env));
 
 	u->wake = loop_now(l) + ns;
 	loop_timer_start(l, &u->t, ns);
@@ -2793,7 +2793,7 @@ static int ssh_client(const struct agent_env *env, char *err, size_t errlen)
 		cl->live++;
 		/* users arrive spread over the first seconds */
 		u->state = U_IDLE;
-		u->wake = loop_now(l) + host_ns(rng_unit(r) * 2.0 * env->think_scale);
+		u->wake = loop_now(l) + host_ns(rng_unit(r) * 2.0 * agent_think_scale(env));
 		loop_timer_start(l, &u->t, u->wake - loop_now(l));
 	}
 	cl->watch.cb = client_watch;

@@ -21,6 +21,12 @@
 
 #define BATCH 32
 
+const uint32_t record_size_upper[RECORD_SIZES] = { 64, 128, 256, 512, 1024, 1500, 9000, 65535 };
+
+/* Counters the supervisor reads while this thread writes them. */
+#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 /* Every flow seen, in the order of its first packet, with a hash index
  * (open addressing, slots hold index + 1) on its 5-tuple. */
 struct flowtab {
@@ -41,8 +47,13 @@ struct recorder {
 	struct record_rule *rules;
 	size_t nrules;
 	struct record_count *counts;
+	struct series {
+		struct record_window *v;
+		size_t n, cap;
+	} *series;
+	uint64_t origin;
 	struct flowtab flows;
-	size_t nstmts;
+	size_t ncounters;
 	struct src *srcs;
 	size_t nsrcs, srcs_cap;
 	uint64_t drops, packets;
@@ -50,7 +61,7 @@ struct recorder {
 	unsigned char *bufs;     /* BATCH x RECORD_SNAPLEN */
 };
 
-int record_new(struct recorder **out, const char *path, size_t nstmts,
+int record_new(struct recorder **out, const char *path, size_t ncounters,
 	       const struct record_rule *rules, size_t nrules)
 {
 	struct recorder *r = xcalloc(1, sizeof(*r));
@@ -68,8 +79,9 @@ int record_new(struct recorder **out, const char *path, size_t nstmts,
 	if (nrules)
 		memcpy(r->rules, rules, nrules * sizeof(*rules));
 	r->nrules = nrules;
-	r->nstmts = nstmts;
-	r->counts = xcalloc(nstmts ? nstmts : 1, sizeof(*r->counts));
+	r->ncounters = ncounters;
+	r->counts = xcalloc(ncounters ? ncounters : 1, sizeof(*r->counts));
+	r->series = xcalloc(ncounters ? ncounters : 1, sizeof(*r->series));
 	r->bufs = xmalloc((size_t)BATCH * RECORD_SNAPLEN);
 	*out = r;
 	return 0;
@@ -193,6 +205,8 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 	uint8_t proto;
 	bool ports = false, isnew;
 	struct record_flow *f;
+	struct record_count *c;
+	uint64_t origin;
 	int dir;
 
 	if (len < 14 + 20 || p[12] != 0x08 || p[13] != 0x00)
@@ -243,21 +257,51 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 			} else {
 				continue;
 			}
-			r->counts[u->stmt].flows++;
+			c = &r->counts[u->counter];
+			STORE(c->flows, c->flows + 1);
+			if (proto == 6)
+				STORE(c->open, c->open + 1);
 			break;
 		}
 	}
 	f->last_ns = ts;
 	f->packets[dir]++;
 	f->bytes[dir] += wirelen;
-	if (f->rule >= 0) {
-		struct record_count *c = &r->counts[r->rules[f->rule].stmt];
+	if (f->rule < 0)
+		return true;
+	c = &r->counts[r->rules[f->rule].counter];
+	if (proto == 6 && ports && !f->closed && len >= 14 + ihl + 14) {
+		uint8_t flags = ip[ihl + 13];
 
-		c->bytes += iplen;
-		c->packets++;
-		if (!c->first_ns)
-			c->first_ns = ts;
-		c->last_ns = ts;
+		if (flags & 0x01)      /* FIN */
+			f->fins |= (uint8_t)(1u << dir);
+		if ((flags & 0x04) || f->fins == 3) {
+			f->closed = true;
+			STORE(c->open, c->open - 1);
+		}
+	}
+	STORE(c->bytes, c->bytes + iplen);
+	STORE(c->packets, c->packets + 1);
+	for (int i = 0; i < RECORD_SIZES; i++)
+		if (iplen <= record_size_upper[i] || i == RECORD_SIZES - 1) {
+			STORE(c->sizes[i], c->sizes[i] + 1);
+			break;
+		}
+	if (!c->first_ns)
+		STORE(c->first_ns, ts);
+	STORE(c->last_ns, ts);
+	origin = LOAD(r->origin);
+	if (origin && ts >= origin) {
+		struct series *sr = &r->series[r->rules[f->rule].counter];
+		size_t w = (size_t)((ts - origin) / 1000000000u);
+
+		/* a bound on a clock gone wild: a day of windows */
+		if (w < 86400) {
+			while (sr->n <= w)
+				*VEC_PUSH(sr->v, sr->n, sr->cap) = (struct record_window){ 0 };
+			sr->v[w].bytes += iplen;
+			sr->v[w].packets++;
+		}
 	}
 	return true;
 }
@@ -358,9 +402,34 @@ int record_run(struct recorder *r, int stop_fd)
 	return err;
 }
 
-void record_count(const struct recorder *r, size_t stmt, struct record_count *c)
+void record_count(const struct recorder *r, size_t counter, struct record_count *c)
 {
-	*c = r->counts[stmt];
+	const struct record_count *k = &r->counts[counter];
+
+	for (int i = 0; i < RECORD_SIZES; i++)
+		c->sizes[i] = LOAD(k->sizes[i]);
+	c->bytes = LOAD(k->bytes);
+	c->packets = LOAD(k->packets);
+	c->flows = LOAD(k->flows);
+	c->open = LOAD(k->open);
+	c->first_ns = LOAD(k->first_ns);
+	c->last_ns = LOAD(k->last_ns);
+}
+
+void record_origin(struct recorder *r, uint64_t ns)
+{
+	STORE(r->origin, ns);
+}
+
+uint64_t record_origin_ns(const struct recorder *r)
+{
+	return LOAD(r->origin);
+}
+
+const struct record_window *record_series(const struct recorder *r, size_t counter, size_t *n)
+{
+	*n = r->series[counter].n;
+	return r->series[counter].v;
 }
 
 uint64_t record_drops(const struct recorder *r)
@@ -387,6 +456,9 @@ int record_close(struct recorder *r)
 	free(r->flows.slot);
 	free(r->srcs);
 	free(r->rules);
+	for (size_t i = 0; i < r->ncounters; i++)
+		free(r->series[i].v);
+	free(r->series);
 	free(r->counts);
 	free(r->bufs);
 	free(r);

@@ -6,6 +6,7 @@
 #include "../agents/agent.h"
 #include "../agents/program.h"
 #include "../catalog/catalog.h"
+#include "../control/run.h"
 #include "../lib/out.h"
 #include "../lib/util.h"
 
@@ -14,12 +15,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
 
 const char cmd_catalog_usage[] =
 	"usage: dynamo catalog list [--kind KIND] [--class CLASS] [--catalog DIR] [--json]\n"
 	"       dynamo catalog show [--catalog DIR] [--json] NAME\n"
-	"       dynamo catalog measure NAME ...\n"
+	"       dynamo catalog measure [--duration TIME] [--catalog DIR] [--dry-run] NAME\n"
 	"\n"
 	"The catalog lists the sources dynamo can run: each makes traffic of one\n"
 	"class.  A source is a built-in agent (a server and users who follow a\n"
@@ -454,15 +459,288 @@ static int catalog_show(int argc, char **argv)
 }
 
 /* ---- measure ----------------------------------------------------------------
- * 'dynamo catalog measure NAME ...' runs a source alone and writes its
- * profile into its file (catalog_replace_profile() keeps the rest of the
- * file as it is).  Not built yet. */
+ * 'dynamo catalog measure NAME ...' runs a source alone, in a network of
+ * two hosts on one switch (users on one, its server on the other), with
+ * no control: one group of users at the profile's knobs.  What crossed
+ * the wire becomes the profile; a second, shorter run with think-scale at
+ * its min gives rate-max.  The profile replaces the old one in the file
+ * (catalog_replace_profile() keeps every other line). */
+
+/* The whole of a file of at most max bytes (NUL-terminated), or NULL. */
+static char *read_file(const char *path, size_t max, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *b;
+
+	if (!f)
+		return NULL;
+	b = xmalloc(max + 2);
+	*len = fread(b, 1, max + 1, f);
+	if (ferror(f) || *len > max) {
+		free(b);
+		b = NULL;
+	} else {
+		b[*len] = 0;
+	}
+	fclose(f);
+	return b;
+}
+
+/* Replace path with n bytes at p, whole or not at all; 0 or -1. */
+static int write_file(const char *path, const char *p, size_t n)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	FILE *f = fopen(tmp, "we");
+	int r = -1;
+
+	if (f) {
+		bool ok = fwrite(p, 1, n, f) == n;
+
+		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
+			r = 0;
+		else
+			unlink(tmp);
+	}
+	free(tmp);
+	return r;
+}
+
+struct measured {
+	struct run_result res;
+	const struct run_part *part;
+};
+
+/* Run the source once: 0 with m filled, or the exit status. */
+static int measure_run(const struct catalog_entry *e, uint64_t secs, uint32_t users, double think,
+		       const char *datadir, int stop_fd, struct measured *m)
+{
+	char path[] = "/tmp/dynamo-measure-XXXXXX", err[512] = "", proto[32] = "";
+	struct run_opts ro = { .seed = 1, .stop_fd = stop_fd, .datadir = datadir,
+			       .open_loop = true, .users = users, .think_scale = think,
+			       .duration_us = secs * 1000000, .warmup_us = 2000000 };
+	struct spec *s = NULL;
+	struct plan *p = NULL;
+	FILE *f;
+	int fd, st;
+
+	for (int i = 0; i < PROTO__COUNT; i++)
+		if (e->protos & (1u << i)) {
+			snprintf(proto, sizeof(proto), "%s", spec_proto_name((enum spec_proto)i));
+			break;
+		}
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		fprintf(stderr, "dynamo: cannot write a spec in /tmp: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EXIT_FAIL;
+	}
+	/* The rate is not held (open loop): it only has to fit the links. */
+	fprintf(f, "generate %s traffic from a to b with 100 Gbps over %s using source %s ;\n",
+		spec_class_name(e->cls), proto, e->kind == CATALOG_AGENT ? proto : e->name);
+	fclose(f);
+	st = cli_load(path, &s, &p);
+	unlink(path);
+	if (st != EXIT_OK)
+		goto out;
+	if (run_check(p, datadir, err, sizeof(err)) || run_exec(p, &ro, &m->res, err, sizeof(err))) {
+		fprintf(stderr, "dynamo: %s: %s\n", e->name, err);
+		st = EXIT_FAIL;
+		goto out;
+	}
+	if (m->res.stopped) {
+		fprintf(stderr, "dynamo: %s: stopped before the end; nothing written\n", e->name);
+		st = EXIT_FAIL;
+		goto out;
+	}
+	m->part = &m->res.stmts[0].parts[0];
+	if (!m->part->held_us || !m->part->wire.bytes) {
+		fprintf(stderr, "dynamo: %s: no traffic crossed the wire%s%s\n", e->name,
+			m->res.warning[0] ? ": " : "", m->res.warning);
+		st = EXIT_FAIL;
+	}
+out:
+	plan_free(p);
+	spec_free(s);
+	return st;
+}
 
 static int catalog_measure(int argc, char **argv)
 {
-	(void)argc, (void)argv;
-	fprintf(stderr, "dynamo catalog measure: not built yet\n");
-	return EXIT_FAIL;
+	static const struct option opts[] = {
+		{ "duration", required_argument, NULL, 'd' },
+		{ "catalog", required_argument, NULL, 'C' },
+		{ "data", required_argument, NULL, 'D' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd *self = cli_find("catalog");
+	const char *given = NULL;
+	char dir[PATH_MAX], datadir[PATH_MAX] = "", date[16], cmdline[CATALOG_MAX_TEXT];
+	struct catalog cat = { 0 };
+	struct catalog_entry e = { 0 };
+	struct measured m = { 0 }, mx = { 0 };
+	const struct catalog_knob *ku, *kt;
+	uint64_t dur_us = 20000000;
+	bool dry = false;
+	char *text = NULL, *out = NULL;
+	size_t len = 0;
+	sigset_t set;
+	int c, st, stop_fd = -1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (cli_parse_time(optarg, &dur_us) || dur_us < 5000000)
+				return cli_usage_error(self, "--duration takes a time of 5s or more, "
+						       "such as 20s, not '%s'", optarg);
+			break;
+		case 'C':
+			given = optarg;
+			break;
+		case 'D':
+			snprintf(datadir, sizeof(datadir), "%s", optarg);
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'h':
+			return cli_help(self);
+		default:
+			return cli_usage_error(self, "bad option");
+		}
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error(self, "catalog measure needs one source name");
+	if (!datadir[0])
+		cli_find_datadir(datadir, sizeof(datadir));
+	st = load(given, dir, sizeof(dir), &cat);
+	if (st != EXIT_OK)
+		return st;
+	{
+		const struct catalog_entry *f = catalog_find(&cat, argv[optind]);
+
+		if (!f) {
+			fprintf(stderr, "dynamo: no source named '%s' in %s\n", argv[optind], dir);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (f->kind == CATALOG_PROJECT) {
+			fprintf(stderr, "dynamo: %s is a project: measuring projects needs a container "
+				"engine, which this version does not drive yet\n", f->name);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (!f->file || !(text = read_file(f->file, CATALOG_MAX_FILE, &len))) {
+			fprintf(stderr, "dynamo: cannot read %s\n", f->file ? f->file : f->name);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		if (catalog_parse(&e, f->file, text, len, dir, sizeof(dir))) {
+			fprintf(stderr, "dynamo: %s\n", dir);
+			st = EXIT_INVALID;
+			goto out;
+		}
+		e.file = xstrdup(f->file);
+	}
+	ku = catalog_knob(&e, "users");
+	kt = catalog_knob(&e, "think-scale");
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	stop_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	fprintf(stderr, "dynamo: measuring %s for %llu s (users %g, think-scale %g), then "
+		"%llu s at think-scale %g\n", e.name, (unsigned long long)(dur_us / 1000000),
+		ku ? ku->def : 4, kt ? kt->def : 1, (unsigned long long)(dur_us / 2000000),
+		kt ? kt->min : 0.01);
+	st = measure_run(&e, dur_us / 1000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->def : 1,
+			 datadir, stop_fd, &m);
+	if (st != EXIT_OK)
+		goto out;
+	st = measure_run(&e, dur_us / 2000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->min : 0.01,
+			 datadir, stop_fd, &mx);
+	if (st != EXIT_OK)
+		goto out;
+	{
+		const struct run_part *rp = m.part;
+		const struct run_stmt *rs = &m.res.stmts[0];
+		double secs = (double)rp->held_us / 1e6, fl = 0, flmax = 0, n = 0;
+		uint64_t pk = 0, nfl = 0, from = 2, to = rs->nseries ? rs->nseries - 1 : 0, held_pk = 0;
+		time_t now = time(NULL);
+		struct tm tm;
+
+		for (uint64_t w = from; w < to; w++) {
+			fl += (double)rp->series[w].flows;
+			flmax = MAX(flmax, (double)rp->series[w].flows);
+			held_pk += rp->series[w].packets;
+			n++;
+		}
+		e.measured = true;
+		e.prof_users = ku ? ku->def : 4;
+		e.prof_think_scale = kt ? kt->def : 1;
+		e.prof_duration = (double)(dur_us / 1000000);
+		e.rate = (uint64_t)((double)rp->held_bytes * 8 / secs + 0.5);
+		e.rate_max = (uint64_t)((double)mx.part->held_bytes * 8 * 1e6 / (double)mx.part->held_us + 0.5);
+		e.packets = n ? (double)held_pk / n : 0;
+		e.flows = n ? fl / n : 0;
+		e.flows_max = flmax;
+		e.sessions = (double)rs->clients.sessions / ((double)m.res.duration_us / 1e6);
+		for (int i = 0; i < RECORD_SIZES; i++)
+			pk += rp->wire.sizes[i];
+		e.packet_size.n = 0;
+		for (int i = 0; i < RECORD_SIZES; i++) {
+			e.packet_size.upper[e.packet_size.n] = record_size_upper[i];
+			e.packet_size.frac[e.packet_size.n++] = pk ? (double)rp->wire.sizes[i] / (double)pk : 0;
+		}
+		for (int i = 0; i < RUN_FLOW_SIZES; i++)
+			nfl += rp->flow_sizes[i];
+		e.flow_size.n = 0;
+		for (int i = 0; i < RUN_FLOW_SIZES; i++) {
+			e.flow_size.upper[e.flow_size.n] = run_flow_size_upper[i];
+			e.flow_size.frac[e.flow_size.n++] = nfl ? (double)rp->flow_sizes[i] / (double)nfl : 0;
+		}
+		if (!pk || !nfl) {
+			fprintf(stderr, "dynamo: %s: no packets or flows to make a profile of\n", e.name);
+			st = EXIT_FAIL;
+			goto out;
+		}
+		localtime_r(&now, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		snprintf(cmdline, sizeof(cmdline), "dynamo catalog measure %s --duration %llus", e.name,
+			 (unsigned long long)(dur_us / 1000000));
+		free(e.measured_by);
+		free(e.measured_on);
+		e.measured_by = xstrdup(cmdline);
+		e.measured_on = xstrdup(date);
+	}
+	out = catalog_replace_profile(text, len, &e);
+	if (dry) {
+		fputs(out, stdout);
+	} else if (write_file(e.file, out, strlen(out))) {
+		fprintf(stderr, "dynamo: cannot write %s: %s\n", e.file, strerror(errno));
+		st = EXIT_FAIL;
+		goto out;
+	} else {
+		char r[32], rm[32];
+
+		fmt_rate(r, sizeof(r), e.rate);
+		fmt_rate(rm, sizeof(rm), e.rate_max);
+		printf("%s: %s per instance (%s at most), %.1f flows, %.1f sessions/s; written to %s\n",
+		       e.name, r, rm, e.flows, e.sessions, e.file);
+	}
+out:
+	if (stop_fd >= 0)
+		close(stop_fd);
+	run_result_free(&m.res);
+	run_result_free(&mx.res);
+	free(out);
+	free(text);
+	catalog_entry_free(&e);
+	catalog_free(&cat);
+	return st;
 }
 
 /* ---- the dispatcher ------------------------------------------------------------ */

@@ -24,7 +24,8 @@
 
 const char cmd_run_usage[] =
 	"usage: dynamo run [--duration TIME] [--record FILE.pcapng] [--labels FILE.csv]\n"
-	"                  [--seed N] [--json] FILE\n"
+	"                  [--report FILE.json] [--warmup TIME] [--seed N] [--quiet] [--json]\n"
+	"                  FILE\n"
 	"\n"
 	"Build the network of the spec FILE, start the traffic sources of every\n"
 	"generate statement between its endpoints (a server on each 'to' host, users\n"
@@ -42,17 +43,31 @@ const char cmd_run_usage[] =
 	"                      transport, the 5-tuple (client first), packets and\n"
 	"                      frame bytes each way, statement, label, class,\n"
 	"                      protocol, source; every flow of the recording\n"
+	"  --report FILE       write the run as JSON to FILE: per statement its targets,\n"
+	"                      the rate held after the warm-up, totals, and every\n"
+	"                      second (IP bytes, packets, flows open at its end)\n"
+	"  --warmup TIME       how long users may take to arrive before rates are held\n"
+	"                      to their band and counted as achieved (default 5s)\n"
 	"  --seed N            seed of the users' choices and the content (default 1)\n"
 	"  --data DIR          behaviour models and corpora (default: data/ next to\n"
 	"                      the program, else its ../share/dynamo)\n"
-	"  --json              print the result as JSON (bytes, bits/s, seconds)\n"
+	"  -q, --quiet         no live view\n"
+	"  --json              print the result as JSON (bytes, bits/s, seconds); no\n"
+	"                      live view unless stderr is a terminal\n"
 	"  -h, --help          show this help\n"
 	"\n"
 	"Rates and flows are counted from the run's capture: IP bytes of the\n"
-	"statement's packets, both directions.  This version runs each statement's\n"
-	"sources at a fixed intensity (users enough for the flows asked, following\n"
-	"their behaviour model); it reports the rate achieved against the target.\n"
-	"Ctrl-C stops the run early; the recording is still complete.\n"
+	"statement's packets, both directions.  Ten times a second a controller\n"
+	"compares them with each statement's targets and steers its sources: a\n"
+	"bucket per group of users caps the bytes they move (TCP's flow control\n"
+	"slows the servers with them), users think less or more groups of users\n"
+	"start when they ask for less than the rate, and groups start or stop to\n"
+	"keep 'using >= N' or '<= N flows'.  After the warm-up the rate over the\n"
+	"run holds within 1% and each second within 5% (docs/control.md).  The\n"
+	"live view shows, per statement, target, the last second, flows open and\n"
+	"users, in place on a terminal, else as a line every 5 s on stderr.\n"
+	"Ctrl-C stops the run early; the recording, labels and report are still\n"
+	"written, complete.\n"
 	"\n"
 	"exit status: 0 the run completed, 1 it could not run, 2 invalid spec or usage\n"
 	"\n"
@@ -116,6 +131,113 @@ void cli_find_datadir(char *out, size_t n)
 	snprintf(out, n, "%s", DYNAMO_DATADIR);
 }
 
+/* ---- the live view ----------------------------------------------------- */
+
+#define HIST 24
+
+struct live_view {
+	const struct plan *p;
+	bool tty, plain;
+	unsigned drawn;             /* lines drawn last time (tty) */
+	uint64_t last_draw_us, last_plain_us, last_sec;
+	uint64_t (*hist)[HIST];     /* per statement: rate of each past second */
+	size_t nhist;
+};
+
+/* A bar for achieved against target: ' ' none, '#' on target or over. */
+static char level(uint64_t rate, uint64_t target)
+{
+	static const char ramp[] = " .:-=+*#";
+	double f = target ? (double)rate / (double)target : 0;
+	int i = (int)(f * 7 + 0.5);
+
+	return ramp[i < 0 ? 0 : i > 7 ? 7 : i];
+}
+
+static void live_line(FILE *f, const struct live_view *v, size_t s, const struct run_live_stmt *ls)
+{
+	const struct plan_stmt *ps = &v->p->stmts[s];
+	char tgt[32], now[32], hist[HIST + 1];
+	size_t n = MIN(v->nhist, (size_t)HIST);
+
+	fmt_rate(tgt, sizeof(tgt), ps->gen->rate);
+	fmt_rate(now, sizeof(now), ls->rate);
+	for (size_t i = 0; i < n; i++)
+		hist[i] = level(v->hist[s][(v->nhist - n + i) % HIST], ps->gen->rate);
+	hist[n] = 0;
+	fprintf(f, "  #%-3zu %-14.14s target %12s  now %12s  flows %5llu", ps->index, ps->label, tgt,
+		ls->active ? now : "-", (unsigned long long)ls->open);
+	if (ps->gen->flow_op != FLOWS_ANY)
+		fprintf(f, " (%s %u)", ps->gen->flow_op == FLOWS_GE ? ">=" : ps->gen->flow_op == FLOWS_LE ? "<=" : "=",
+			ps->gen->flows);
+	fprintf(f, "  users %4u", ls->users);
+	if (v->tty)
+		fprintf(f, "  [%-*s]", HIST, hist);
+}
+
+static void live_tick(const struct run_live *l, void *arg)
+{
+	struct live_view *v = arg;
+	uint64_t sec = l->elapsed_us / 1000000;
+
+	if (sec != v->last_sec && sec >= 1) {
+		/* a second has passed: keep its rate for the history */
+		for (size_t s = 0; s < l->nstmts; s++)
+			v->hist[s][v->nhist % HIST] = l->stmts[s].rate;
+		v->nhist++;
+		v->last_sec = sec;
+	}
+	if (v->tty) {
+		if (l->elapsed_us < v->last_draw_us + 500000)
+			return;
+		v->last_draw_us = l->elapsed_us;
+		if (v->drawn)
+			fprintf(stderr, "\033[%uA", v->drawn);
+		fprintf(stderr, "\033[Kdynamo run: %.1f s of %.0f s%s\n", (double)l->elapsed_us / 1e6,
+			(double)l->duration_us / 1e6, l->elapsed_us < l->warmup_us ? " (warming up)" : "");
+		for (size_t s = 0; s < l->nstmts; s++) {
+			fputs("\033[K", stderr);
+			live_line(stderr, v, s, &l->stmts[s]);
+			fputc('\n', stderr);
+		}
+		v->drawn = (unsigned)l->nstmts + 1;
+		fflush(stderr);
+	} else if (v->plain) {
+		if (l->elapsed_us < v->last_plain_us + 5000000)
+			return;
+		v->last_plain_us = l->elapsed_us / 5000000 * 5000000;
+		for (size_t s = 0; s < l->nstmts; s++) {
+			fprintf(stderr, "dynamo run: %3llu s", (unsigned long long)(l->elapsed_us / 1000000));
+			live_line(stderr, v, s, &l->stmts[s]);
+			fputc('\n', stderr);
+		}
+		fflush(stderr);
+	}
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+static uint64_t held_rate(uint64_t bytes, uint64_t us)
+{
+	return us ? (uint64_t)((double)bytes * 8e6 / (double)us + 0.5) : 0;
+}
+
+static const char *flow_op_name(enum spec_flow_op op)
+{
+	return op == FLOWS_GE ? ">=" : op == FLOWS_LE ? "<=" : op == FLOWS_EQ ? "=" : NULL;
+}
+
+/* The fewest flows open at the end of a second after the warm-up. */
+static uint64_t held_flows_min(const struct run_stmt *rs, uint64_t warmup_us)
+{
+	uint64_t from = (rs->start_us + warmup_us + 999999) / 1000000, to = rs->end_us / 1000000,
+		 least = UINT64_MAX;
+
+	for (uint64_t w = from; w < to && w < rs->nseries; w++)
+		least = MIN(least, rs->series[w].flows);
+	return least == UINT64_MAX ? 0 : least;
+}
+
 static void print_result(const struct plan *p, const struct run_result *res, bool json,
 			 const char *record)
 {
@@ -127,6 +249,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	if (res->stopped)
 		out_text(o, " (stopped early)");
 	out_bool(o, "stopped", NULL, res->stopped);
+	out_time(o, "warmup", ", rates held from %s on", res->warmup_us);
 	out_text(o, "\n");
 	out_arr_open(o, "statements");
 	for (size_t i = 0; i < p->nstmts; i++) {
@@ -137,16 +260,48 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 		out_obj_open(o, NULL);
 		out_uint(o, "statement", "statement %llu", ps->index);
 		out_str(o, "label", " (%s)", ps->label);
-		out_str(o, "sources", ": %s", rs->protos);
-		out_uint(o, "users", ", %llu users", rs->users);
-		out_uint(o, "groups", " in each of %llu groups (client host, server, protocol)\n",
-			 rs->instances);
-		out_rate(o, "target", "  target   %s\n", ps->gen->rate);
-		out_rate(o, "rate", "  achieved %s", rate);
+		out_str(o, "sources", ": %s\n", rs->protos);
+		out_rate(o, "target", "  target   %s", ps->gen->rate);
+		if (flow_op_name(ps->gen->flow_op)) {
+			out_str(o, "flows_op", ", flows %s", flow_op_name(ps->gen->flow_op));
+			out_uint(o, "flows_target", " %llu", ps->gen->flows);
+		}
+		out_text(o, "\n");
+		if (rs->held_us) {
+			out_rate(o, "achieved", "  achieved %s", held_rate(rs->held_bytes, rs->held_us));
+			out_time(o, "held", " over the %s after the warm-up", rs->held_us);
+			out_uint(o, "flows_min", ", flows open >= %llu at every second\n",
+				 held_flows_min(rs, res->warmup_us));
+		} else {
+			out_null(o, "achieved", "  achieved -", NULL);
+			out_text(o, " (the run ended within the warm-up)\n");
+		}
+		out_rate(o, "rate", "  whole run %s", rate);
 		out_uint(o, "bytes", "  %llu bytes", rs->wire.bytes);
 		out_uint(o, "packets", "  %llu packets", rs->wire.packets);
 		out_uint(o, "flows", "  %llu flows\n", rs->wire.flows);
+		if (rs->nparts > 1) {
+			out_arr_open(o, "parts");
+			for (size_t k = 0; k < rs->nparts; k++) {
+				const struct run_part *rp = &rs->parts[k];
+				uint32_t share = rs->held_bytes
+					? (uint32_t)((double)rp->held_bytes * 1e6 / (double)rs->held_bytes + 0.5) : 0;
+
+				out_obj_open(o, NULL);
+				out_str(o, "class", "  %-14s", spec_class_name(ps->parts[k].cls));
+				out_rate(o, "target", " target %s", rp->target);
+				out_ppm(o, "share_target", " (%s)", ps->parts[k].share_ppm);
+				out_rate(o, "achieved", "  achieved %s", held_rate(rp->held_bytes, rp->held_us));
+				out_ppm(o, "share", " (%s)\n", share);
+				out_obj_close(o);
+			}
+			out_arr_close(o);
+		}
 		out_obj_open(o, "agents");
+		out_uint(o, "instances", "  sources: %llu", rs->instances);
+		out_uint(o, "users_per_group", " (client host, server, protocol), %llu users a group",
+			 rs->users);
+		out_uint(o, "groups_max", ", %llu groups at most\n", rs->groups_max);
 		out_uint(o, "sessions", "  users: %llu sessions", rs->clients.sessions);
 		out_uint(o, "actions", ", %llu actions", rs->clients.actions);
 		out_uint(o, "connections", ", %llu connections", rs->clients.conns);
@@ -170,6 +325,94 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	out_free(o);
 }
 
+/* --report FILE: targets, what was achieved, and every second. */
+static int write_report(const char *path, const char *spec, const struct plan *p,
+			const struct run_result *res, uint64_t seed)
+{
+	FILE *f = fopen(path, "we");
+	struct out *o;
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	o = out_new(f, true);
+	out_obj_open(o, NULL);
+	out_str(o, "version", NULL, DYNAMO_VERSION);
+	out_str(o, "spec", NULL, spec);
+	out_uint(o, "seed", NULL, seed);
+	out_double(o, "duration_s", NULL, (double)res->duration_us / 1e6);
+	out_double(o, "warmup_s", NULL, (double)res->warmup_us / 1e6);
+	out_bool(o, "stopped", NULL, res->stopped);
+	out_uint(o, "packets", NULL, res->packets);
+	out_uint(o, "dropped", NULL, res->drops);
+	out_arr_open(o, "statements");
+	for (size_t i = 0; i < p->nstmts; i++) {
+		const struct plan_stmt *ps = &p->stmts[i];
+		const struct run_stmt *rs = &res->stmts[i];
+
+		out_obj_open(o, NULL);
+		out_uint(o, "statement", NULL, ps->index);
+		out_str(o, "label", NULL, ps->label);
+		out_str(o, "sources", NULL, rs->protos);
+		out_double(o, "start_s", NULL, (double)rs->start_us / 1e6);
+		out_double(o, "end_s", NULL, (double)rs->end_us / 1e6);
+		out_obj_open(o, "target");
+		out_uint(o, "bps", NULL, ps->gen->rate);
+		if (flow_op_name(ps->gen->flow_op)) {
+			out_str(o, "flows_op", NULL, flow_op_name(ps->gen->flow_op));
+			out_uint(o, "flows", NULL, ps->gen->flows);
+		}
+		out_obj_close(o);
+		out_obj_open(o, "achieved");
+		out_uint(o, "bps", NULL, held_rate(rs->held_bytes, rs->held_us));
+		out_double(o, "held_s", NULL, (double)rs->held_us / 1e6);
+		out_uint(o, "held_bytes", NULL, rs->held_bytes);
+		out_uint(o, "flows_min", NULL, held_flows_min(rs, res->warmup_us));
+		out_uint(o, "bytes", NULL, rs->wire.bytes);
+		out_uint(o, "packets", NULL, rs->wire.packets);
+		out_uint(o, "flows", NULL, rs->wire.flows);
+		out_uint(o, "sessions", NULL, rs->clients.sessions);
+		out_uint(o, "connections", NULL, rs->clients.conns);
+		out_uint(o, "errors", NULL, rs->clients.errors);
+		out_obj_close(o);
+		out_arr_open(o, "parts");
+		for (size_t k = 0; k < rs->nparts; k++) {
+			const struct run_part *rp = &rs->parts[k];
+
+			out_obj_open(o, NULL);
+			out_str(o, "class", NULL, spec_class_name(ps->parts[k].cls));
+			out_uint(o, "target_bps", NULL, rp->target);
+			out_uint(o, "achieved_bps", NULL, held_rate(rp->held_bytes, rp->held_us));
+			out_uint(o, "held_bytes", NULL, rp->held_bytes);
+			out_uint(o, "bytes", NULL, rp->wire.bytes);
+			out_uint(o, "flows", NULL, rp->wire.flows);
+			out_obj_close(o);
+		}
+		out_arr_close(o);
+		/* each second from the go: [t, IP bytes, packets, flows open at its end] */
+		out_arr_open(o, "series");
+		for (size_t w = 0; w < rs->nseries; w++) {
+			out_obj_open(o, NULL);
+			out_uint(o, "t", NULL, w);
+			out_uint(o, "bps", NULL, rs->series[w].bytes * 8);
+			out_uint(o, "bytes", NULL, rs->series[w].bytes);
+			out_uint(o, "packets", NULL, rs->series[w].packets);
+			out_uint(o, "flows", NULL, rs->series[w].flows);
+			out_obj_close(o);
+		}
+		out_arr_close(o);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+	out_obj_close(o);
+	out_free(o);
+	if (ferror(f))
+		r = -EIO;
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -179,6 +422,9 @@ int cmd_run(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "data", required_argument, NULL, 'D' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "report", required_argument, NULL, 'R' },
+		{ "warmup", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -188,12 +434,14 @@ int cmd_run(int argc, char **argv)
 	char datadir[PATH_MAX] = "", err[512] = "";
 	struct spec *s = NULL;
 	struct plan *p = NULL;
-	bool json = false;
+	bool json = false, quiet = false;
+	const char *report = NULL;
+	struct live_view lv = { 0 };
 	sigset_t set;
 	int c, st;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hq", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (cli_parse_time(optarg, &ro.duration_us))
@@ -221,6 +469,17 @@ int cmd_run(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'R':
+			report = optarg;
+			break;
+		case 'w':
+			if (cli_parse_time(optarg, &ro.warmup_us))
+				return cli_usage_error(self, "--warmup takes a time such as 5s, not '%s'",
+						       optarg);
+			break;
 		case 'h':
 			return cli_help(self);
 		default:
@@ -247,11 +506,29 @@ int cmd_run(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	ro.stop_fd = signalfd(-1, &set, SFD_CLOEXEC);
+	/* The live view: in place on a terminal, plain lines now and then
+	 * when not one (not with --json, whose output is for programs). */
+	lv.p = p;
+	lv.tty = !quiet && isatty(STDERR_FILENO);
+	lv.plain = !quiet && !json && !lv.tty;
+	lv.hist = xcalloc(p->nstmts + 1, sizeof(*lv.hist));
+	if (lv.tty || lv.plain) {
+		ro.tick = live_tick;
+		ro.tick_arg = &lv;
+	}
 	fflush(NULL);
 	if (run_exec(p, &ro, &res, err, sizeof(err))) {
 		fprintf(stderr, "dynamo: %s\n", err);
 		st = EXIT_FAIL;
 		goto out;
+	}
+	if (report) {
+		int e = write_report(report, argv[optind], p, &res, ro.seed);
+
+		if (e) {
+			fprintf(stderr, "dynamo: %s: %s\n", report, strerror(-e));
+			st = EXIT_FAIL;
+		}
 	}
 	print_result(p, &res, json, ro.record);
 	if (res.warning[0])
@@ -263,6 +540,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "dynamo: warning: the recorder lost %llu packets\n",
 			(unsigned long long)res.drops);
 out:
+	free(lv.hist);
 	if (ro.stop_fd >= 0)
 		close(ro.stop_fd);
 	run_result_free(&res);

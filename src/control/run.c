@@ -21,6 +21,7 @@
 #include <ftw.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,11 +32,17 @@
 #include "../lib/util.h"
 #include "emul.h"
 #include "run.h"
+#include "steer.h"
 
 #define GRACE_NS 1500000000ull    /* users finish what they do */
 #define KILL_AFTER_MS 8000        /* then a host that lingers is killed */
 #define READY_MS 15000
 #define FTP_DATA_LO 1024          /* FTP data connections: the server's side */
+#define WARMUP_US 5000000ull      /* default warm-up */
+#define TICK_MS 100               /* the controller's period */
+#define HOST_TICK_NS 50000000ull  /* a host's look at its control slots */
+#define GROUP_USERS 4             /* users per group, unless flows say fewer */
+#define GROUPS_MAX 256            /* per task */
 
 struct task {
 	size_t node;
@@ -46,10 +53,32 @@ struct task {
 	uint32_t server_addr;
 	uint16_t port;
 	const char *server_name;
-	uint32_t users;
+	uint32_t users;                 /* client: per group */
 	uint64_t start_us, stop_us;     /* client: when to start and stop */
 	uint32_t resolver;              /* client: its resolver, or 0 */
+	size_t counter;                 /* client: the part it counts toward */
+	size_t slot;                    /* client: its control slot */
+	uint32_t groups0, groups_max;   /* client: groups at start, at most */
+	double weight;                  /* client: its share of the part */
 };
+
+/* Shared between the supervisor and the host that runs a client task
+ * (mapped before the fork): the supervisor sets the bucket's rate and
+ * how many groups of users to run; the host says what they did.  Each
+ * field is read and written whole, atomically. */
+struct slot {
+	uint64_t rate;          /* bytes/s at the sockets; 0: no limit */
+	uint32_t groups;        /* groups wanted */
+	uint32_t think_ppm;     /* users' think times, of the model's */
+	uint32_t running;       /* groups running */
+	uint64_t used;          /* bytes moved */
+	uint64_t starved_ns;    /* time sessions waited for the bucket */
+	int64_t active;         /* connections open */
+	uint64_t sessions;
+};
+
+#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 struct ctx {
 	const struct plan *p;
@@ -61,6 +90,10 @@ struct ctx {
 	size_t nrules, rules_cap;
 	uint64_t duration_us;
 	char *workdir;                  /* programs' files; removed at the end */
+	size_t *counter_base;           /* per statement: its first counter */
+	size_t ncounters;               /* parts of all statements */
+	struct slot *slots;             /* shared, one per client task */
+	size_t nslots;
 };
 
 struct proc {
@@ -79,8 +112,8 @@ static uint32_t node_addr(const struct topo *t, size_t node)
 /* Count flows from client to server on ports lo..hi, TCP and UDP (or
  * one transport), toward statement stmt, and label them so. */
 static void add_rules(struct ctx *x, uint32_t client, uint32_t server, int l4, uint16_t lo,
-		      uint16_t hi, size_t stmt, const char *cls, const char *protocol,
-		      const char *source)
+		      uint16_t hi, size_t stmt, size_t counter, const char *cls,
+		      const char *protocol, const char *source)
 {
 	for (int m = 0; m < 2; m++) {
 		struct record_rule *u;
@@ -91,7 +124,7 @@ static void add_rules(struct ctx *x, uint32_t client, uint32_t server, int l4, u
 		*u = (struct record_rule){
 			.client = client, .server = server, .proto = (uint8_t)(m ? 17 : 6),
 			.port_lo = lo, .port_hi = hi, .stmt = (uint32_t)stmt,
-			.cls = cls, .protocol = protocol, .source = source,
+			.counter = (uint32_t)counter, .cls = cls, .protocol = protocol, .source = source,
 		};
 	}
 }
@@ -101,7 +134,7 @@ static void add_rules(struct ctx *x, uint32_t client, uint32_t server, int l4, u
  * router, answering the emulation's names as NAME.example).  Returns the
  * resolver's address, or 0 when the host has no gateway or its port 53
  * is taken. */
-static uint32_t add_resolver(struct ctx *x, size_t client, size_t stmt)
+static uint32_t add_resolver(struct ctx *x, size_t client, size_t stmt, size_t counter)
 {
 	const struct topo *t = x->p->topo;
 	const struct topo_node *nd = &t->nodes[client];
@@ -130,7 +163,7 @@ static uint32_t add_resolver(struct ctx *x, size_t client, size_t stmt)
 		tk->port = 53;
 	}
 rules:
-	add_rules(x, node_addr(t, client), via, 0, 53, 53, stmt, "web", "dns", dns->name);
+	add_rules(x, node_addr(t, client), via, 0, 53, 53, stmt, counter, "web", "dns", dns->name);
 	return via;
 }
 
@@ -139,6 +172,12 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 	const struct plan *p = x->p;
 	const struct topo *t = p->topo;
 
+	x->counter_base = xcalloc(p->nstmts + 1, sizeof(*x->counter_base));
+	for (size_t s = 0; s < p->nstmts; s++) {
+		x->counter_base[s] = x->ncounters;
+		x->ncounters += p->stmts[s].nparts;
+	}
+	x->counter_base[p->nstmts] = x->ncounters;
 	for (size_t s = 0; s < p->nstmts; s++) {
 		const struct plan_stmt *ps = &p->stmts[s];
 		uint64_t start = ps->gen->offset_us,
@@ -167,9 +206,9 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 		}
 		for (size_t k = 0; k < ps->nparts; k++) {
 			const struct agent *agents[PROTO__COUNT];
-			size_t na = 0;
-			uint64_t want;
-			uint32_t users;
+			size_t na = 0, counter = x->counter_base[s] + k;
+			uint64_t want, tasks;
+			uint32_t users, groups, gmax = GROUPS_MAX;
 
 			for (int pr = 0; pr < PROTO__COUNT; pr++)
 				if (ps->parts[k].protos & (1u << pr)) {
@@ -197,11 +236,28 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 					 ps->index, spec_class_name(ps->parts[k].cls));
 				return -ENOENT;
 			}
-			/* Intensity: enough users for the flows asked, at least
-			 * one per pair and protocol (the next step holds the rate
-			 * itself). */
+			/* Intensity at the start: users in groups of GROUP_USERS,
+			 * enough for the flows asked, at least one group per
+			 * pair and protocol; the controller adds groups while
+			 * the users ask for less than the rate.  With 'using <=
+			 * N flows', groups of one user, N of them at most. */
+			tasks = ps->pairs * na;
+			if (x->o->open_loop) {
+				users = x->o->users ? x->o->users : GROUP_USERS;
+				groups = gmax = 1;
+				goto intensity;
+			}
 			want = ps->gen->flow_op == FLOWS_GE || ps->gen->flow_op == FLOWS_EQ ? ps->gen->flows : 1;
-			users = (uint32_t)MAX(1, (want + ps->pairs * na - 1) / (ps->pairs * na));
+			want = (want + tasks - 1) / tasks;
+			if (ps->gen->flow_op == FLOWS_LE || ps->gen->flow_op == FLOWS_EQ) {
+				users = 1;
+				gmax = (uint32_t)MAX(1, MIN(GROUPS_MAX, ps->gen->flows / tasks));
+				groups = (uint32_t)MAX(1, MIN(gmax, want));
+			} else {
+				users = GROUP_USERS;
+				groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (want + users - 1) / users));
+			}
+intensity:
 			for (size_t i = 0; i < ps->nfrom; i++)
 				for (size_t j = 0; j < ps->nto; j++) {
 					size_t a = ps->from[i], b = ps->to[j];
@@ -211,10 +267,15 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 					for (size_t q = 0; q < na; q++) {
 						bool web = agents[q]->proto == PROTO_HTTP ||
 							   agents[q]->proto == PROTO_HTTPS;
-						uint32_t resolver = web ? add_resolver(x, a, s) : 0;
+						uint32_t resolver = web ? add_resolver(x, a, s, counter) : 0;
 						struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
 
 						tk->resolver = resolver;
+						tk->counter = counter;
+						tk->slot = x->nslots++;
+						tk->groups0 = groups;
+						tk->groups_max = gmax;
+						tk->weight = 1.0;
 
 						tk->node = a;
 						tk->a = agents[q];
@@ -227,13 +288,13 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 						tk->start_us = start;
 						tk->stop_us = stop;
 						add_rules(x, node_addr(t, a), tk->server_addr, 0, tk->port, tk->port, s,
-							  spec_class_name(ps->parts[k].cls), agents[q]->name,
+							  counter, spec_class_name(ps->parts[k].cls), agents[q]->name,
 							  prog ? prog->name : agents[q]->name);
 						/* FTP's passive data connections: a server
 						 * port the control connection named */
 						if (agents[q]->proto == PROTO_FTP)
 							add_rules(x, node_addr(t, a), tk->server_addr, 6, FTP_DATA_LO,
-								  RECORD_EPHEMERAL - 1, s,
+								  RECORD_EPHEMERAL - 1, s, counter,
 								  spec_class_name(ps->parts[k].cls), "ftp-data",
 								  prog ? prog->name : agents[q]->name);
 						/* one server per (host, port) */
@@ -297,6 +358,7 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 		free(dir);
 		model_free(m);
 	}
+	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);
 	return r;
@@ -304,25 +366,42 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 
 /* ---- a host process --------------------------------------------------- */
 
+/* A group of users of one client task: one call of the agent's client()
+ * with its own view of the host (generator, stopping flag) and counters.
+ * The controller adds groups while users ask for less than the rate
+ * allows, and stops some when there are more flows than allowed. */
 struct group {
 	struct host view;
 	struct agent_env env;
 	struct stats st;
-	struct timer start, stop;
-	const struct task *tk;
+	struct tctl *tc;
 	char *files;                    /* env.server_files */
 	char err[256];
-	bool failed;
+	bool failed, stopped;
+};
+
+/* A client task in its host: the bucket its groups share, and them. */
+struct tctl {
+	const struct task *tk;
+	struct slot *slot;
+	struct pace pace;
+	uint64_t rate;                  /* the bucket's, as last set */
+	struct group **g;               /* started, in order; kept to the end */
+	size_t ng, live;
+	const struct model *model;
+	struct timer start, stop;
+	bool started, ended;
 };
 
 struct node_run {
 	struct host base;
-	struct group *groups;
-	size_t ngroups;
+	struct ctx *x;
+	struct tctl *tcs;
+	size_t ntcs;
 	struct program *progs;
 	size_t nprogs;
 	struct io sig;
-	struct timer grace;
+	struct timer grace, tick;
 	bool stopping;
 };
 
@@ -340,8 +419,14 @@ static void stop_all(struct node_run *nr)
 		return;
 	nr->stopping = true;
 	nr->base.stopping = true;
-	for (size_t i = 0; i < nr->ngroups; i++)
-		nr->groups[i].view.stopping = true;
+	/* Users finish what they are doing, unpaced: what was asked for
+	 * is answered before the end. */
+	for (size_t i = 0; i < nr->ntcs; i++) {
+		for (size_t k = 0; k < nr->tcs[i].ng; k++)
+			nr->tcs[i].g[k]->view.stopping = true;
+		pace_set(&nr->tcs[i].pace, 0);
+	}
+	loop_timer_stop(nr->base.loop, &nr->tick);
 	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS);
 }
 
@@ -356,28 +441,120 @@ static void sig_cb(struct loop *l, struct io *io, unsigned revents)
 	stop_all(the_node);
 }
 
-static void group_start(struct loop *l, struct timer *t)
+/* Start one more group of users for tc. */
+static void group_add(struct node_run *nr, struct tctl *tc)
 {
-	struct group *g = container_of(t, struct group, start);
-	int r;
+	const struct task *tk = tc->tk;
+	struct group *g = xcalloc(1, sizeof(*g));
 
-	(void)l;
-	if (g->view.stopping)
-		return;
-	r = g->tk->a->client(&g->env, g->err, sizeof(g->err));
+	tc->g = xreallocarray(tc->g, tc->ng + 1, sizeof(*tc->g));
+	tc->g[tc->ng++] = g;
+	tc->live++;
+	g->tc = tc;
+	host_view(&g->view, &nr->base, nr->x->o->seed + tk->slot * 7919 + tc->ng * 104729);
+	g->st.pace = &tc->pace;
+	g->env.host = &g->view;
+	g->env.st = &g->st;
+	g->env.server = tk->server_addr;
+	g->env.port = tk->port;
+	g->env.server_name = tk->server_name;
+	g->env.users = tk->users;
+	g->env.think_scale = 1.0;
+	g->env.resolver = tk->resolver;
+	/* A real server's files, for a client that needs some (sshd's
+	 * key): the directory program_start made on the server's host. */
+	if (tk->prog)
+		g->env.server_files = g->files = xasprintf("%s/%s-%s", nr->x->workdir,
+							   tk->server_name, tk->prog->name);
+	g->env.model = tc->model;
+}
+
+static void group_go(struct group *g)
+{
+	int r = g->tc->tk->a->client(&g->env, g->err, sizeof(g->err));
+
 	if (r) {
 		if (!g->err[0])
 			snprintf(g->err, sizeof(g->err), "%s", strerror(-r));
 		g->failed = true;
+		g->stopped = true;
+		g->tc->live--;
 	}
 }
 
-static void group_stop(struct loop *l, struct timer *t)
+/* Make the groups running what the supervisor wants, set the bucket,
+ * and tell what happened. */
+static void tctl_sync(struct node_run *nr, struct tctl *tc)
 {
-	struct group *g = container_of(t, struct group, stop);
+	struct slot *sl = tc->slot;
+	uint64_t rate = GET(sl->rate), sessions = 0;
+	uint32_t want = GET(sl->groups), think = GET(sl->think_ppm);
+	int64_t active = 0;
+
+	if (tc->started && !tc->ended && !nr->stopping) {
+		if (rate != tc->rate) {
+			pace_set(&tc->pace, (double)rate);
+			tc->rate = rate;
+		}
+		while (tc->live < want && tc->ng < tc->tk->groups_max) {
+			group_add(nr, tc);
+			group_go(tc->g[tc->ng - 1]);
+		}
+		for (size_t k = 0; k < tc->ng; k++)
+			tc->g[k]->view.think = think ? (double)think / 1e6 : 1.0;
+		for (size_t k = tc->ng; k-- > 0 && tc->live > MAX(want, 1u);) {
+			struct group *g = tc->g[k];
+
+			if (g->stopped)
+				continue;
+			g->view.stopping = true;
+			g->stopped = true;
+			tc->live--;
+		}
+	}
+	for (size_t k = 0; k < tc->ng; k++) {
+		active += tc->g[k]->st.active;
+		sessions += tc->g[k]->st.sessions;
+	}
+	SET(sl->running, (uint32_t)tc->live);
+	SET(sl->used, tc->pace.used);
+	SET(sl->starved_ns, pace_starved(&tc->pace));
+	SET(sl->active, active);
+	SET(sl->sessions, sessions);
+}
+
+static void tick_cb(struct loop *l, struct timer *t)
+{
+	struct node_run *nr = container_of(t, struct node_run, tick);
+
+	for (size_t i = 0; i < nr->ntcs; i++)
+		tctl_sync(nr, &nr->tcs[i]);
+	loop_timer_start(l, t, HOST_TICK_NS);
+}
+
+static void tctl_start(struct loop *l, struct timer *t)
+{
+	struct tctl *tc = container_of(t, struct tctl, start);
 
 	(void)l;
-	g->view.stopping = true;
+	if (the_node->stopping || tc->ended)
+		return;
+	tc->started = true;
+	/* the first group is made at setup, with the model */
+	group_go(tc->g[0]);
+	tctl_sync(the_node, tc);
+}
+
+static void tctl_stop(struct loop *l, struct timer *t)
+{
+	struct tctl *tc = container_of(t, struct tctl, stop);
+
+	(void)l;
+	tc->ended = true;
+	for (size_t k = 0; k < tc->ng; k++)
+		tc->g[k]->view.stopping = true;
+	tc->live = 0;
+	pace_set(&tc->pace, 0);
 }
 
 static void report_stats(struct buf *b, char kind, size_t stmt, const struct stats *s)
@@ -431,7 +608,7 @@ static void __attribute__((noreturn, format(printf, 2, 3))) node_fail(int out, c
 static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int out, int go)
 {
 	const struct topo *t = x->p->topo;
-	struct node_run nr = { .grace.cb = grace_cb };
+	struct node_run nr = { .grace.cb = grace_cb, .tick.cb = tick_cb, .x = x };
 	struct stats srv = { 0 };
 	const struct model *models[64] = { 0 };
 	const struct agent *model_of[64] = { 0 };
@@ -514,14 +691,10 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 				node_fail(out, "%s: %s server on port %u: %s", t->nodes[node].name,
 					  tk->a->name, tk->port, err[0] ? err : strerror(-r));
 		} else {
-			struct group *g;
-
-			nr.groups = xreallocarray(nr.groups, nr.ngroups + 1, sizeof(*nr.groups));
-			g = &nr.groups[nr.ngroups++];
-			memset(g, 0, sizeof(*g));
-			g->tk = tk;
-			/* env and timers are set below, once the array stops moving */
-			g->env.model = models[m];
+			nr.tcs = xreallocarray(nr.tcs, nr.ntcs + 1, sizeof(*nr.tcs));
+			memset(&nr.tcs[nr.ntcs], 0, sizeof(nr.tcs[0]));
+			nr.tcs[nr.ntcs].tk = tk;
+			nr.tcs[nr.ntcs++].model = models[m];
 		}
 	}
 	free(dir);
@@ -535,38 +708,38 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 			;
 		close(go);
 	}
-	for (size_t i = 0; i < nr.ngroups; i++) {
-		struct group *g = &nr.groups[i];
-		const struct task *tk = g->tk;
+	/* The array has stopped moving: buckets, first groups, timers. */
+	for (size_t i = 0; i < nr.ntcs; i++) {
+		struct tctl *tc = &nr.tcs[i];
 
-		host_view(&g->view, &nr.base, x->o->seed + tk->stmt * 7919 + i);
-		g->env.host = &g->view;
-		g->env.st = &g->st;
-		g->env.server = tk->server_addr;
-		g->env.port = tk->port;
-		g->env.server_name = tk->server_name;
-		g->env.users = tk->users;
-		g->env.think_scale = 1.0;
-		g->env.resolver = tk->resolver;
-		/* A real server's files, for a client that needs some (sshd's
-		 * key): the directory program_start made on the server's host. */
-		if (tk->prog)
-			g->env.server_files = g->files = xasprintf("%s/%s-%s", x->workdir,
-								   tk->server_name, tk->prog->name);
-		g->start.cb = group_start;
-		g->stop.cb = group_stop;
-		loop_timer_start(nr.base.loop, &g->start, tk->start_us * 1000);
-		if (tk->stop_us)
-			loop_timer_start(nr.base.loop, &g->stop, tk->stop_us * 1000);
+		tc->slot = &x->slots[tc->tk->slot];
+		pace_init(&tc->pace, nr.base.loop);
+		group_add(&nr, tc);
+		tc->start.cb = tctl_start;
+		tc->stop.cb = tctl_stop;
+		loop_timer_start(nr.base.loop, &tc->start, tc->tk->start_us * 1000);
+		if (tc->tk->stop_us)
+			loop_timer_start(nr.base.loop, &tc->stop, tc->tk->stop_us * 1000);
 	}
+	if (nr.ntcs)
+		loop_timer_start(nr.base.loop, &nr.tick, HOST_TICK_NS);
 	r = loop_run(nr.base.loop);
 	for (size_t i = 0; i < nr.nprogs; i++)
 		program_stop(&nr.progs[i]);
-	for (size_t i = 0; i < nr.ngroups; i++) {
-		report_stats(&b, 'C', nr.groups[i].tk->stmt, &nr.groups[i].st);
-		if (nr.groups[i].failed)
-			buf_printf(&b, "W statement %zu: %s: %s\n", nr.groups[i].tk->stmt + 1,
-				   t->nodes[node].name, nr.groups[i].err);
+	for (size_t i = 0; i < nr.ntcs; i++) {
+		const struct tctl *tc = &nr.tcs[i];
+
+		for (size_t k = 0; k < tc->ng; k++) {
+			const struct group *g = tc->g[k];
+
+			/* the first group of a task that never started did nothing */
+			if (!tc->started)
+				continue;
+			report_stats(&b, 'C', tc->tk->stmt, &g->st);
+			if (g->failed)
+				buf_printf(&b, "W statement %zu: %s: %s\n", tc->tk->stmt + 1,
+					   t->nodes[node].name, g->err);
+		}
 	}
 	report_stats(&b, 'S', 0, &srv);
 	if (r)
@@ -617,7 +790,7 @@ static void wire_sized(const char *ifname)
 static int open_recorder(struct ctx *x, struct recorder **rec, char *err, size_t errlen)
 {
 	const struct topo *t = x->p->topo;
-	int r = record_new(rec, x->o->record, x->p->nstmts, x->rules, x->nrules);
+	int r = record_new(rec, x->o->record, x->ncounters, x->rules, x->nrules);
 
 	if (r) {
 		snprintf(err, errlen, "%s: %s", x->o->record, strerror(-r));
@@ -840,6 +1013,282 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return 0;
 }
 
+/* ---- the controller ---------------------------------------------------- */
+
+/* Per part: its steer, and the tasks (slots) it drives. */
+struct part_ctl {
+	struct steer st;
+	struct steer_task *tasks;
+	size_t *slots;
+	size_t ntasks;
+	size_t stmt;
+	uint64_t start_us, stop_us;      /* stop 0: the run's end */
+	uint32_t groups_max;             /* most groups seen running */
+};
+
+struct ctl {
+	struct part_ctl *parts;
+	size_t nparts;
+	struct run_live live;
+	/* the last second of each statement: its bytes at each tick */
+	uint64_t (*ring)[1000 / TICK_MS + 1];
+	size_t ring_at;
+};
+
+static void ctl_init(struct ctl *c, struct ctx *x, const struct run_opts *o)
+{
+	const struct plan *p = x->p;
+
+	c->nparts = x->ncounters;
+	c->parts = xcalloc(c->nparts + 1, sizeof(*c->parts));
+	for (size_t s = 0; s < p->nstmts; s++) {
+		const struct plan_stmt *ps = &p->stmts[s];
+
+		for (size_t k = 0; k < ps->nparts; k++) {
+			struct part_ctl *pc = &c->parts[x->counter_base[s] + k];
+
+			pc->stmt = s;
+			pc->start_us = ps->gen->offset_us;
+			pc->stop_us = ps->gen->duration_us ? pc->start_us + ps->gen->duration_us : 0;
+		}
+	}
+	for (size_t i = 0; i < x->ntasks; i++) {
+		const struct task *tk = &x->tasks[i];
+		struct part_ctl *pc;
+		struct steer_task *t;
+
+		if (tk->server)
+			continue;
+		pc = &c->parts[tk->counter];
+		pc->tasks = xreallocarray(pc->tasks, pc->ntasks + 1, sizeof(*pc->tasks));
+		pc->slots = xreallocarray(pc->slots, pc->ntasks + 1, sizeof(*pc->slots));
+		t = &pc->tasks[pc->ntasks];
+		memset(t, 0, sizeof(*t));
+		t->weight = tk->weight;
+		t->groups_max = tk->groups_max;
+		t->want = tk->groups0;
+		t->think = o->open_loop && o->think_scale > 0 ? o->think_scale : 1;
+		pc->slots[pc->ntasks++] = tk->slot;
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct part_ctl *pc = &c->parts[i];
+		const struct plan_stmt *ps = &p->stmts[pc->stmt];
+		const struct spec_gen *g = ps->gen;
+
+		steer_init(&pc->st, o->open_loop ? 0 : ps->parts[i - x->counter_base[pc->stmt]].rate,
+			   o->open_loop ? FLOWS_ANY : g->flow_op,
+			   /* a mix's flows spread over its parts */
+			   (uint32_t)((g->flows + ps->nparts - 1) / ps->nparts), o->warmup_us * 1000,
+			   pc->tasks, pc->ntasks);
+		for (size_t k = 0; k < pc->ntasks; k++) {
+			struct slot *sl = &x->slots[pc->slots[k]];
+
+			SET(sl->rate, pc->tasks[k].rate);
+			SET(sl->groups, pc->tasks[k].want);
+			SET(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
+		}
+	}
+	c->live.nstmts = p->nstmts;
+	c->live.stmts = xcalloc(p->nstmts + 1, sizeof(*c->live.stmts));
+	c->ring = xcalloc(p->nstmts + 1, sizeof(*c->ring));
+	c->live.warmup_us = o->warmup_us;
+	c->live.duration_us = x->duration_us;
+}
+
+static void ctl_free(struct ctl *c)
+{
+	for (size_t i = 0; i < c->nparts; i++) {
+		free(c->parts[i].tasks);
+		free(c->parts[i].slots);
+	}
+	free(c->parts);
+	free(c->live.stmts);
+	free(c->ring);
+}
+
+/* One look at everything, us after the go. */
+static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_t us)
+{
+	const struct plan *p = x->p;
+	size_t slots = ARRAY_SIZE(c->ring[0]);
+
+	for (size_t s = 0; s < p->nstmts; s++) {
+		struct run_live_stmt *ls = &c->live.stmts[s];
+
+		ls->active = false;
+		ls->target = ls->bytes = ls->open = 0;
+		ls->groups = ls->users = 0;
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct part_ctl *pc = &c->parts[i];
+		struct run_live_stmt *ls = &c->live.stmts[pc->stmt];
+		bool active = us >= pc->start_us && (!pc->stop_us || us < pc->stop_us);
+		struct record_count rc;
+		uint32_t running = 0;
+
+		record_count(rec, i, &rc);
+		ls->bytes += rc.bytes;
+		ls->open += rc.open;
+		for (size_t k = 0; k < pc->ntasks; k++) {
+			struct slot *sl = &x->slots[pc->slots[k]];
+			struct steer_task *t = &pc->tasks[k];
+
+			t->used = GET(sl->used);
+			t->starved_ns = GET(sl->starved_ns);
+			t->running = GET(sl->running);
+			running += t->running;
+		}
+		pc->groups_max = MAX(pc->groups_max, running);
+		ls->groups += running;
+		if (!active)
+			continue;
+		ls->active = true;
+		ls->target += (uint64_t)(pc->st.target * 8);
+		steer_tick(&pc->st, (us - pc->start_us) * 1000, rc.bytes, rc.open);
+		for (size_t k = 0; k < pc->ntasks; k++) {
+			struct slot *sl = &x->slots[pc->slots[k]];
+
+			SET(sl->rate, pc->tasks[k].rate);
+			SET(sl->groups, pc->tasks[k].want);
+			SET(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
+		}
+	}
+	for (size_t i = 0; i < x->ntasks; i++)
+		if (!x->tasks[i].server)
+			c->live.stmts[x->tasks[i].stmt].users +=
+				GET(x->slots[x->tasks[i].slot].running) * x->tasks[i].users;
+	/* the rate over the last second, from the ring of byte counts */
+	c->ring_at = (c->ring_at + 1) % slots;
+	for (size_t s = 0; s < p->nstmts; s++) {
+		uint64_t old = c->ring[s][(c->ring_at + 1) % slots];
+
+		c->ring[s][c->ring_at] = c->live.stmts[s].bytes;
+		c->live.stmts[s].rate = us >= 1000000 ? (c->live.stmts[s].bytes - old) * 8 : 0;
+	}
+	c->live.elapsed_us = us;
+}
+
+/* Flows open at the end of each second, per counter: a flow counts in
+ * window w when its first packet is at or before the window's end and
+ * its last at or after it. */
+struct flow_series {
+	const struct recorder *rec;
+	uint64_t origin;
+	int64_t **diff;     /* per counter, nwin + 1 */
+	size_t nwin;
+	uint64_t (*sizes)[RUN_FLOW_SIZES];   /* per counter */
+};
+
+const uint64_t run_flow_size_upper[RUN_FLOW_SIZES] = {
+	1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20,
+	UINT64_MAX,
+};
+
+static void flow_span(const struct record_flow *f, void *arg)
+{
+	struct flow_series *fs = arg;
+	const struct record_rule *u = record_rule_of(fs->rec, f);
+	uint64_t a, b, size = f->bytes[0] + f->bytes[1];
+
+	if (u)
+		for (int i = 0; i < RUN_FLOW_SIZES; i++)
+			if (size <= run_flow_size_upper[i]) {
+				fs->sizes[u->counter][i]++;
+				break;
+			}
+	if (!u || f->last_ns < fs->origin + 1000000000u)
+		return;
+	/* windows whose end (origin + (w + 1) s) lies in [first, last] */
+	a = f->first_ns <= fs->origin + 1000000000u ? 0
+		: (f->first_ns - fs->origin - 1) / 1000000000u;
+	b = (f->last_ns - fs->origin) / 1000000000u;   /* ends at or before last: w + 1 <= b */
+	if (b == 0 || a >= b)
+		return;
+	if (a >= fs->nwin)
+		return;
+	b = MIN(b, fs->nwin);
+	fs->diff[u->counter][a]++;
+	fs->diff[u->counter][b]--;
+}
+
+/* The part's and its statement's results, from the recorder. */
+static void ctl_results(struct ctl *c, struct ctx *x, struct recorder *rec, const struct run_opts *o,
+			struct run_result *res)
+{
+	const struct plan *p = x->p;
+	struct flow_series fs = { .rec = rec, .origin = record_origin_ns(rec) };
+	uint64_t run_s = res->duration_us / 1000000;
+
+	fs.nwin = run_s;
+	fs.sizes = xcalloc(c->nparts + 1, sizeof(*fs.sizes));
+	fs.diff = xcalloc(c->nparts + 1, sizeof(*fs.diff));
+	for (size_t i = 0; i < c->nparts; i++)
+		fs.diff[i] = xcalloc(fs.nwin + 2, sizeof(**fs.diff));
+	if (fs.origin)
+		record_flows(rec, flow_span, &fs);
+	for (size_t s = 0; s < p->nstmts; s++) {
+		struct run_stmt *rs = &res->stmts[s];
+		const struct plan_stmt *ps = &p->stmts[s];
+
+		rs->target = ps->gen->rate;
+		rs->nparts = ps->nparts;
+		rs->parts = xcalloc(ps->nparts + 1, sizeof(*rs->parts));
+		rs->nseries = fs.nwin;
+		rs->series = xcalloc(fs.nwin + 1, sizeof(*rs->series));
+		rs->start_us = ps->gen->offset_us;
+		rs->end_us = ps->gen->duration_us ? MIN(rs->start_us + ps->gen->duration_us, res->duration_us)
+						  : res->duration_us;
+		memset(&rs->wire, 0, sizeof(rs->wire));
+	}
+	for (size_t i = 0; i < c->nparts; i++) {
+		struct part_ctl *pc = &c->parts[i];
+		struct run_stmt *rs = &res->stmts[pc->stmt];
+		struct run_part *rp = &rs->parts[i - x->counter_base[pc->stmt]];
+		const struct record_window *win;
+		size_t nw;
+		int64_t open = 0;
+		/* whole seconds from the warm-up's end to the part's end */
+		uint64_t from = (rs->start_us + o->warmup_us + 999999) / 1000000,
+			 to = rs->end_us / 1000000;
+
+		record_count(rec, i, &rp->wire);
+		memcpy(rp->flow_sizes, fs.sizes[i], sizeof(rp->flow_sizes));
+		rp->target = (uint64_t)(pc->st.target * 8 + 0.5);
+		rp->groups_max = pc->groups_max;
+		rs->groups_max += pc->groups_max;
+		rs->wire.bytes += rp->wire.bytes;
+		rs->wire.packets += rp->wire.packets;
+		rs->wire.flows += rp->wire.flows;
+		if (!rs->wire.first_ns || (rp->wire.first_ns && rp->wire.first_ns < rs->wire.first_ns))
+			rs->wire.first_ns = rp->wire.first_ns;
+		rs->wire.last_ns = MAX(rs->wire.last_ns, rp->wire.last_ns);
+		win = record_series(rec, i, &nw);
+		rp->nseries = fs.nwin;
+		rp->series = xcalloc(fs.nwin + 1, sizeof(*rp->series));
+		for (size_t w = 0; w < fs.nwin; w++) {
+			open += fs.diff[i][w];
+			rp->series[w].flows = (uint64_t)MAX(open, 0);
+			if (w < nw) {
+				rp->series[w].bytes = win[w].bytes;
+				rp->series[w].packets = win[w].packets;
+			}
+			rs->series[w].bytes += rp->series[w].bytes;
+			rs->series[w].packets += rp->series[w].packets;
+			rs->series[w].flows += rp->series[w].flows;
+			if (w >= from && w < to) {
+				rp->held_bytes += rp->series[w].bytes;
+				rp->held_us += 1000000;
+			}
+		}
+		rs->held_bytes += rp->held_bytes;
+		rs->held_us = rp->held_us;
+	}
+	for (size_t i = 0; i < c->nparts; i++)
+		free(fs.diff[i]);
+	free(fs.diff);
+	free(fs.sizes);
+}
+
 int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *res, char *err,
 	     size_t errlen)
 {
@@ -848,6 +1297,9 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 	struct rec_thread rt = { .stop = -1 };
 	struct proc *procs = NULL;
 	size_t nprocs = 0, procs_cap = 0;
+	struct ctl ctl = { 0 };
+	bool ctl_up = false;
+	struct run_opts oo = *o;
 	pthread_t rtid;
 	bool rec_running = false, emul_up = false;
 	int go[2] = { -1, -1 }, r;
@@ -857,9 +1309,25 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 	memset(res, 0, sizeof(*res));
 	res->nstmts = p->nstmts;
 	res->stmts = xcalloc(p->nstmts ? p->nstmts : 1, sizeof(*res->stmts));
+	if (!oo.warmup_us)
+		oo.warmup_us = WARMUP_US;
+	o = &oo;
+	x.o = o;
 	x.duration_us = run_length(p, o->duration_us);
+	res->warmup_us = o->warmup_us;
 	if ((r = plan_tasks(&x, err, errlen)))
 		goto out;
+	/* the control slots, shared with the hosts' processes */
+	x.slots = mmap(NULL, (x.nslots + 1) * sizeof(*x.slots), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (x.slots == MAP_FAILED) {
+		r = -errno;
+		x.slots = NULL;
+		snprintf(err, errlen, "cannot map the control slots: %s", strerror(-r));
+		goto out;
+	}
+	ctl_init(&ctl, &x, o);
+	ctl_up = true;
 	for (size_t i = 0; i < x.ntasks; i++) {
 		struct run_stmt *rs = &res->stmts[x.tasks[i].stmt];
 
@@ -964,10 +1432,32 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 		goto out;
 	}
 	/* Go: every host starts its users now. */
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		record_origin(rec, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+	}
 	t0 = loop_clock();
 	close(go[1]);
 	go[1] = -1;
-	r = gather(procs, nprocs, false, (int)(x.duration_us / 1000), o->stop_fd);
+	/* Hold the targets until the end, the stop word, or every host
+	 * gone. */
+	for (uint64_t next = TICK_MS;;) {
+		uint64_t now = (loop_clock() - t0) / 1000000;   /* ms */
+		uint64_t until = MIN(next, x.duration_us / 1000);
+
+		r = gather(procs, nprocs, false, until > now ? (int)(until - now) : 0, o->stop_fd);
+		now = (loop_clock() - t0) / 1000000;
+		if (r != -ETIMEDOUT || now >= x.duration_us / 1000)
+			break;
+		if (now >= next) {
+			ctl_tick(&ctl, &x, rec, now * 1000);
+			if (o->tick)
+				o->tick(&ctl.live, o->tick_arg);
+			next = (now / TICK_MS + 1) * TICK_MS;
+		}
+	}
 	res->stopped = r == -EINTR;
 	res->duration_us = (loop_clock() - t0) / 1000;
 	r = 0;
@@ -1000,8 +1490,8 @@ out:
 
 		(void)!write(rt.stop, &one, sizeof(one));
 		pthread_join(rtid, NULL);
-		for (size_t i = 0; i < p->nstmts; i++)
-			record_count(rec, i, &res->stmts[i].wire);
+		if (ctl_up && res->duration_us)
+			ctl_results(&ctl, &x, rec, o, res);
 		res->packets = record_packets(rec);
 		res->drops = record_drops(rec);
 		if (o->labels) {
@@ -1031,6 +1521,11 @@ out:
 		nftw(x.workdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		free(x.workdir);
 	}
+	if (ctl_up)
+		ctl_free(&ctl);
+	if (x.slots)
+		munmap(x.slots, (x.nslots + 1) * sizeof(*x.slots));
+	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);
 	snprintf(res->warning, sizeof(res->warning), "%s", warn);
@@ -1039,6 +1534,12 @@ out:
 
 void run_result_free(struct run_result *res)
 {
+	for (size_t i = 0; res->stmts && i < res->nstmts; i++) {
+		for (size_t k = 0; k < res->stmts[i].nparts; k++)
+			free(res->stmts[i].parts[k].series);
+		free(res->stmts[i].parts);
+		free(res->stmts[i].series);
+	}
 	free(res->stmts);
 	res->stmts = NULL;
 }

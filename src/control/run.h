@@ -12,21 +12,80 @@
 #include "../engine/stats.h"
 #include "../plan/plan.h"
 
+struct run_live;
+
 struct run_opts {
 	uint64_t duration_us;     /* the run; 0: the statements' longest end, or 10 s */
+	uint64_t warmup_us;       /* before the rates are held to their band (5 s) */
 	const char *record;       /* pcapng file, or NULL */
 	const char *labels;       /* CSV of flows, or NULL */
 	const char *datadir;      /* behaviours, corpora */
 	uint64_t seed;
 	int stop_fd;              /* readable: stop now (Ctrl-C), or -1 */
+	/* Called about ten times a second while the run goes (for a live
+	 * view), from the supervisor's thread; may be NULL. */
+	void (*tick)(const struct run_live *l, void *arg);
+	void *tick_arg;
+	/* Measuring a source (catalog measure): no control, each client
+	 * task one group of users users, thinking think_scale times as
+	 * long as modelled. */
+	bool open_loop;
+	uint32_t users;
+	double think_scale;
+};
+
+/* Flow sizes (bytes both ways, as recorded): at most 1 KiB, 4 KiB, ...
+ * 64 MiB, more. */
+#define RUN_FLOW_SIZES 10
+extern const uint64_t run_flow_size_upper[RUN_FLOW_SIZES];
+
+/* What the controller sees now, per statement. */
+struct run_live_stmt {
+	bool active;                /* between its start and its end */
+	uint64_t target;            /* bits/s (0: none) */
+	uint64_t rate;              /* bits/s over the last second */
+	uint64_t bytes;             /* IP bytes so far */
+	uint64_t open;              /* TCP flows open now */
+	uint32_t groups, users;     /* user groups running, users in them */
+};
+
+struct run_live {
+	uint64_t elapsed_us, duration_us, warmup_us;
+	struct run_live_stmt *stmts;
+	size_t nstmts;
+};
+
+/* One second of a statement, from the go. */
+struct run_window {
+	uint64_t bytes, packets;    /* IP bytes, both directions */
+	uint64_t flows;             /* flows open at the window's end */
+};
+
+struct run_part {
+	uint64_t target;            /* bits/s */
+	struct record_count wire;
+	uint64_t held_bytes;        /* IP bytes from the warm-up's end to the part's end */
+	uint64_t held_us;           /* that span */
+	struct run_window *series;
+	size_t nseries;
+	uint32_t groups_max;        /* most user groups it ran at once */
+	uint64_t flow_sizes[RUN_FLOW_SIZES];   /* its flows by size */
 };
 
 struct run_stmt {
 	struct record_count wire;   /* from the capture */
 	struct stats clients;       /* summed over its client processes */
-	uint32_t users;             /* per (pair, protocol) */
-	uint32_t instances;         /* client groups started */
+	uint32_t users;             /* per group */
+	uint32_t instances;         /* client tasks: (client host, server, protocol) */
+	uint32_t groups_max;        /* most user groups at once, all its tasks */
 	char protos[128];           /* "http, https" */
+	uint64_t target;            /* bits/s */
+	uint64_t held_bytes, held_us;   /* after the warm-up (see run_part) */
+	uint64_t start_us, end_us;  /* from the go */
+	struct run_window *series;  /* its seconds, from the go */
+	size_t nseries;
+	struct run_part *parts;     /* per class of a mix; one otherwise */
+	size_t nparts;
 };
 
 struct run_result {
@@ -34,6 +93,7 @@ struct run_result {
 	size_t nstmts;
 	struct stats servers;       /* every server, summed */
 	uint64_t duration_us;       /* as run */
+	uint64_t warmup_us;
 	uint64_t packets, drops;    /* recorded; lost by the recorder */
 	unsigned died;              /* host processes that did not end cleanly */
 	bool stopped;               /* cut short by stop_fd */

@@ -30,6 +30,7 @@ struct conn__chunk {
 };
 
 #define IN_MIN 2048
+#define WINDOW_MIN 8192         /* a paced connection's receive window, at least */
 #define IOV_MAX_BATCH 64
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents);
@@ -75,6 +76,7 @@ static void finish(struct conn *c, int err)
 	free(c->in.p);
 	c->in.p = NULL;
 	c->in.len = c->in.cap = 0;
+	pace_cancel(&c->pw);
 	if (c->st && c->state >= ST_HANDSHAKE)
 		c->st->active--;
 	if (c->st && err && c->state == ST_CONNECTING)
@@ -103,14 +105,38 @@ static int nonblock(int fd)
 	return 0;
 }
 
+static struct pace *pace_of(const struct conn *c)
+{
+	return c->st && c->state == ST_OPEN ? c->st->pace : NULL;
+}
+
+static void conn_cb(struct loop *l, struct io *io, unsigned revents);
+
+/* The bucket has tokens again: do what waited (TLS may hold input the
+ * socket no longer shows, so try both ways). */
+static void paced_cb(struct pace_wait *w)
+{
+	struct conn *c = container_of(w, struct conn, pw);
+
+	if (c->state == ST_OPEN)
+		conn_cb(c->loop, &c->io, IO_IN | IO_OUT);
+}
+
 static void want(struct conn *c)
 {
 	unsigned mask = c->peer_eof ? 0 : IO_IN;
+	struct pace *pc = pace_of(c);
 
 	if (c->state == ST_CONNECTING || c->out)
 		mask |= IO_OUT;
 	if (c->ssl && c->state == ST_HANDSHAKE)
 		mask = IO_IN | (SSL_want_write(c->ssl) ? IO_OUT : 0);
+	if (pc && mask && !pace_ok(pc)) {
+		/* out of tokens: nothing until the bucket refills */
+		c->pw.cb = paced_cb;
+		pace_wait(pc, &c->pw);
+		mask = 0;
+	}
 	if (loop_io_set(c->loop, &c->io, mask) < 0)
 		finish(c, -EBADF);
 }
@@ -283,14 +309,22 @@ static void sent(struct conn *c, size_t n)
 /* Write what the queue holds; 0, or -errno to close with. */
 static int flush(struct conn *c)
 {
+	struct pace *pc = pace_of(c);
+
 	while (c->out) {
 		ssize_t n;
+		size_t room = SIZE_MAX;
 
+		if (pc) {
+			if (!pace_ok(pc))
+				return 0;
+			room = pace_room(pc, SIZE_MAX);
+		}
 		if (c->ssl) {
 			int r;
 
 			ERR_clear_error();
-			r = SSL_write(c->ssl, c->out->p, (int)MIN(c->out->len, 1u << 20));
+			r = SSL_write(c->ssl, c->out->p, (int)MIN(MIN(c->out->len, 1u << 20), room));
 			if (r <= 0) {
 				int e = SSL_get_error(c->ssl, r);
 
@@ -303,14 +337,17 @@ static int flush(struct conn *c)
 			struct iovec iov[IOV_MAX_BATCH];
 			int cnt = 0;
 
-			for (struct conn__chunk *k = c->out; k && cnt < IOV_MAX_BATCH; k = k->next) {
+			for (struct conn__chunk *k = c->out; k && cnt < IOV_MAX_BATCH && room; k = k->next) {
 				iov[cnt].iov_base = (void *)k->p;
-				iov[cnt++].iov_len = k->len;
+				iov[cnt].iov_len = MIN(k->len, room);
+				room -= iov[cnt++].iov_len;
 			}
 			n = writev(c->io.fd, iov, cnt);
 			if (n < 0)
 				return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 		}
+		if (pc)
+			pace_take(pc, (size_t)n);
 		sent(c, (size_t)n);
 	}
 	if (c->eof_after_flush) {
@@ -369,9 +406,11 @@ void conn_consume(struct conn *c, size_t n)
 static int fill(struct conn *c)
 {
 	uint32_t start = c->in.len;
+	struct pace *pc = pace_of(c);
 
 	for (;;) {
 		ssize_t n;
+		size_t room;
 
 		if (c->in.len == c->in.cap) {
 			/* Full: let the owner parse what came in this time
@@ -382,11 +421,17 @@ static int fill(struct conn *c)
 			c->in.cap = c->in.cap ? c->in.cap * 2 : IN_MIN;
 			c->in.p = xreallocarray(c->in.p, c->in.cap, 1);
 		}
+		room = c->in.cap - c->in.len;
+		if (pc) {
+			if (!pace_ok(pc))
+				return 0;
+			room = pace_room(pc, room);
+		}
 		if (c->ssl) {
 			int r;
 
 			ERR_clear_error();
-			r = SSL_read(c->ssl, c->in.p + c->in.len, (int)(c->in.cap - c->in.len));
+			r = SSL_read(c->ssl, c->in.p + c->in.len, (int)room);
 			if (r <= 0) {
 				int e = SSL_get_error(c->ssl, r);
 
@@ -400,7 +445,7 @@ static int fill(struct conn *c)
 			}
 			n = r;
 		} else {
-			n = read(c->io.fd, c->in.p + c->in.len, c->in.cap - c->in.len);
+			n = read(c->io.fd, c->in.p + c->in.len, room);
 			if (n == 0)
 				return 1;
 			if (n < 0)
@@ -409,7 +454,9 @@ static int fill(struct conn *c)
 		c->in.len += (uint32_t)n;
 		if (c->st)
 			c->st->rx += (uint64_t)n;
-		if (c->in.len < c->in.cap)
+		if (pc)
+			pace_take(pc, (size_t)n);
+		if ((size_t)n < room)
 			return 0;
 	}
 }
@@ -435,6 +482,29 @@ static void handshake(struct conn *c)
 		finish(c, -EPROTO);
 }
 
+/* A paced connection reads only what its bucket allows; whatever its
+ * receive window lets the peer send beyond that waits in the kernel and
+ * crossed the wire early, in bursts.  Keep the window to what the
+ * path's round trip needs at the bucket's rate (twice over), so that the
+ * wire follows the bucket. */
+static void small_window(struct conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	double want;
+	int size;
+
+	if (!(c->st->pace->rate > 0) ||
+	    getsockopt(c->io.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return;
+	want = c->st->pace->rate * (double)ti.tcpi_rtt / 1e6 * 2;
+	size = want < WINDOW_MIN ? WINDOW_MIN : want > (1 << 22) ? 1 << 22 : (int)want;
+	/* A clamp, not a smaller buffer: a buffer smaller than what is in
+	 * flight makes the kernel drop segments it had accepted.  Best
+	 * effort: the default window is only less smooth. */
+	(void)setsockopt(c->io.fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &size, sizeof(size));
+}
+
 static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 {
 	struct conn *c = container_of(io, struct conn, io);
@@ -455,6 +525,8 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 		c->state = ST_HANDSHAKE;
 		if (c->st)
 			c->st->active++;
+		if (c->st && c->st->pace)
+			small_window(c);
 	}
 	if (c->state == ST_HANDSHAKE) {
 		handshake(c);

@@ -8,7 +8,10 @@
  * After closed() the connection is dead; the owner frees its memory
  * through loop_defer (see loop.h).  A peer that sends more than
  * CONN_MAX_IN unparsed bytes, stalls past a timeout set by the owner, or
- * breaks TLS ends with closed(-EPROTO/-ETIMEDOUT/...), never a crash. */
+ * breaks TLS ends with closed(-EPROTO/-ETIMEDOUT/...), never a crash.
+ *
+ * When st->pace is set, an open connection reads and writes only while
+ * that bucket has tokens, and charges it what it moved (pace.h). */
 #ifndef DYNAMO_CONN_H
 #define DYNAMO_CONN_H
 
@@ -18,6 +21,7 @@
 #include <stdint.h>
 
 #include "loop.h"
+#include "pace.h"
 
 #define CONN_MAX_IN (1u << 20)  /* unparsed input a peer may leave us */
 
@@ -57,6 +61,7 @@ struct conn {
 	uint8_t state;
 	bool eof_after_flush;
 	bool peer_eof;                  /* the peer half-closed: flush, then close */
+	struct pace_wait pw;            /* waiting for st->pace's tokens */
 };
 
 /* Start a non-blocking connect to addr:port (host order) from src (0:

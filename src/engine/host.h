@@ -26,6 +26,8 @@ struct host {
 	const char *const *names;
 	const uint32_t *name_addrs;
 	size_t nnames;
+	double think;             /* live multiplier of think times (set by the
+				   * run's controller on a view); 0: 1 */
 	bool stopping;            /* the run is ending: finish, start nothing */
 	bool shared;              /* a view of another host (host_view) */
 };

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+struct pace;
+
 struct stats {
 	uint64_t tx, rx;          /* payload bytes (TLS: plaintext) */
 	uint64_t conns;           /* connections opened or accepted */
@@ -15,6 +17,7 @@ struct stats {
 	uint64_t actions;         /* behaviour-model actions taken */
 	uint64_t errors;          /* protocol errors (bad replies, peers) */
 	int64_t active;           /* connections open now */
+	struct pace *pace;        /* the group's bucket (pace.h), or NULL */
 };
 
 #endif

@@ -1,0 +1,186 @@
+/* steer.c - see steer.h.
+ *
+ * The rate: the bytes a part should have moved since a reference point
+ * (its start, then the end of the warm-up) against what the capture
+ * counted; the wire rate to ask for next is the target plus that error
+ * spread over TAU.  The buckets count socket bytes, not IP bytes, so the
+ * ask is divided by the ratio of the two as measured (headers, ACKs,
+ * TLS records, retransmissions), and shared among the tasks by weight.
+ *
+ * Demand: a bucket only caps.  A task whose users leave its bucket
+ * mostly full (they waited little, and moved less than it allowed) needs
+ * more: its users think less long (felt at their next action), and it
+ * gets more groups of users, more when it is further short.  When users
+ * wait for the bucket nearly all the time, the controller trades speed
+ * for numbers: a quarter more users who think longer, back towards the
+ * model's times, so that the rate is made by more users behaving as
+ * modelled.
+ *
+ * Flows: below 'using >= N flows' it adds a group to the task with the
+ * fewest; above 'using <= N flows' it stops one of the task with the
+ * most. */
+#include <math.h>
+
+#include "../lib/util.h"
+#include "steer.h"
+
+#define K_START 1.08        /* IP bytes per socket byte, full segments */
+#define K_MIN_BYTES 262144  /* before this much, K_START */
+#define TAU_S 1.0           /* warming up */
+#define TAU_WARM_S 8.0
+#define DEMAND_NS 500000000ull
+#define GROW_NS 1000000000ull     /* new users need this to show */
+#define RELAX_NS 3000000000ull
+#define THINK_MIN 0.02
+#define FLOWS_NS 500000000ull
+#define SETTLE_NS 1000000000ull   /* a task's users need this to start */
+
+void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32_t flows,
+		uint64_t warmup_ns, struct steer_task *tasks, size_t ntasks)
+{
+	double w = 0;
+
+	*s = (struct steer){
+		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
+		.tasks = tasks, .ntasks = ntasks, .k = K_START,
+	};
+	for (size_t i = 0; i < ntasks; i++)
+		w += tasks[i].weight;
+	for (size_t i = 0; i < ntasks; i++) {
+		struct steer_task *t = &tasks[i];
+
+		t->rate = s->target > 0 && w > 0 ? (uint64_t)(s->target / s->k * t->weight / w) : 0;
+		if (s->target > 0 && !t->rate)
+			t->rate = 1;
+		t->want = MAX(1u, MIN(t->want, t->groups_max));
+		if (!(t->think > 0))
+			t->think = 1;
+		t->seen_ns = 0;
+		t->seen_used = t->used;
+		t->seen_starved = t->starved_ns;
+	}
+}
+
+static void hold_rate(struct steer *s, uint64_t now, uint64_t wire)
+{
+	double w = 0, expect, err, ask, lo, hi, tau;
+
+	if (!s->warm && now >= s->warmup_ns) {
+		/* what the warm-up missed or overshot is not made up */
+		s->warm = true;
+		s->ref_ns = now;
+		s->ref_wire = wire;
+	}
+	/* While warming up, users are still arriving: ask for the target
+	 * alone, and make up nothing of what the start missed. */
+	expect = s->target * (double)(now - s->ref_ns) / 1e9;
+	err = s->warm ? expect - (double)(wire - s->ref_wire) : 0;
+	tau = s->warm ? TAU_WARM_S : TAU_S;
+	ask = s->target + err / tau;
+	lo = s->target * (s->warm ? 0.85 : 0.2);
+	hi = s->target * (s->warm ? 1.15 : 2.0);
+	ask = ask < lo ? lo : ask > hi ? hi : ask;
+	for (size_t i = 0; i < s->ntasks; i++)
+		w += s->tasks[i].weight;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		double r = ask / s->k * (w > 0 ? s->tasks[i].weight / w : 0);
+
+		s->tasks[i].rate = r < 1 ? 1 : (uint64_t)r;
+	}
+}
+
+static void add_demand(struct steer *s, uint64_t now)
+{
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct steer_task *t = &s->tasks[i];
+		double dt, used, starved, short_by;
+		uint32_t add;
+
+		if (now < t->seen_ns + DEMAND_NS)
+			continue;
+		dt = (double)(now - t->seen_ns) / 1e9;
+		used = (double)(t->used - t->seen_used) / dt;
+		starved = (double)(t->starved_ns - t->seen_starved) / 1e9 / dt;
+		t->seen_ns = now;
+		t->seen_used = t->used;
+		t->seen_starved = t->starved_ns;
+		if (now < SETTLE_NS || t->running < t->want)
+			continue;
+		if (starved > 0.9 && t->think < 1 && t->want < t->groups_max &&
+		    now >= t->grown_ns + RELAX_NS) {
+			/* more than enough: trade speed for users, keeping
+			 * what they ask for about the same */
+			uint32_t more = (uint32_t)ceil(t->want * 0.25);
+
+			more = MIN(more, t->groups_max - t->want);
+			t->think = MIN(1.0, t->think * (1 + 0.8 * more / (double)t->want));
+			t->want += more;
+			t->grown_ns = now;
+			continue;
+		}
+		/* enough: users wait for the bucket most of the time */
+		if (starved > 0.6 || used >= 0.97 * (double)t->rate || now < t->grown_ns + GROW_NS)
+			continue;
+		/* short: quicker users now (as much quicker as they are
+		 * short, at most ten times), and more of them */
+		t->grown_ns = now;
+		t->think = MAX(THINK_MIN, t->think * MAX(0.1, MIN(0.5, used / (double)t->rate)));
+		if (t->want >= t->groups_max)
+			continue;
+		short_by = used > 0 ? (double)t->rate / used - 1 : 1;
+		if (short_by > 1)
+			short_by = 1;
+		add = (uint32_t)ceil((double)t->want * short_by * 0.5);
+		t->want = MIN(t->groups_max, t->want + MAX(1u, add));
+	}
+}
+
+static void hold_flows(struct steer *s, uint64_t now, uint64_t open)
+{
+	struct steer_task *pick = NULL;
+
+	if (!s->ntasks || now < SETTLE_NS || now < s->flows_ns + FLOWS_NS)
+		return;
+	if ((s->op == FLOWS_GE || s->op == FLOWS_EQ) && open < s->flows) {
+		for (size_t i = 0; i < s->ntasks; i++)
+			if (s->tasks[i].want < s->tasks[i].groups_max &&
+			    (!pick || s->tasks[i].want < pick->want))
+				pick = &s->tasks[i];
+		if (pick) {
+			pick->want++;
+			s->flows_ns = now;
+		}
+	} else if ((s->op == FLOWS_LE || s->op == FLOWS_EQ) && open > s->flows) {
+		for (size_t i = 0; i < s->ntasks; i++)
+			if (s->tasks[i].want > 1 && (!pick || s->tasks[i].want > pick->want))
+				pick = &s->tasks[i];
+		if (pick) {
+			pick->want--;
+			s->flows_ns = now;
+		}
+	}
+}
+
+void steer_tick(struct steer *s, uint64_t now, uint64_t wire, uint64_t open)
+{
+	uint64_t used = 0;
+
+	if (now <= s->last_ns && s->last_ns)
+		return;
+	for (size_t i = 0; i < s->ntasks; i++)
+		used += s->tasks[i].used;
+	/* The ratio of wire to socket bytes over the whole run so far:
+	 * steady, though the wire leads the sockets by what the kernel
+	 * buffers. */
+	if (used >= K_MIN_BYTES && wire) {
+		double k = (double)wire / (double)used;
+
+		s->k = k < 0.3 ? 0.3 : k > 5 ? 5 : k;
+	}
+	s->last_ns = now;
+	if (s->target > 0) {
+		hold_rate(s, now, wire);
+		add_demand(s, now);
+	}
+	hold_flows(s, now, open);
+}

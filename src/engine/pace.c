@@ -1,0 +1,174 @@
+/* pace.c - see pace.h. */
+#include "pace.h"
+#include "../lib/util.h"
+
+/* A woken waiter finds at least this much room, so that wake-ups come a
+ * few hundred times a second at most, not once per packet. */
+#define QUANTUM_S 0.002
+#define QUANTUM_MIN 16384.0
+/* What an idle bucket may gather. */
+#define BURST_S 0.010
+#define BURST_MIN 32768.0
+
+static double quantum(const struct pace *p)
+{
+	return MAX(p->rate * QUANTUM_S, QUANTUM_MIN);
+}
+
+static double burst(const struct pace *p)
+{
+	return MAX(p->rate * BURST_S, BURST_MIN);
+}
+
+static void refill(struct pace *p)
+{
+	uint64_t now = loop_now(p->loop);
+
+	if (p->rate > 0 && now > p->last) {
+		p->tokens += p->rate * (double)(now - p->last) / 1e9;
+		if (p->tokens > burst(p))
+			p->tokens = burst(p);
+	}
+	p->last = now;
+}
+
+static bool waiting(const struct pace *p)
+{
+	return p->waiters.next != &p->waiters;
+}
+
+static void unlink_wait(struct pace_wait *w)
+{
+	w->prev->next = w->next;
+	w->next->prev = w->prev;
+	w->next = w->prev = NULL;
+}
+
+static void wake(struct pace *p)
+{
+	struct pace_wait ring;
+
+	/* Everyone waiting gets a go, in order; those who find the bucket
+	 * empty again queue again behind the others.  Move the ring aside
+	 * first, so that they do not queue into this pass. */
+	if (!waiting(p))
+		return;
+	ring.next = p->waiters.next;
+	ring.prev = p->waiters.prev;
+	ring.next->prev = &ring;
+	ring.prev->next = &ring;
+	p->waiters.next = p->waiters.prev = &p->waiters;
+	if (p->starved_since) {
+		p->starved_ns += loop_now(p->loop) - p->starved_since;
+		p->starved_since = 0;
+	}
+	while (ring.next != &ring) {
+		struct pace_wait *w = ring.next;
+
+		unlink_wait(w);
+		w->cb(w);
+	}
+}
+
+static void arm(struct pace *p)
+{
+	double need;
+
+	if (!waiting(p) || loop_timer_armed(&p->refill))
+		return;
+	need = quantum(p) - p->tokens;
+	loop_timer_start(p->loop, &p->refill,
+			 need <= 0 ? 0 : (uint64_t)(need / p->rate * 1e9) + 1);
+}
+
+static void refill_cb(struct loop *l, struct timer *t)
+{
+	struct pace *p = container_of(t, struct pace, refill);
+
+	(void)l;
+	refill(p);
+	if (p->rate <= 0 || p->tokens > 0)
+		wake(p);
+	arm(p);
+}
+
+void pace_init(struct pace *p, struct loop *l)
+{
+	*p = (struct pace){ .loop = l, .refill.cb = refill_cb };
+	p->waiters.next = p->waiters.prev = &p->waiters;
+	p->last = loop_now(l);
+}
+
+void pace_set(struct pace *p, double rate)
+{
+	refill(p);
+	p->rate = rate > 0 ? rate : 0;
+	if (p->tokens > burst(p))
+		p->tokens = burst(p);
+	loop_timer_stop(p->loop, &p->refill);
+	if (p->rate <= 0 || p->tokens > 0)
+		wake(p);
+	arm(p);
+}
+
+bool pace_ok(struct pace *p)
+{
+	if (p->rate <= 0)
+		return true;
+	refill(p);
+	return p->tokens > 0;
+}
+
+size_t pace_room(struct pace *p, size_t want)
+{
+	double room;
+
+	if (p->rate <= 0)
+		return want;
+	room = MAX(p->tokens, QUANTUM_MIN);
+	return room >= (double)want ? want : (size_t)room;
+}
+
+void pace_take(struct pace *p, size_t n)
+{
+	p->used += n;
+	if (p->rate > 0)
+		p->tokens -= (double)n;
+}
+
+void pace_wait(struct pace *p, struct pace_wait *w)
+{
+	if (w->next)
+		return;
+	w->prev = p->waiters.prev;
+	w->next = &p->waiters;
+	w->prev->next = w;
+	p->waiters.prev = w;
+	if (!p->starved_since)
+		p->starved_since = loop_now(p->loop);
+	if (p->rate <= 0) {
+		/* no limit: answer at once, from the loop */
+		if (!loop_timer_armed(&p->refill))
+			loop_timer_start(p->loop, &p->refill, 0);
+		return;
+	}
+	arm(p);
+}
+
+void pace_cancel(struct pace_wait *w)
+{
+	if (w->next)
+		unlink_wait(w);
+}
+
+uint64_t pace_starved(struct pace *p)
+{
+	return p->starved_ns + (p->starved_since ? loop_now(p->loop) - p->starved_since : 0);
+}
+
+void pace_fini(struct pace *p)
+{
+	loop_timer_stop(p->loop, &p->refill);
+	while (waiting(p))
+		unlink_wait(p->waiters.next);
+}

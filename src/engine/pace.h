@@ -1,0 +1,55 @@
+/* pace.h - a token bucket shared by a group of sessions: the bytes they
+ * may move per second, sent and received together, at the socket layer.
+ * The run's controller sets the rate.  A connection that finds the
+ * bucket empty stops reading and writing until it refills; TCP's flow
+ * control then slows its peer too, so a client group's bucket holds both
+ * directions of its conversations, whoever the server is.
+ *
+ * The bucket may go below zero (a read takes what the socket had), and
+ * gathers at most a short burst while idle, so the bytes that cross the
+ * wire follow the rate within a few milliseconds' worth. */
+#ifndef DYNAMO_PACE_H
+#define DYNAMO_PACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+struct pace_wait {
+	struct pace_wait *next, *prev;     /* NULL: not waiting */
+	void (*cb)(struct pace_wait *w);
+};
+
+struct pace {
+	struct loop *loop;
+	double rate;             /* bytes/s; 0: no limit */
+	double tokens;
+	uint64_t last;           /* loop clock of the last refill */
+	struct pace_wait waiters;  /* a ring; the head is not a waiter */
+	struct timer refill;
+	uint64_t used;           /* bytes taken, ever */
+	uint64_t starved_ns;     /* time someone waited, ever */
+	uint64_t starved_since;  /* 0: nobody waits */
+};
+
+void pace_init(struct pace *p, struct loop *l);
+/* A new rate (bytes/s, 0: no limit); waiters wake if it allows. */
+void pace_set(struct pace *p, double rate);
+/* May a session move bytes now? */
+bool pace_ok(struct pace *p);
+/* The most it should move in one go now (at least a small chunk). */
+size_t pace_room(struct pace *p, size_t want);
+/* n bytes moved. */
+void pace_take(struct pace *p, size_t n);
+/* Call w->cb once the bucket has tokens again (FIFO). */
+void pace_wait(struct pace *p, struct pace_wait *w);
+void pace_cancel(struct pace_wait *w);
+/* Time someone has waited, up to now (for the controller: was the
+ * bucket what held the group back). */
+uint64_t pace_starved(struct pace *p);
+/* Stop the timer; waiters are dropped without a call. */
+void pace_fini(struct pace *p);
+
+#endif
