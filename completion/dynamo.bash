@@ -260,7 +260,7 @@ _dynamo()
         check) opts="-q --quiet -h --help" ;;
         plan) opts="--json -h --help" ;;
         up) opts="--name --timeout --mirror -h --help" ;;
-        run) opts="--duration --record --labels --report --warmup --seed --data --quiet -q --json -h --help" ;;
+        run) opts="--duration --record --labels --report --warmup --open-loop --seed --data --quiet -q --json -h --help" ;;
         esac
         # After '--' every word is a file; the values of up's options are
         # not completed.

@@ -24,7 +24,8 @@
 
 const char cmd_run_usage[] =
 	"usage: dynamo run [--duration TIME] [--record FILE.pcapng] [--labels FILE.csv]\n"
-	"                  [--report FILE.json] [--warmup TIME] [--seed N] [--quiet] [--json]\n"
+	"                  [--report FILE.json] [--warmup TIME] [--open-loop] [--seed N]\n"
+	"                  [--quiet] [--json]\n"
 	"                  FILE\n"
 	"\n"
 	"Build the network of the spec FILE, start the traffic sources of every\n"
@@ -51,6 +52,9 @@ const char cmd_run_usage[] =
 	"  --seed N            seed of the users' choices and the content (default 1)\n"
 	"  --data DIR          behaviour models and corpora (default: data/ next to\n"
 	"                      the program, else its ../share/dynamo)\n"
+	"  --open-loop         no control: each source's users, as many as the flows\n"
+	"                      asked (at least one per host pair and protocol), do\n"
+	"                      as their model says, at whatever rate that makes\n"
 	"  -q, --quiet         no live view\n"
 	"  --json              print the result as JSON (bytes, bits/s, seconds); no\n"
 	"                      live view unless stderr is a terminal\n"
@@ -425,6 +429,7 @@ int cmd_run(int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "report", required_argument, NULL, 'R' },
 		{ "warmup", required_argument, NULL, 'w' },
+		{ "open-loop", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -471,6 +476,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'o':
+			ro.open_loop = true;
 			break;
 		case 'R':
 			report = optarg;

@@ -242,13 +242,13 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 			 * the users ask for less than the rate.  With 'using <=
 			 * N flows', groups of one user, N of them at most. */
 			tasks = ps->pairs * na;
+			want = ps->gen->flow_op == FLOWS_GE || ps->gen->flow_op == FLOWS_EQ ? ps->gen->flows : 1;
+			want = (want + tasks - 1) / tasks;
 			if (x->o->open_loop) {
-				users = x->o->users ? x->o->users : GROUP_USERS;
+				users = x->o->users ? x->o->users : (uint32_t)MAX(1, MIN(UINT32_MAX, want));
 				groups = gmax = 1;
 				goto intensity;
 			}
-			want = ps->gen->flow_op == FLOWS_GE || ps->gen->flow_op == FLOWS_EQ ? ps->gen->flows : 1;
-			want = (want + tasks - 1) / tasks;
 			if (ps->gen->flow_op == FLOWS_LE || ps->gen->flow_op == FLOWS_EQ) {
 				users = 1;
 				gmax = (uint32_t)MAX(1, MIN(GROUPS_MAX, ps->gen->flows / tasks));

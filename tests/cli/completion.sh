@@ -85,7 +85,7 @@ cases() {
 	complete_is "up" dynamo u
 	complete_is "run" dynamo ru
 	# run: options, .dyn files; --record takes any file
-	complete_is "--data|--duration|--help|--json|--labels|--quiet|--record|--report|--seed|--warmup|-h|-q" dynamo run -
+	complete_is "--data|--duration|--help|--json|--labels|--open-loop|--quiet|--record|--report|--seed|--warmup|-h|-q" dynamo run -
 	complete_is "examples/seed.dyn" dynamo run --duration 5s examples/s
 	complete_is "" dynamo run --duration ""
 	# agent: protocols, then serve or client, then options
