@@ -23,10 +23,6 @@
 
 const uint32_t record_size_upper[RECORD_SIZES] = { 64, 128, 256, 512, 1024, 1500, 9000, 65535 };
 
-/* Counters the supervisor reads while this thread writes them. */
-#define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 /* Every flow seen, in the order of its first packet, with a hash index
  * (open addressing, slots hold index + 1) on its 5-tuple. */
 struct flowtab {
@@ -258,9 +254,9 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 				continue;
 			}
 			c = &r->counts[u->counter];
-			STORE(c->flows, c->flows + 1);
+			RELAXED_STORE(c->flows, c->flows + 1);
 			if (proto == 6)
-				STORE(c->open, c->open + 1);
+				RELAXED_STORE(c->open, c->open + 1);
 			break;
 		}
 	}
@@ -277,20 +273,20 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 			f->fins |= (uint8_t)(1u << dir);
 		if ((flags & 0x04) || f->fins == 3) {
 			f->closed = true;
-			STORE(c->open, c->open - 1);
+			RELAXED_STORE(c->open, c->open - 1);
 		}
 	}
-	STORE(c->bytes, c->bytes + iplen);
-	STORE(c->packets, c->packets + 1);
+	RELAXED_STORE(c->bytes, c->bytes + iplen);
+	RELAXED_STORE(c->packets, c->packets + 1);
 	for (int i = 0; i < RECORD_SIZES; i++)
 		if (iplen <= record_size_upper[i] || i == RECORD_SIZES - 1) {
-			STORE(c->sizes[i], c->sizes[i] + 1);
+			RELAXED_STORE(c->sizes[i], c->sizes[i] + 1);
 			break;
 		}
 	if (!c->first_ns)
-		STORE(c->first_ns, ts);
-	STORE(c->last_ns, ts);
-	origin = LOAD(r->origin);
+		RELAXED_STORE(c->first_ns, ts);
+	RELAXED_STORE(c->last_ns, ts);
+	origin = RELAXED_LOAD(r->origin);
 	if (origin && ts >= origin) {
 		struct series *sr = &r->series[r->rules[f->rule].counter];
 		size_t w = (size_t)((ts - origin) / 1000000000u);
@@ -407,23 +403,23 @@ void record_count(const struct recorder *r, size_t counter, struct record_count 
 	const struct record_count *k = &r->counts[counter];
 
 	for (int i = 0; i < RECORD_SIZES; i++)
-		c->sizes[i] = LOAD(k->sizes[i]);
-	c->bytes = LOAD(k->bytes);
-	c->packets = LOAD(k->packets);
-	c->flows = LOAD(k->flows);
-	c->open = LOAD(k->open);
-	c->first_ns = LOAD(k->first_ns);
-	c->last_ns = LOAD(k->last_ns);
+		c->sizes[i] = RELAXED_LOAD(k->sizes[i]);
+	c->bytes = RELAXED_LOAD(k->bytes);
+	c->packets = RELAXED_LOAD(k->packets);
+	c->flows = RELAXED_LOAD(k->flows);
+	c->open = RELAXED_LOAD(k->open);
+	c->first_ns = RELAXED_LOAD(k->first_ns);
+	c->last_ns = RELAXED_LOAD(k->last_ns);
 }
 
 void record_origin(struct recorder *r, uint64_t ns)
 {
-	STORE(r->origin, ns);
+	RELAXED_STORE(r->origin, ns);
 }
 
 uint64_t record_origin_ns(const struct recorder *r)
 {
-	return LOAD(r->origin);
+	return RELAXED_LOAD(r->origin);
 }
 
 const struct record_window *record_series(const struct recorder *r, size_t counter, size_t *n)

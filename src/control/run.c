@@ -77,8 +77,6 @@ struct slot {
 	uint64_t sessions;
 };
 
-#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-#define GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 struct ctx {
 	const struct plan *p;
@@ -487,8 +485,8 @@ static void group_go(struct group *g)
 static void tctl_sync(struct node_run *nr, struct tctl *tc)
 {
 	struct slot *sl = tc->slot;
-	uint64_t rate = GET(sl->rate), sessions = 0;
-	uint32_t want = GET(sl->groups), think = GET(sl->think_ppm);
+	uint64_t rate = RELAXED_LOAD(sl->rate), sessions = 0;
+	uint32_t want = RELAXED_LOAD(sl->groups), think = RELAXED_LOAD(sl->think_ppm);
 	int64_t active = 0;
 
 	if (tc->started && !tc->ended && !nr->stopping) {
@@ -516,11 +514,11 @@ static void tctl_sync(struct node_run *nr, struct tctl *tc)
 		active += tc->g[k]->st.active;
 		sessions += tc->g[k]->st.sessions;
 	}
-	SET(sl->running, (uint32_t)tc->live);
-	SET(sl->used, tc->pace.used);
-	SET(sl->starved_ns, pace_starved(&tc->pace));
-	SET(sl->active, active);
-	SET(sl->sessions, sessions);
+	RELAXED_STORE(sl->running, (uint32_t)tc->live);
+	RELAXED_STORE(sl->used, tc->pace.used);
+	RELAXED_STORE(sl->starved_ns, pace_starved(&tc->pace));
+	RELAXED_STORE(sl->active, active);
+	RELAXED_STORE(sl->sessions, sessions);
 }
 
 static void tick_cb(struct loop *l, struct timer *t)
@@ -1083,9 +1081,9 @@ static void ctl_init(struct ctl *c, struct ctx *x, const struct run_opts *o)
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];
 
-			SET(sl->rate, pc->tasks[k].rate);
-			SET(sl->groups, pc->tasks[k].want);
-			SET(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
+			RELAXED_STORE(sl->rate, pc->tasks[k].rate);
+			RELAXED_STORE(sl->groups, pc->tasks[k].want);
+			RELAXED_STORE(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
 		}
 	}
 	c->live.nstmts = p->nstmts;
@@ -1133,9 +1131,9 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 			struct slot *sl = &x->slots[pc->slots[k]];
 			struct steer_task *t = &pc->tasks[k];
 
-			t->used = GET(sl->used);
-			t->starved_ns = GET(sl->starved_ns);
-			t->running = GET(sl->running);
+			t->used = RELAXED_LOAD(sl->used);
+			t->starved_ns = RELAXED_LOAD(sl->starved_ns);
+			t->running = RELAXED_LOAD(sl->running);
 			running += t->running;
 		}
 		pc->groups_max = MAX(pc->groups_max, running);
@@ -1148,15 +1146,15 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];
 
-			SET(sl->rate, pc->tasks[k].rate);
-			SET(sl->groups, pc->tasks[k].want);
-			SET(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
+			RELAXED_STORE(sl->rate, pc->tasks[k].rate);
+			RELAXED_STORE(sl->groups, pc->tasks[k].want);
+			RELAXED_STORE(sl->think_ppm, (uint32_t)(pc->tasks[k].think * 1e6));
 		}
 	}
 	for (size_t i = 0; i < x->ntasks; i++)
 		if (!x->tasks[i].server)
 			c->live.stmts[x->tasks[i].stmt].users +=
-				GET(x->slots[x->tasks[i].slot].running) * x->tasks[i].users;
+				RELAXED_LOAD(x->slots[x->tasks[i].slot].running) * x->tasks[i].users;
 	/* the rate over the last second, from the ring of byte counts */
 	c->ring_at = (c->ring_at + 1) % slots;
 	for (size_t s = 0; s < p->nstmts; s++) {

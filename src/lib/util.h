@@ -10,6 +10,10 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* A counter one thread (or process, in shared memory) writes while
+ * another reads it: each access whole, no ordering beyond that. */
+#define RELAXED_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define RELAXED_LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 /* Out of memory aborts here, in one place (tmux's xmalloc). */
 void *xmalloc(size_t n);
