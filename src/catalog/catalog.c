@@ -1143,7 +1143,7 @@ bool catalog_entry_equal(const struct catalog_entry *a, const struct catalog_ent
 /* Read at most CATALOG_MAX_FILE + 1 bytes of path: enough for the parser
  * to say a larger file is too large.  O_NONBLOCK: a FIFO named x.source
  * must not hang us; it is refused as not a regular file. */
-static int read_entry(const char *path, char **text, size_t *len, char *err, size_t errlen)
+int catalog_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK), r = 0;
 	struct stat st;
@@ -1186,6 +1186,32 @@ out:
 	}
 	*text = p;
 	*len = n;
+	return r;
+}
+
+int catalog_write_file(const char *path, const char *text, char *err, size_t errlen)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	size_t n = strlen(text);
+	FILE *f = fopen(tmp, "we");
+	int r = 0;
+
+	if (!f) {
+		r = -errno;
+		goto out;
+	}
+	if (fwrite(text, 1, n, f) != n)
+		r = -EIO;
+	if (fclose(f) && !r)
+		r = -errno;
+	if (!r && rename(tmp, path) < 0)
+		r = -errno;
+	if (r)
+		unlink(tmp);
+out:
+	if (r)
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+	free(tmp);
 	return r;
 }
 
@@ -1237,7 +1263,7 @@ int catalog_load_dir(struct catalog *c, const char *dir, char *err, size_t errle
 		char *text;
 		size_t len;
 
-		r = read_entry(path, &text, &len, err, errlen);
+		r = catalog_read_file(path, &text, &len, err, errlen);
 		if (!r) {
 			struct catalog_entry *e = VEC_PUSH(c->v, c->n, ccap);
 

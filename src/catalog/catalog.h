@@ -91,6 +91,15 @@ bool catalog_entry_equal(const struct catalog_entry *a, const struct catalog_ent
  * not be read.  c is overwritten; on error it is left empty. */
 int catalog_load_dir(struct catalog *c, const char *dir, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
+/* The text of an entry file (at most CATALOG_MAX_FILE + 1 bytes, so that
+ * the parser can say when it is too large; not NUL-terminated), refusing
+ * what is not a regular file; 0 or -errno with a message.  Caller frees. */
+int catalog_read_file(const char *path, char **text, size_t *len, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
+/* Replace path with text, whole or not at all (a new file renamed over
+ * it); 0 or -errno with a message. */
+int catalog_write_file(const char *path, const char *text, char *err, size_t errlen)
+	__attribute__((warn_unused_result));
 const struct catalog_entry *catalog_find(const struct catalog *c, const char *name);
 const struct catalog_knob *catalog_knob(const struct catalog_entry *e, const char *name);
 void catalog_entry_free(struct catalog_entry *e);

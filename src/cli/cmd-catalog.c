@@ -466,45 +466,6 @@ static int catalog_show(int argc, char **argv)
  * its min gives rate-max.  The profile replaces the old one in the file
  * (catalog_replace_profile() keeps every other line). */
 
-/* The whole of a file of at most max bytes (NUL-terminated), or NULL. */
-static char *read_file(const char *path, size_t max, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *b;
-
-	if (!f)
-		return NULL;
-	b = xmalloc(max + 2);
-	*len = fread(b, 1, max + 1, f);
-	if (ferror(f) || *len > max) {
-		free(b);
-		b = NULL;
-	} else {
-		b[*len] = 0;
-	}
-	fclose(f);
-	return b;
-}
-
-/* Replace path with n bytes at p, whole or not at all; 0 or -1. */
-static int write_file(const char *path, const char *p, size_t n)
-{
-	char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	int r = -1;
-
-	if (f) {
-		bool ok = fwrite(p, 1, n, f) == n;
-
-		if (fclose(f) == 0 && ok && rename(tmp, path) == 0)
-			r = 0;
-		else
-			unlink(tmp);
-	}
-	free(tmp);
-	return r;
-}
-
 struct measured {
 	struct run_result res;
 	const struct run_part *part;
@@ -593,8 +554,10 @@ static int catalog_measure(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "hn", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (cli_parse_time(optarg, &dur_us) || dur_us < 5000000)
-				return cli_usage_error(self, "--duration takes a time of 5s or more, "
+			/* the second run is half as long, and both
+			 * leave out a 2 s warm-up */
+			if (cli_parse_time(optarg, &dur_us) || dur_us < 10000000)
+				return cli_usage_error(self, "--duration takes a time of 10s or more, "
 						       "such as 20s, not '%s'", optarg);
 			break;
 		case 'C':
@@ -633,8 +596,8 @@ static int catalog_measure(int argc, char **argv)
 			st = EXIT_FAIL;
 			goto out;
 		}
-		if (!f->file || !(text = read_file(f->file, CATALOG_MAX_FILE, &len))) {
-			fprintf(stderr, "dynamo: cannot read %s\n", f->file ? f->file : f->name);
+		if (catalog_read_file(f->file, &text, &len, dir, sizeof(dir))) {
+			fprintf(stderr, "dynamo: %s\n", dir);
 			st = EXIT_FAIL;
 			goto out;
 		}
@@ -719,8 +682,8 @@ static int catalog_measure(int argc, char **argv)
 	out = catalog_replace_profile(text, len, &e);
 	if (dry) {
 		fputs(out, stdout);
-	} else if (write_file(e.file, out, strlen(out))) {
-		fprintf(stderr, "dynamo: cannot write %s: %s\n", e.file, strerror(errno));
+	} else if (catalog_write_file(e.file, out, dir, sizeof(dir))) {
+		fprintf(stderr, "dynamo: cannot write %s\n", dir);
 		st = EXIT_FAIL;
 		goto out;
 	} else {

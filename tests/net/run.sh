@@ -184,4 +184,25 @@ for prog in $progs; do
 		run_one "$prog-$p" "$p" "$prog"
 	done
 done
+# catalog measure: a source run alone, its profile written into a copy
+# of its entry, the rest of the file kept.
+if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w redis)" ]; then
+	cp -r data/catalog "$T/catalog"
+	if timeout 120 "$DYNAMO" catalog measure --catalog "$T/catalog" --duration 10s redis \
+		>"$T/measure.out" 2>"$T/measure.err" &&
+		"$DYNAMO" catalog show --catalog "$T/catalog" --json redis >"$T/measure.json"; then
+		ok "catalog measure redis: $(cat "$T/measure.out")"
+	else
+		not_ok "catalog measure redis" "$(cat "$T/measure.err")"
+	fi
+	if jq -e '.measured == true and .rate > 0 and .rate_max > .rate and .flows >= 1' \
+		"$T/measure.json" >/dev/null 2>&1 &&
+		head -1 "$T/catalog/redis.source" | grep -q '^#' &&
+		grep -q '^measured .*"dynamo catalog measure redis --duration 10s"' "$T/catalog/redis.source"; then
+		ok "catalog measure redis: a profile (rate, rate-max, flows) and the command, the file's comments kept"
+	else
+		not_ok "catalog measure redis: a profile and the command" "$(cat "$T/measure.json" "$T/catalog/redis.source")"
+	fi
+fi
+
 done_testing
