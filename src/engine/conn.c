@@ -30,7 +30,7 @@ struct conn__chunk {
 };
 
 #define IN_MIN 2048
-#define WINDOW_MIN 8192         /* a paced connection's receive window, at least */
+#define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
 #define IOV_MAX_BATCH 64
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents);
@@ -150,6 +150,43 @@ static void opened(struct conn *c)
 		want(c);
 }
 
+/* A paced connection reads only what its bucket allows; whatever its
+ * receive window lets the peer send beyond that waits in the kernel,
+ * having crossed the wire early, in bursts.  So its receive buffer is
+ * made small before the connect, when the window is still to be offered
+ * (shrinking it later makes the kernel drop what it had accepted), and
+ * raised once connected if the path's round trip needs more at the
+ * bucket's rate.  A clamp on the window alone leaves the kernel room to
+ * run ahead by several times as much.  Best effort: the default buffer
+ * is only less smooth. */
+static bool paced(const struct conn *c)
+{
+	return c->st && c->st->pace && c->st->pace->rate > 0;
+}
+
+static void small_window(struct conn *c)
+{
+	int size = WINDOW_MIN;
+
+	(void)setsockopt(c->io.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
+static void round_trip_window(struct conn *c)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	double want;
+	int size;
+
+	if (getsockopt(c->io.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return;
+	want = c->st->pace->rate * (double)ti.tcpi_rtt / 1e6 * 2;
+	if (want <= WINDOW_MIN)
+		return;
+	size = want > (1 << 22) ? 1 << 22 : (int)want;
+	(void)setsockopt(c->io.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+}
+
 int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
 		 uint32_t src, uint32_t addr, uint16_t port)
 {
@@ -165,6 +202,8 @@ int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			goto fail;
 	}
+	if (paced(c))
+		small_window(c);
 	sa.sin_addr.s_addr = htonl(addr);
 	sa.sin_port = htons(port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
@@ -482,29 +521,6 @@ static void handshake(struct conn *c)
 		finish(c, -EPROTO);
 }
 
-/* A paced connection reads only what its bucket allows; whatever its
- * receive window lets the peer send beyond that waits in the kernel and
- * crossed the wire early, in bursts.  Keep the window to what the
- * path's round trip needs at the bucket's rate (twice over), so that the
- * wire follows the bucket. */
-static void small_window(struct conn *c)
-{
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
-	double want;
-	int size;
-
-	if (!(c->st->pace->rate > 0) ||
-	    getsockopt(c->io.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return;
-	want = c->st->pace->rate * (double)ti.tcpi_rtt / 1e6 * 2;
-	size = want < WINDOW_MIN ? WINDOW_MIN : want > (1 << 22) ? 1 << 22 : (int)want;
-	/* A clamp, not a smaller buffer: a buffer smaller than what is in
-	 * flight makes the kernel drop segments it had accepted.  Best
-	 * effort: the default window is only less smooth. */
-	(void)setsockopt(c->io.fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &size, sizeof(size));
-}
-
 static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 {
 	struct conn *c = container_of(io, struct conn, io);
@@ -525,8 +541,8 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 		c->state = ST_HANDSHAKE;
 		if (c->st)
 			c->st->active++;
-		if (c->st && c->st->pace)
-			small_window(c);
+		if (paced(c))
+			round_trip_window(c);
 	}
 	if (c->state == ST_HANDSHAKE) {
 		handshake(c);
