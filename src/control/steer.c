@@ -169,13 +169,24 @@ void steer_tick(struct steer *s, uint64_t now, uint64_t wire, uint64_t open)
 		return;
 	for (size_t i = 0; i < s->ntasks; i++)
 		used += s->tasks[i].used;
-	/* The ratio of wire to socket bytes over the whole run so far:
-	 * steady, though the wire leads the sockets by what the kernel
-	 * buffers. */
-	if (used >= K_MIN_BYTES && wire) {
-		double k = (double)wire / (double)used;
+	/* The ratio of wire to socket bytes over the last K_LOOKS looks:
+	 * long enough to be steady though the wire leads the sockets by
+	 * what the kernel buffers, short enough to follow the overhead as
+	 * users come and go (handshakes, ACKs). */
+	{
+		size_t at = s->nlooks % K_LOOKS;
+		/* the oldest look is the one this one replaces */
+		uint64_t dw = s->nlooks >= K_LOOKS ? wire - s->look_wire[at] : wire,
+			 du = s->nlooks >= K_LOOKS ? used - s->look_used[at] : used;
 
-		s->k = k < 0.3 ? 0.3 : k > 5 ? 5 : k;
+		s->look_wire[at] = wire;
+		s->look_used[at] = used;
+		s->nlooks++;
+		if (du >= K_MIN_BYTES && dw) {
+			double k = (double)dw / (double)du;
+
+			s->k = k < 0.3 ? 0.3 : k > 5 ? 5 : k;
+		}
 	}
 	s->last_ns = now;
 	if (s->target > 0) {

@@ -40,6 +40,9 @@ struct steer {
 	size_t ntasks;
 	/* state */
 	double k;                /* wire bytes per socket byte */
+#define K_LOOKS 50
+	uint64_t look_wire[K_LOOKS], look_used[K_LOOKS];
+	size_t nlooks;
 	bool warm;
 	uint64_t ref_ns, ref_wire;
 	uint64_t last_ns;

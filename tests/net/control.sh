@@ -11,9 +11,6 @@
 # for the database one).  The report's figures agree with tshark's.
 #
 # BAND is the per-second band (default 0.05, as DESIGN.md states it).
-# The suite runs with BAND=0.12 for now: on a loaded 2-core machine some
-# seconds still stray 6-12 % (issue #5 notes), while the whole-run 1 %
-# holds.
 # usage: tests/net/control.sh DYNAMO [DURATION]
 set -u
 DYNAMO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")

@@ -12,6 +12,9 @@
 struct plant {
 	double per_group;       /* bytes/s a group asks for at think 1 */
 	double k;               /* wire bytes per socket byte */
+	double k0;              /* k at the start, when it moves */
+	double k_later;         /* if not 0, k moves to it ... */
+	uint64_t k_from_ns, k_to_ns;   /* ... between these times */
 	double users_conns;     /* TCP flows per group */
 	uint32_t shown[8];      /* groups whose users have started */
 	double used[8];
@@ -23,6 +26,13 @@ static void simulate(struct steer *s, struct plant *pl, unsigned secs, double *w
 {
 	for (uint64_t now = TICK_NS; now <= secs * SEC; now += TICK_NS) {
 		uint64_t open = 0;
+
+		if (pl->k_later > 0 && now > pl->k_from_ns) {
+			double f = now >= pl->k_to_ns ? 1
+				 : (double)(now - pl->k_from_ns) / (double)(pl->k_to_ns - pl->k_from_ns);
+
+			pl->k = pl->k0 + (pl->k_later - pl->k0) * f;
+		}
 
 		for (size_t i = 0; i < s->ntasks; i++) {
 			struct steer_task *t = &s->tasks[i];
@@ -76,6 +86,33 @@ static void holds_rate(void **state)
 	assert_true(tasks[0].want > 1 || tasks[0].think < 1);
 	/* and the learnt ratio is the plant's */
 	assert_true(s.k > 1.1 && s.k < 1.14);
+}
+
+/* The overhead grows mid-run (more users: more handshakes and ACKs per
+ * byte, a quarter more over 20 s): the learnt ratio follows, and the
+ * rate still holds. */
+static void follows_overhead(void **state)
+{
+	struct steer_task tasks[1] = { { .weight = 1, .groups_max = 256, .want = 4 } };
+	struct plant pl = { .per_group = 2e6, .k = 1.1, .k0 = 1.1, .k_later = 1.35,
+			    .k_from_ns = 10 * SEC, .k_to_ns = 30 * SEC, .users_conns = 4 };
+	double win[41] = { 0 }, held = 0;
+	struct steer s;
+
+	(void)state;
+	steer_init(&s, 50000000, FLOWS_ANY, 0, 5 * SEC, tasks, 1);
+	simulate(&s, &pl, 40, win);
+	for (unsigned w = 5; w < 40; w++) {
+		double r = win[w] * 8 / 5e7;
+
+		held += win[w];
+		if (r < 0.95 || r > 1.05)
+			fail_msg("second %u: %.3f of the target", w, r);
+	}
+	held = held * 8 / 35 / 5e7;
+	if (held < 0.99 || held > 1.01)
+		fail_msg("after the warm-up: %.4f of the target", held);
+	assert_true(s.k > 1.3 && s.k < 1.4);
 }
 
 static void no_target_no_cap(void **state)
@@ -147,6 +184,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(holds_rate),
+		cmocka_unit_test(follows_overhead),
 		cmocka_unit_test(no_target_no_cap),
 		cmocka_unit_test(flows_at_least),
 		cmocka_unit_test(flows_at_most),
