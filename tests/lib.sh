@@ -64,3 +64,26 @@ need_netns() {
 		exit 0
 	fi
 }
+
+# labels_match PCAP CSV: the labels (dynamo run --labels) have one row
+# per TCP or UDP conversation of the recording, with the packets and
+# frame bytes each way that tshark counts; sets labels_rows, and
+# labels_diff when they differ.  Uses $T.
+labels_match() {
+	tshark -r "$1" -Y 'tcp || udp' -T fields -e ip.proto -e ip.src \
+		-e tcp.srcport -e udp.srcport -e ip.dst -e tcp.dstport -e udp.dstport \
+		-e frame.len 2>/dev/null |
+		awk -F'\t' '{ s = $2 ":" $3 $4; d = $5 ":" $6 $7
+			k = s < d ? $1 "|" s "|" d : $1 "|" d "|" s; w = s < d ? 0 : 1
+			n[k, w]++; b[k, w] += $8; keys[k] = 1 }
+			END { for (k in keys) print k, n[k, 0] + 0, b[k, 0] + 0, n[k, 1] + 0, b[k, 1] + 0 }' |
+		sort >"$T/conv.tshark"
+	awk -F, 'NR > 1 && ($3 == "tcp" || $3 == "udp") {
+			p = $3 == "tcp" ? 6 : 17; s = $4 ":" $5; d = $6 ":" $7
+			if (s < d) print p "|" s "|" d, $8, $9, $10, $11
+			else print p "|" d "|" s, $10, $11, $8, $9 }' "$2" |
+		sort >"$T/conv.labels"
+	labels_rows=$(wc -l <"$T/conv.labels")
+	labels_diff=$(diff "$T/conv.tshark" "$T/conv.labels" | head -10)
+	[ "$labels_rows" -gt 0 ] && [ -z "$labels_diff" ]
+}

@@ -64,6 +64,7 @@ for flavour in plain asan; do
 	else
 		group "$flavour/net/run" tests/net/run.sh "$dyn" http dns mosquitto
 	fi
+	group "$flavour/net/lifecycle" tests/net/lifecycle.sh "$dyn"
 	group "$flavour/net/peers" tests/net/peers.sh "$bin"
 	for r in "$bin"/fuzz-replay-*; do
 		t=${r##*/fuzz-replay-}

@@ -3,8 +3,11 @@
 #include "../lib/util.h"
 #include "../control/lab.h"
 #include "../plan/plan.h"
+#include "../agents/program.h"
+#include "../catalog/catalog.h"
 
 #include <errno.h>
+#include <limits.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -172,4 +175,61 @@ int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l)
 		free(names[i]);
 	free(names);
 	return r ? EXIT_FAIL : EXIT_OK;
+}
+
+int cli_catalog_load(const char *given, char *dir, size_t dirlen, struct catalog *c)
+{
+	char data[PATH_MAX - 16], err[1024];
+	int r;
+
+	if (given) {
+		snprintf(dir, dirlen, "%s", given);
+	} else {
+		cli_find_datadir(data, sizeof(data));
+		snprintf(dir, dirlen, "%s/catalog", data);
+	}
+	r = catalog_load_dir(c, dir, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "dynamo: %s\n", err);
+		return r == -EINVAL ? EXIT_INVALID : EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+/* A program must be installed; agents always run. */
+static bool usable(const struct catalog_entry *e, char *why, size_t whylen, void *arg)
+{
+	const struct program_def *d;
+
+	(void)arg;
+	if (e->kind != CATALOG_PROGRAM)
+		return true;
+	d = program_find(e->start);
+	if (!d) {
+		snprintf(why, whylen, "dynamo does not know the program '%s'", e->start);
+		return false;
+	}
+	if (program_path(d))
+		return true;
+	program_missing(d, why, whylen);
+	return false;
+}
+
+int cli_choose_from(struct plan *p, const struct catalog *c, bool measuring)
+{
+	char err[1024];
+
+	if (plan_choose(p, c, usable, NULL, measuring, err, sizeof(err))) {
+		fprintf(stderr, "dynamo: %s\n", err);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}
+
+int cli_choose(struct plan *p, const char *given, bool measuring, struct catalog *c)
+{
+	char dir[PATH_MAX];
+	int st = cli_catalog_load(given, dir, sizeof(dir), c);
+
+	return st != EXIT_OK ? st : cli_choose_from(p, c, measuring);
 }

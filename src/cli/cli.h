@@ -58,6 +58,17 @@ int cli_parse_time(const char *s, uint64_t *us);
  * else the installed share directory. */
 void cli_find_datadir(char *out, size_t n);
 
+struct catalog;
+/* Read the catalog (given, or DATADIR/catalog) into c, printing why
+ * not; the exit status.  dir gets the directory read, for messages. */
+int cli_catalog_load(const char *given, char *dir, size_t dirlen, struct catalog *c);
+/* Read the catalog into c and choose every statement's sources from
+ * it (plan_choose), printing why not; the exit status.  c must outlive
+ * p's use. */
+int cli_choose(struct plan *p, const char *given, bool measuring, struct catalog *c);
+/* The same from a catalog already read. */
+int cli_choose_from(struct plan *p, const struct catalog *c, bool measuring);
+
 int cmd_up(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);

@@ -87,27 +87,6 @@ static const struct option common_opts[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Read the catalog (dir, or DATADIR/catalog) into c, saying why not;
- * the exit status.  dir gets the directory read, for messages. */
-static int load(const char *given, char *dir, size_t dirlen, struct catalog *c)
-{
-	char data[PATH_MAX - 16], err[1024];
-	int r;
-
-	if (given) {
-		snprintf(dir, dirlen, "%s", given);
-	} else {
-		cli_find_datadir(data, sizeof(data));
-		snprintf(dir, dirlen, "%s/catalog", data);
-	}
-	r = catalog_load_dir(c, dir, err, sizeof(err));
-	if (r) {
-		fprintf(stderr, "dynamo: %s\n", err);
-		return r == -EINVAL ? EXIT_INVALID : EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
 /* ---- printing ------------------------------------------------------------ */
 
 /* Widths of the columns of 'list', from the entries shown. */
@@ -372,7 +351,7 @@ static int catalog_list(int argc, char **argv)
 	if (optind != argc)
 		return cli_usage_error(self, "catalog list takes no names ('catalog show NAME' "
 				       "shows one)");
-	if ((st = load(given, dir, sizeof(dir), &cat)))
+	if ((st = cli_catalog_load(given, dir, sizeof(dir), &cat)))
 		return st;
 
 	for (size_t i = 0; i < cat.n; i++) {
@@ -438,7 +417,7 @@ static int catalog_show(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage_error(self, "catalog show needs one source name");
-	if ((st = load(given, dir, sizeof(dir), &cat)))
+	if ((st = cli_catalog_load(given, dir, sizeof(dir), &cat)))
 		return st;
 	if (!(e = catalog_find(&cat, argv[optind]))) {
 		struct buf b = { 0 };
@@ -472,7 +451,8 @@ struct measured {
 };
 
 /* Run the source once: 0 with m filled, or the exit status. */
-static int measure_run(const struct catalog_entry *e, uint64_t secs, uint32_t users, double think,
+static int measure_run(const struct catalog *cat, const struct catalog_entry *e, uint64_t secs,
+		       uint32_t users, double think,
 		       const char *datadir, int stop_fd, struct measured *m)
 {
 	char path[] = "/tmp/dynamo-measure-XXXXXX", err[512] = "", proto[32] = "";
@@ -498,10 +478,12 @@ static int measure_run(const struct catalog_entry *e, uint64_t secs, uint32_t us
 	}
 	/* The rate is not held (open loop): it only has to fit the links. */
 	fprintf(f, "generate %s traffic from a to b with 100 Gbps over %s using source %s ;\n",
-		spec_class_name(e->cls), proto, e->kind == CATALOG_AGENT ? proto : e->name);
+		spec_class_name(e->cls), proto, e->name);
 	fclose(f);
 	st = cli_load(path, &s, &p);
 	unlink(path);
+	if (st == EXIT_OK)
+		st = cli_choose_from(p, cat, true);
 	if (st != EXIT_OK)
 		goto out;
 	if (run_check(p, datadir, err, sizeof(err)) || run_exec(p, &ro, &m->res, err, sizeof(err))) {
@@ -579,7 +561,7 @@ static int catalog_measure(int argc, char **argv)
 		return cli_usage_error(self, "catalog measure needs one source name");
 	if (!datadir[0])
 		cli_find_datadir(datadir, sizeof(datadir));
-	st = load(given, dir, sizeof(dir), &cat);
+	st = cli_catalog_load(given, dir, sizeof(dir), &cat);
 	if (st != EXIT_OK)
 		return st;
 	{
@@ -619,11 +601,11 @@ static int catalog_measure(int argc, char **argv)
 		"%llu s at think-scale %g\n", e.name, (unsigned long long)(dur_us / 1000000),
 		ku ? ku->def : 4, kt ? kt->def : 1, (unsigned long long)(dur_us / 2000000),
 		kt ? kt->min : 0.01);
-	st = measure_run(&e, dur_us / 1000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->def : 1,
+	st = measure_run(&cat, &e, dur_us / 1000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->def : 1,
 			 datadir, stop_fd, &m);
 	if (st != EXIT_OK)
 		goto out;
-	st = measure_run(&e, dur_us / 2000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->min : 0.01,
+	st = measure_run(&cat, &e, dur_us / 2000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->min : 0.01,
 			 datadir, stop_fd, &mx);
 	if (st != EXIT_OK)
 		goto out;

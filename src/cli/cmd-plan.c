@@ -2,6 +2,7 @@
  * nodes, interfaces, addresses, link conditions, routes) and each
  * statement with its defaults applied.  One code path prints both forms. */
 #include "cli.h"
+#include "../catalog/catalog.h"
 #include "../lib/out.h"
 #include "../lib/util.h"
 #include "../plan/plan.h"
@@ -11,7 +12,7 @@
 #include <string.h>
 
 const char cmd_plan_usage[] =
-	"usage: dynamo plan [--json] FILE\n"
+	"usage: dynamo plan [--catalog DIR] [--json] FILE\n"
 	"\n"
 	"Resolve a spec and show what dynamo would build and run: the subnets and\n"
 	"their address ranges, every host and router with its interfaces,\n"
@@ -21,7 +22,18 @@ const char cmd_plan_usage[] =
 	"the default LAN 'lan'; 'external' is the emulated Internet\n"
 	"(198.18.0.0/15) behind a gateway.\n"
 	"\n"
+	"Each statement also shows the sources the planner chose from the catalog\n"
+	"('dynamo catalog list'): per source its kind, the protocols it serves and\n"
+	"where, the instances of it and their knobs (users, think-scale), and the\n"
+	"rate and concurrent flows expected from its measured profile.  Each 'to'\n"
+	"host serves each protocol with one source (one server per port), and the\n"
+	"planner takes as many different sources as fit, as real networks run a\n"
+	"mix; it refuses what cannot be met, and says why: no source for a\n"
+	"protocol, a port another statement holds, 'using <= N flows' below what the\n"
+	"rate needs at the sources' measured rate per flow.\n"
+	"\n"
 	"options:\n"
+	"  --catalog DIR  the sources to choose from (default: DATA/catalog)\n"
 	"  --json       print JSON (rates in bits/s, times in seconds)\n"
 	"  -h, --help   show this help\n"
 	"\n"
@@ -45,6 +57,64 @@ static void print_cidr(struct out *o, const char *key, const char *fmt, uint32_t
 	fmt_ipv4(s, sizeof(s), a);
 	snprintf(c, sizeof(c), "%s/%u", s, plen);
 	out_str(o, key, fmt, c);
+}
+
+/* The sources of a part: what runs, where, how many, how hard. */
+static void print_sources(struct out *o, const struct plan *p, const struct plan_stmt *st,
+			  const struct plan_part *pt, const char *indent)
+{
+	out_arr_open(o, "sources");
+	for (size_t i = 0; i < pt->nsrcs; i++) {
+		const struct plan_source *ps = &pt->srcs[i];
+
+		out_obj_open(o, NULL);
+		out_text(o, "%s%s", indent, i ? "          " : "sources   ");
+		out_str(o, "name", "%-13s", ps->e->name);
+		out_str(o, "kind", "%-8s", catalog_kind_name(ps->e->kind));
+		out_uint(o, "instances", " %3llu x", ps->instances);
+		out_uint(o, "users", ps->users == 1 ? " %llu user" : " %llu users", ps->users);
+		out_double(o, "think_scale", ", think-scale %.3g", ps->think_scale);
+		out_ppm(o, "share", ", %s of the rate", (uint32_t)(ps->share * 1e6 + 0.5));
+		if (ps->e->measured) {
+			out_rate(o, "rate", ": %s", ps->rate);
+			out_double(o, "flows", ", ~%.0f flows\n", ps->flows);
+		} else {
+			out_null(o, "rate", ": %s", "not measured");
+			out_null(o, "flows", "%s\n", "");
+		}
+		out_text(o, "%s            serves", indent);
+		out_arr_open(o, "servers");
+		for (size_t j = 0, shown = 0; j < st->nto; j++) {
+			bool any = false, first = true;
+
+			for (int q = 0; q < PROTO__COUNT; q++)
+				any |= pt->pick[j * PROTO__COUNT + (size_t)q] == i;
+			if (!any)
+				continue;
+			out_obj_open(o, NULL);
+			out_str(o, "host", shown++ ? "; %s" : " %s", p->topo->nodes[st->to[j]].name);
+			out_arr_open(o, "protocols");
+			for (int q = 0; q < PROTO__COUNT; q++)
+				if (pt->pick[j * PROTO__COUNT + (size_t)q] == i) {
+					out_str(o, NULL, first ? ": %s" : ", %s",
+						spec_proto_name((enum spec_proto)q));
+					first = false;
+				}
+			out_arr_close(o);
+			out_obj_close(o);
+		}
+		out_arr_close(o);
+		out_text(o, "\n");
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+	if (pt->nsrcs && pt->srcs[0].e->measured) {
+		out_text(o, "%sexpected  ", indent);
+		out_obj_open(o, "expected");
+		out_rate(o, "rate", "%s", pt->expect_rate);
+		out_double(o, "flows", ", ~%.0f concurrent TCP flows\n", pt->expect_flows);
+		out_obj_close(o);
+	}
 }
 
 static void print_protos(struct out *o, const char *key, spec_protoset ps, bool text)
@@ -306,7 +376,7 @@ static void print_stmt(struct out *o, const struct plan *p, const struct plan_st
 	if (g->source)
 		out_str(o, "source", "  source    %s (pinned)\n", g->source);
 	else
-		out_null(o, "source", "  source    %s\n", "chosen by the planner");
+		out_null(o, "source", "  source    %s\n", "chosen by the planner (sources below)");
 	out_time(o, "start", "  start     %s after the run starts\n", g->offset_us);
 	if (g->duration_us)
 		out_time(o, "duration", "  duration  %s\n", g->duration_us);
@@ -348,6 +418,7 @@ static void print_stmt(struct out *o, const struct plan *p, const struct plan_st
 			out_rate(o, "rate", NULL, pt->rate);
 			print_protos(o, "protocols", pt->protos, false);
 		}
+		print_sources(o, p, st, pt, g->mix ? "      " : "  ");
 		out_obj_close(o);
 	}
 	out_arr_close(o);
@@ -359,10 +430,13 @@ int cmd_plan(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "catalog", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false;
+	const char *catdir = NULL;
+	struct catalog cat = { 0 };
 	struct spec *s;
 	struct plan *p;
 	struct out *o;
@@ -374,6 +448,9 @@ int cmd_plan(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'C':
+			catdir = optarg;
+			break;
 		case 'h':
 			return cli_help(cli_find("plan"));
 		default:
@@ -383,7 +460,10 @@ int cmd_plan(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error(cli_find("plan"), "plan needs one spec file");
 	st = cli_load(argv[optind], &s, &p);
+	if (st == EXIT_OK && (st = cli_choose(p, catdir, false, &cat)) != EXIT_OK)
+		plan_free(p);
 	if (st != EXIT_OK) {
+		catalog_free(&cat);
 		spec_free(s);
 		return st;
 	}
@@ -409,6 +489,7 @@ int cmd_plan(int argc, char **argv)
 	out_obj_close(o);
 	out_free(o);
 	plan_free(p);
+	catalog_free(&cat);
 	spec_free(s);
 	return EXIT_OK;
 }

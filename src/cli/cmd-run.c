@@ -3,6 +3,7 @@
  * per statement what crossed the wire (counted from the run's own
  * capture, at the client end of each flow). */
 #include "cli.h"
+#include "../catalog/catalog.h"
 #include "../control/run.h"
 #include "../lib/out.h"
 #include "../lib/util.h"
@@ -25,12 +26,13 @@
 const char cmd_run_usage[] =
 	"usage: dynamo run [--duration TIME] [--record FILE.pcapng] [--labels FILE.csv]\n"
 	"                  [--report FILE.json] [--warmup TIME] [--open-loop] [--seed N]\n"
-	"                  [--quiet] [--json]\n"
+	"                  [--catalog DIR] [--quiet] [--json]\n"
 	"                  FILE\n"
 	"\n"
 	"Build the network of the spec FILE, start the traffic sources of every\n"
 	"generate statement between its endpoints (a server on each 'to' host, users\n"
-	"on each 'from' host who follow the behaviour model of their protocol), run\n"
+	"on each 'from' host who follow the behaviour model of their protocol; the\n"
+	"sources and their intensity as 'dynamo plan' shows them), run\n"
 	"them for the duration, stop them cleanly and print, per statement, the bytes,\n"
 	"packets and flows seen on the wire.  Everything stays inside namespaces of\n"
 	"the run's own; when it ends, nothing is left.\n"
@@ -52,6 +54,7 @@ const char cmd_run_usage[] =
 	"  --seed N            seed of the users' choices and the content (default 1)\n"
 	"  --data DIR          behaviour models and corpora (default: data/ next to\n"
 	"                      the program, else its ../share/dynamo)\n"
+	"  --catalog DIR       the sources to choose from (default: DATA/catalog)\n"
 	"  --open-loop         no control: each source's users, as many as the flows\n"
 	"                      asked (at least one per host pair and protocol), do\n"
 	"                      as their model says, at whatever rate that makes\n"
@@ -219,6 +222,43 @@ static void live_tick(const struct run_live *l, void *arg)
 	}
 }
 
+/* What a host says while the run goes (a program that died and was
+ * started again): above the view on a terminal, which is then drawn
+ * afresh below it. */
+static void live_notice(const char *msg, void *arg)
+{
+	struct live_view *v = arg;
+
+	if (v->tty && v->drawn) {
+		fprintf(stderr, "\033[%uA\033[J", v->drawn);
+		v->drawn = 0;
+		v->last_draw_us = 0;
+	}
+	fprintf(stderr, "dynamo: %s\n", msg);
+	fflush(stderr);
+}
+
+/* The notices, one string each. */
+static void out_notices(struct out *o, const struct run_result *res)
+{
+	const char *p = res->notices.p, *end = p ? p + res->notices.len : NULL;
+
+	out_uint(o, "notices_total", NULL, res->nnotices);
+	out_arr_open(o, "notices");
+	while (p && p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *line;
+
+		if (!nl)
+			break;
+		line = xstrndup(p, (size_t)(nl - p));
+		out_str(o, NULL, NULL, line);
+		free(line);
+		p = nl + 1;
+	}
+	out_arr_close(o);
+}
+
 /* ---- results ------------------------------------------------------------ */
 
 static uint64_t held_rate(uint64_t bytes, uint64_t us)
@@ -253,6 +293,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	if (res->stopped)
 		out_text(o, " (stopped early)");
 	out_bool(o, "stopped", NULL, res->stopped);
+	out_notices(o, res);
 	out_time(o, "warmup", ", rates held from %s on", res->warmup_us);
 	out_text(o, "\n");
 	out_arr_open(o, "statements");
@@ -347,6 +388,7 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 	out_double(o, "duration_s", NULL, (double)res->duration_us / 1e6);
 	out_double(o, "warmup_s", NULL, (double)res->warmup_us / 1e6);
 	out_bool(o, "stopped", NULL, res->stopped);
+	out_notices(o, res);
 	out_uint(o, "packets", NULL, res->packets);
 	out_uint(o, "dropped", NULL, res->drops);
 	out_arr_open(o, "statements");
@@ -430,6 +472,7 @@ int cmd_run(int argc, char **argv)
 		{ "report", required_argument, NULL, 'R' },
 		{ "warmup", required_argument, NULL, 'w' },
 		{ "open-loop", no_argument, NULL, 'o' },
+		{ "catalog", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -440,7 +483,8 @@ int cmd_run(int argc, char **argv)
 	struct spec *s = NULL;
 	struct plan *p = NULL;
 	bool json = false, quiet = false;
-	const char *report = NULL;
+	const char *report = NULL, *catdir = NULL;
+	struct catalog cat = { 0 };
 	struct live_view lv = { 0 };
 	sigset_t set;
 	int c, st;
@@ -455,6 +499,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case 'r':
 			ro.record = optarg;
+			break;
+		case 'C':
+			catdir = optarg;
 			break;
 		case 'l':
 			ro.labels = optarg;
@@ -500,6 +547,8 @@ int cmd_run(int argc, char **argv)
 		cli_find_datadir(datadir, sizeof(datadir));
 	ro.datadir = datadir;
 	st = cli_load(argv[optind], &s, &p);
+	if (st == EXIT_OK)
+		st = cli_choose(p, catdir, false, &cat);
 	if (st != EXIT_OK)
 		goto out;
 	if (run_check(p, datadir, err, sizeof(err))) {
@@ -520,10 +569,10 @@ int cmd_run(int argc, char **argv)
 	lv.tty = !quiet && isatty(STDERR_FILENO);
 	lv.plain = !quiet && !json && !lv.tty;
 	lv.hist = xcalloc(p->nstmts + 1, sizeof(*lv.hist));
-	if (lv.tty || lv.plain) {
+	if (lv.tty || lv.plain)
 		ro.tick = live_tick;
-		ro.tick_arg = &lv;
-	}
+	ro.tick_arg = &lv;
+	ro.notice = live_notice;
 	fflush(NULL);
 	if (run_exec(p, &ro, &res, err, sizeof(err))) {
 		fprintf(stderr, "dynamo: %s\n", err);
@@ -553,6 +602,7 @@ out:
 		close(ro.stop_fd);
 	run_result_free(&res);
 	plan_free(p);
+	catalog_free(&cat);
 	spec_free(s);
 	return st;
 }

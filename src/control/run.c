@@ -43,6 +43,7 @@
 #define HOST_TICK_NS 50000000ull  /* a host's look at its control slots */
 #define GROUP_USERS 4             /* users per group, unless flows say fewer */
 #define GROUPS_MAX 256            /* per task */
+#define RESTARTS_MAX 5            /* of one program in a run */
 
 struct task {
 	size_t node;
@@ -60,6 +61,7 @@ struct task {
 	size_t slot;                    /* client: its control slot */
 	uint32_t groups0, groups_max;   /* client: groups at start, at most */
 	double weight;                  /* client: its share of the part */
+	double think0;                  /* client: think-scale to start with */
 };
 
 /* Shared between the supervisor and the host that runs a client task
@@ -98,6 +100,7 @@ struct proc {
 	size_t node;
 	pid_t pid;
 	int out;        /* its report pipe */
+	size_t seen;    /* of report: notices taken up to here */
 	bool ready, done, clean;
 	struct buf report;
 };
@@ -165,10 +168,69 @@ rules:
 	return via;
 }
 
+/* A client task on host a toward server b, and b's server unless
+ * another task already runs it. */
+static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t counter, size_t a,
+		    size_t b, const struct agent *ag, const struct program_def *prog, uint32_t users,
+		    uint32_t groups, uint32_t gmax, double think0, enum spec_class cls, char *err,
+		    size_t errlen)
+{
+	const struct topo *t = x->p->topo;
+	bool web = ag->proto == PROTO_HTTP || ag->proto == PROTO_HTTPS;
+	uint32_t resolver = web ? add_resolver(x, a, s, counter) : 0;
+	struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+	const char *name = prog ? prog->name : ag->name;
+	const struct task *have = NULL;
+	uint16_t port;
+
+	tk->resolver = resolver;
+	tk->counter = counter;
+	tk->slot = x->nslots++;
+	tk->groups0 = groups;
+	tk->groups_max = gmax;
+	tk->weight = 1.0;
+	tk->think0 = think0;
+	tk->node = a;
+	tk->a = ag;
+	tk->prog = prog;   /* its server, named in the report */
+	tk->stmt = s;
+	tk->server_addr = node_addr(t, b);
+	tk->port = port = spec_proto_port(ag->proto);
+	tk->server_name = t->nodes[b].name;
+	tk->users = users;
+	tk->start_us = ps->gen->offset_us;
+	tk->stop_us = ps->gen->duration_us ? tk->start_us + ps->gen->duration_us : 0;
+	add_rules(x, node_addr(t, a), tk->server_addr, 0, port, port, s, counter, spec_class_name(cls),
+		  ag->name, name);
+	/* FTP's passive data connections: a server port the control
+	 * connection named */
+	if (ag->proto == PROTO_FTP)
+		add_rules(x, node_addr(t, a), node_addr(t, b), 6, FTP_DATA_LO, RECORD_EPHEMERAL - 1, s,
+			  counter, spec_class_name(cls), "ftp-data", name);
+	/* one server per (host, port); the planner made it so */
+	for (size_t z = 0; z < x->ntasks && !have; z++)
+		if (x->tasks[z].server && x->tasks[z].node == b && x->tasks[z].port == port)
+			have = &x->tasks[z];
+	if (have && (have->a != ag || have->prog != prog)) {
+		snprintf(err, errlen, "statement %zu: %s would run two servers on port %u (%s and %s)",
+			 ps->index, t->nodes[b].name, port, have->prog ? have->prog->name : have->a->name,
+			 name);
+		return -EINVAL;
+	}
+	if (!have) {
+		tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+		tk->node = b;
+		tk->server = true;
+		tk->a = ag;
+		tk->prog = prog;
+		tk->port = port;
+	}
+	return 0;
+}
+
 static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 {
 	const struct plan *p = x->p;
-	const struct topo *t = p->topo;
 
 	x->counter_base = xcalloc(p->nstmts + 1, sizeof(*x->counter_base));
 	for (size_t s = 0; s < p->nstmts; s++) {
@@ -178,148 +240,69 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 	x->counter_base[p->nstmts] = x->ncounters;
 	for (size_t s = 0; s < p->nstmts; s++) {
 		const struct plan_stmt *ps = &p->stmts[s];
-		uint64_t start = ps->gen->offset_us,
-			 stop = ps->gen->duration_us ? start + ps->gen->duration_us : 0;
 
-		const struct program_def *prog = NULL;
-		const struct agent *pinned = NULL;
-
-		if (ps->gen->source) {
-			prog = program_find(ps->gen->source);
-			pinned = prog ? NULL : agent_by_name(ps->gen->source);
-			if (!pinned && !prog) {
-				struct buf b = { 0 };
-
-				for (int pr = 0; pr < PROTO__COUNT; pr++)
-					if (agent_find((enum spec_proto)pr))
-						buf_printf(&b, "%s, ", spec_proto_name((enum spec_proto)pr));
-				for (size_t i = 0; i < program_ndefs; i++)
-					buf_printf(&b, "%s%s", program_defs[i].name,
-						   i + 1 < program_ndefs ? ", " : "");
-				snprintf(err, errlen, "statement %zu: no source is named '%s' (sources: %s)",
-					 ps->index, ps->gen->source, b.p ? b.p : "none");
-				buf_free(&b);
-				return -ENOENT;
-			}
-		}
 		for (size_t k = 0; k < ps->nparts; k++) {
-			const struct agent *agents[PROTO__COUNT];
-			size_t na = 0, counter = x->counter_base[s] + k;
-			uint64_t want, tasks;
-			uint32_t users, groups, gmax = GROUPS_MAX;
+			const struct plan_part *pt = &ps->parts[k];
+			size_t counter = x->counter_base[s] + k;
+			uint64_t want, tasks = 0;
 
-			for (int pr = 0; pr < PROTO__COUNT; pr++)
-				if (ps->parts[k].protos & (1u << pr)) {
-					const struct agent *a = agent_find((enum spec_proto)pr);
-
-					if (a && (!pinned || a == pinned) &&
-					    (!prog || (prog->protos & (1u << pr))))
-						agents[na++] = a;
-				}
-			if (!na && (pinned || prog)) {
-				struct buf b = { 0 };
-
-				for (int pr = 0; pr < PROTO__COUNT; pr++)
-					if (pinned ? (int)pinned->proto == pr : !!(prog->protos & (1u << pr)))
-						buf_printf(&b, "%s%s", b.len ? " and " : "",
-							   spec_proto_name((enum spec_proto)pr));
-				snprintf(err, errlen, "statement %zu: source '%s' makes %s traffic, not %s",
-					 ps->index, ps->gen->source, b.p ? b.p : "no",
-					 spec_class_name(ps->parts[k].cls));
-				buf_free(&b);
+			if (!pt->pick || !pt->nsrcs) {
+				snprintf(err, errlen, "statement %zu: no sources were chosen for it", ps->index);
 				return -EINVAL;
 			}
-			if (!na) {
-				snprintf(err, errlen, "statement %zu: no source yet speaks %s traffic",
-					 ps->index, spec_class_name(ps->parts[k].cls));
-				return -ENOENT;
-			}
-			/* Intensity at the start: users in groups of GROUP_USERS,
-			 * enough for the flows asked, at least one group per
-			 * pair and protocol; the controller adds groups while
-			 * the users ask for less than the rate.  With 'using <=
-			 * N flows', groups of one user, N of them at most. */
-			tasks = ps->pairs * na;
+			for (size_t q = 0; q < pt->nsrcs; q++)
+				tasks += pt->srcs[q].tasks;
+			/* Intensity at the start: the planner's instances in
+			 * groups of GROUP_USERS users; with 'using <= N flows'
+			 * or '= N', groups of one user, N of them at most. */
 			want = ps->gen->flow_op == FLOWS_GE || ps->gen->flow_op == FLOWS_EQ ? ps->gen->flows : 1;
-			want = (want + tasks - 1) / tasks;
-			if (x->o->open_loop) {
-				users = x->o->users ? x->o->users : (uint32_t)MAX(1, MIN(UINT32_MAX, want));
-				groups = gmax = 1;
-				goto intensity;
-			}
-			if (ps->gen->flow_op == FLOWS_LE || ps->gen->flow_op == FLOWS_EQ) {
-				users = 1;
-				gmax = (uint32_t)MAX(1, MIN(GROUPS_MAX, ps->gen->flows / tasks));
-				groups = (uint32_t)MAX(1, MIN(gmax, want));
-			} else {
-				users = GROUP_USERS;
-				groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (want + users - 1) / users));
-			}
-intensity:
-			for (size_t i = 0; i < ps->nfrom; i++)
-				for (size_t j = 0; j < ps->nto; j++) {
-					size_t a = ps->from[i], b = ps->to[j];
+			want = (want + tasks - 1) / MAX(tasks, 1);
+			for (size_t j = 0; j < ps->nto; j++)
+				for (size_t i = 0; i < ps->nfrom; i++)
+					for (int pr = 0; pr < PROTO__COUNT; pr++) {
+						size_t a = ps->from[i], b = ps->to[j];
+						uint8_t pick = pt->pick[j * PROTO__COUNT + (size_t)pr];
+						const struct plan_source *src;
+						const struct agent *ag;
+						const struct program_def *prog = NULL;
+						uint32_t users, groups, gmax = GROUPS_MAX;
+						double think0 = 1;
 
-					if (a == b)
-						continue;
-					for (size_t q = 0; q < na; q++) {
-						bool web = agents[q]->proto == PROTO_HTTP ||
-							   agents[q]->proto == PROTO_HTTPS;
-						uint32_t resolver = web ? add_resolver(x, a, s, counter) : 0;
-						struct task *tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
-
-						tk->resolver = resolver;
-						tk->counter = counter;
-						tk->slot = x->nslots++;
-						tk->groups0 = groups;
-						tk->groups_max = gmax;
-						tk->weight = 1.0;
-
-						tk->node = a;
-						tk->a = agents[q];
-						tk->prog = prog;   /* its server, named in the report */
-						tk->stmt = s;
-						tk->server_addr = node_addr(t, b);
-						tk->port = spec_proto_port(agents[q]->proto);
-						tk->server_name = t->nodes[b].name;
-						tk->users = users;
-						tk->start_us = start;
-						tk->stop_us = stop;
-						add_rules(x, node_addr(t, a), tk->server_addr, 0, tk->port, tk->port, s,
-							  counter, spec_class_name(ps->parts[k].cls), agents[q]->name,
-							  prog ? prog->name : agents[q]->name);
-						/* FTP's passive data connections: a server
-						 * port the control connection named */
-						if (agents[q]->proto == PROTO_FTP)
-							add_rules(x, node_addr(t, a), tk->server_addr, 6, FTP_DATA_LO,
-								  RECORD_EPHEMERAL - 1, s, counter,
-								  spec_class_name(ps->parts[k].cls), "ftp-data",
-								  prog ? prog->name : agents[q]->name);
-						/* one server per (host, port) */
-						const struct task *have = NULL;
-						uint16_t port = tk->port;
-
-						for (size_t z = 0; z < x->ntasks && !have; z++)
-							if (x->tasks[z].server && x->tasks[z].node == b &&
-							    x->tasks[z].port == port)
-								have = &x->tasks[z];
-						if (have && (have->a != agents[q] || have->prog != prog)) {
-							snprintf(err, errlen, "statement %zu: %s would run two servers on "
-								 "port %u (%s and %s)", ps->index, t->nodes[b].name,
-								 port, have->prog ? have->prog->name : have->a->name,
-								 prog ? prog->name : agents[q]->name);
+						if (a == b || pick == PLAN_NOPICK)
+							continue;
+						src = &pt->srcs[pick];
+						ag = agent_find((enum spec_proto)pr);
+						if (src->e->kind == CATALOG_PROGRAM)
+							prog = program_find(src->e->start);
+						if (!ag || (src->e->kind == CATALOG_PROGRAM && !prog) ||
+						    src->e->kind == CATALOG_PROJECT) {
+							snprintf(err, errlen, "statement %zu: source %s cannot run: %s",
+								 ps->index, src->e->name,
+								 !ag ? "no built-in users speak its protocol"
+								 : "dynamo does not know how to start it");
 							return -EINVAL;
 						}
-						if (!have) {
-							tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
-							tk->node = b;
-							tk->server = true;
-							tk->a = agents[q];
-							tk->prog = prog;
-							tk->port = port;
+						if (x->o->open_loop) {
+							users = x->o->users ? x->o->users
+								: (uint32_t)MAX(1, MIN(UINT32_MAX, want));
+							groups = gmax = 1;
+						} else if (ps->gen->flow_op == FLOWS_LE || ps->gen->flow_op == FLOWS_EQ) {
+							users = 1;
+							gmax = (uint32_t)MAX(1, MIN(GROUPS_MAX, ps->gen->flows / tasks));
+							groups = (uint32_t)MAX(1, MIN(gmax, want));
+						} else {
+							uint64_t u = ((uint64_t)src->instances * src->users + src->tasks - 1) /
+								     MAX(src->tasks, 1);
+
+							users = GROUP_USERS;
+							groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (u + users - 1) / users));
+							groups = (uint32_t)MAX(groups, MIN(GROUPS_MAX, (want + users - 1) / users));
+							think0 = src->think_scale > 0 ? src->think_scale : 1;
 						}
+						if (add_task(x, ps, s, counter, a, b, ag, prog, users, groups, gmax,
+							     think0, pt->cls, err, errlen))
+							return -EINVAL;
 					}
-				}
 		}
 	}
 	return 0;
@@ -394,9 +377,13 @@ struct tctl {
 struct node_run {
 	struct host base;
 	struct ctx *x;
+	size_t node;
+	int out;                        /* the report pipe */
 	struct tctl *tcs;
 	size_t ntcs;
 	struct program *progs;
+	const struct task **prog_tk;    /* the server task that started it */
+	unsigned *prog_restarts;
 	size_t nprogs;
 	struct io sig;
 	struct timer grace, tick;
@@ -521,10 +508,86 @@ static void tctl_sync(struct node_run *nr, struct tctl *tc)
 	RELAXED_STORE(sl->sessions, sessions);
 }
 
+static void write_all(int fd, const char *p, size_t n);
+
+/* A line for the supervisor now: it says it while the run goes. */
+static void __attribute__((format(printf, 2, 3))) notice(struct node_run *nr, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line + 2, sizeof(line) - 3, fmt, ap);
+	va_end(ap);
+	line[0] = 'N';
+	line[1] = ' ';
+	n = MIN(n, (int)sizeof(line) - 4) + 2;
+	line[n++] = '\n';
+	write_all(nr->out, line, (size_t)n);
+}
+
+static int prog_start(struct node_run *nr, size_t i, char *err, size_t errlen)
+{
+	const struct task *tk = nr->prog_tk[i];
+	const struct topo *t = nr->x->p->topo;
+	char *pdir = nr->prog_restarts[i]
+		? xasprintf("%s/%s-%s.%u", nr->x->workdir, t->nodes[nr->node].name, tk->prog->name,
+			    nr->prog_restarts[i])
+		: xasprintf("%s/%s-%s", nr->x->workdir, t->nodes[nr->node].name, tk->prog->name);
+	int r = program_start(tk->prog, pdir, t->nodes[nr->node].name, node_addr(t, nr->node), tk->port,
+			      nr->x->o->datadir, nr->x->o->seed, 10000, &nr->progs[i], err, errlen);
+
+	free(pdir);
+	return r;
+}
+
+/* A real program that died is started again, and the run says so;
+ * one that keeps dying is given up after RESTARTS_MAX. */
+static void progs_watch(struct node_run *nr)
+{
+	const char *host = nr->x->p->topo->nodes[nr->node].name;
+
+	for (size_t i = 0; i < nr->nprogs; i++) {
+		struct program *pg = &nr->progs[i];
+		const char *name = nr->prog_tk[i]->prog->name;
+		siginfo_t si;
+		char how[96], err[256] = "";
+		uint64_t t0 = loop_clock();
+
+		memset(&si, 0, sizeof(si));
+		if (pg->pid <= 0 ||
+		    waitid(P_PID, (id_t)pg->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != pg->pid)
+			continue;
+		if (si.si_code == CLD_EXITED)
+			snprintf(how, sizeof(how), "exited with status %d", si.si_status);
+		else
+			snprintf(how, sizeof(how), "was killed by signal %d (%s)", si.si_status,
+				 strsignal(si.si_status));
+		program_stop(pg);
+		if (nr->stopping)
+			continue;
+		if (nr->prog_restarts[i] >= RESTARTS_MAX) {
+			notice(nr, "%s: %s %s; it died %u times, not started again", host, name, how,
+			       RESTARTS_MAX + 1);
+			continue;
+		}
+		nr->prog_restarts[i]++;
+		if (prog_start(nr, i, err, sizeof(err))) {
+			notice(nr, "%s: %s %s, and did not start again: %s", host, name, how, err);
+			pg->pid = -1;
+			continue;
+		}
+		notice(nr, "%s: %s %s; started it again in %.1f s (restart %u)", host, name, how,
+		       (double)(loop_clock() - t0) / 1e9, nr->prog_restarts[i]);
+	}
+}
+
 static void tick_cb(struct loop *l, struct timer *t)
 {
 	struct node_run *nr = container_of(t, struct node_run, tick);
 
+	progs_watch(nr);
 	for (size_t i = 0; i < nr->ntcs; i++)
 		tctl_sync(nr, &nr->tcs[i]);
 	loop_timer_start(l, t, HOST_TICK_NS);
@@ -606,7 +669,8 @@ static void __attribute__((noreturn, format(printf, 2, 3))) node_fail(int out, c
 static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int out, int go)
 {
 	const struct topo *t = x->p->topo;
-	struct node_run nr = { .grace.cb = grace_cb, .tick.cb = tick_cb, .x = x };
+	struct node_run nr = { .grace.cb = grace_cb, .tick.cb = tick_cb, .x = x, .node = node,
+			       .out = out };
 	struct stats srv = { 0 };
 	const struct model *models[64] = { 0 };
 	const struct agent *model_of[64] = { 0 };
@@ -665,21 +729,20 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 			model_of[nmodels++] = tk->a;
 		}
 		if (tk->server && tk->prog) {
-			char *pdir = xasprintf("%s/%s-%s", x->workdir, t->nodes[node].name, tk->prog->name);
 			bool up = false;
 
 			/* One instance serves all its protocols (nginx: http, https). */
 			for (size_t q = 0; q < nr.nprogs; q++)
 				up |= nr.progs[q].def == tk->prog;
-			if (up) {
-				free(pdir);
+			if (up)
 				continue;
-			}
 			nr.progs = xreallocarray(nr.progs, nr.nprogs + 1, sizeof(*nr.progs));
-			r = program_start(tk->prog, pdir, t->nodes[node].name, node_addr(t, node), tk->port,
-					  x->o->datadir, x->o->seed, 10000, &nr.progs[nr.nprogs], err,
-					  sizeof(err));
-			free(pdir);
+			nr.prog_tk = xreallocarray(nr.prog_tk, nr.nprogs + 1, sizeof(*nr.prog_tk));
+			nr.prog_restarts = xreallocarray(nr.prog_restarts, nr.nprogs + 1,
+							 sizeof(*nr.prog_restarts));
+			nr.prog_tk[nr.nprogs] = tk;
+			nr.prog_restarts[nr.nprogs] = 0;
+			r = prog_start(&nr, nr.nprogs, err, sizeof(err));
 			if (r)
 				node_fail(out, "%s: %s", t->nodes[node].name, err);
 			nr.nprogs++;
@@ -719,7 +782,7 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 		if (tc->tk->stop_us)
 			loop_timer_start(nr.base.loop, &tc->stop, tc->tk->stop_us * 1000);
 	}
-	if (nr.ntcs)
+	if (nr.ntcs || nr.nprogs)
 		loop_timer_start(nr.base.loop, &nr.tick, HOST_TICK_NS);
 	r = loop_run(nr.base.loop);
 	for (size_t i = 0; i < nr.nprogs; i++)
@@ -897,6 +960,35 @@ static int write_labels(const struct plan *p, const struct recorder *rec, const 
 	return r;
 }
 
+/* The notices ("N text") a host wrote since the last look: said now
+ * through o->notice, and kept in res. */
+static void take_notices(struct proc *pr, struct run_result *res, const struct run_opts *o)
+{
+	while (pr->seen < pr->report.len) {
+		char *line = pr->report.p + pr->seen;
+		char *nl = memchr(line, '\n', pr->report.len - pr->seen);
+		size_t n;
+
+		if (!nl)
+			break;
+		n = (size_t)(nl - line);
+		pr->seen += n + 1;
+		if (n < 2 || line[0] != 'N' || line[1] != ' ')
+			continue;
+		res->nnotices++;
+		if (res->notices.len < RUN_NOTICES_MAX) {
+			buf_put(&res->notices, line + 2, n - 2);
+			buf_put(&res->notices, "\n", 1);
+		}
+		if (o->notice) {
+			char *msg = xstrndup(line + 2, n - 2);
+
+			o->notice(msg, o->tick_arg);
+			free(msg);
+		}
+	}
+}
+
 static void parse_report(struct proc *pr, struct run_result *res, char *warn, size_t warnlen)
 {
 	char *line = pr->report.p, *nl;
@@ -1065,7 +1157,8 @@ static void ctl_init(struct ctl *c, struct ctx *x, const struct run_opts *o)
 		t->weight = tk->weight;
 		t->groups_max = tk->groups_max;
 		t->want = tk->groups0;
-		t->think = o->open_loop && o->think_scale > 0 ? o->think_scale : 1;
+		t->think = o->open_loop && o->think_scale > 0 ? o->think_scale
+			   : tk->think0 > 0 ? tk->think0 : 1;
 		pc->slots[pc->ntasks++] = tk->slot;
 	}
 	for (size_t i = 0; i < c->nparts; i++) {
@@ -1446,6 +1539,8 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 		uint64_t until = MIN(next, x.duration_us / 1000);
 
 		r = gather(procs, nprocs, false, until > now ? (int)(until - now) : 0, o->stop_fd);
+		for (size_t i = 0; i < nprocs; i++)
+			take_notices(&procs[i], res, o);
 		now = (loop_clock() - t0) / 1000000;
 		if (r != -ETIMEDOUT || now >= x.duration_us / 1000)
 			break;
@@ -1476,6 +1571,7 @@ out:
 
 		while (waitpid(procs[i].pid, &st, 0) < 0 && errno == EINTR)
 			;
+		take_notices(&procs[i], res, o);
 		parse_report(&procs[i], res, warn, sizeof(warn));
 		if (!procs[i].clean || !WIFEXITED(st) || WEXITSTATUS(st))
 			res->died++;
@@ -1540,4 +1636,5 @@ void run_result_free(struct run_result *res)
 	}
 	free(res->stmts);
 	res->stmts = NULL;
+	buf_free(&res->notices);
 }

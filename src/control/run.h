@@ -10,6 +10,7 @@
 
 #include "../capture/record.h"
 #include "../engine/stats.h"
+#include "../lib/util.h"
 #include "../plan/plan.h"
 
 struct run_live;
@@ -26,6 +27,10 @@ struct run_opts {
 	 * view), from the supervisor's thread; may be NULL. */
 	void (*tick)(const struct run_live *l, void *arg);
 	void *tick_arg;
+	/* Called with what a host says while the run goes ("h2: nginx
+	 * was killed by signal 9; started it again"), with tick_arg; NULL:
+	 * only kept in the result. */
+	void (*notice)(const char *msg, void *arg);
 	/* Measuring a source (catalog measure): no control, each client
 	 * task one group of users users, thinking think_scale times as
 	 * long as modelled. */
@@ -98,7 +103,12 @@ struct run_result {
 	unsigned died;              /* host processes that did not end cleanly */
 	bool stopped;               /* cut short by stop_fd */
 	char warning[512];          /* the first thing a host complained of */
+	struct buf notices;         /* what hosts said while it ran, a line each */
+	unsigned nnotices;          /* all of them (the buffer keeps the first
+				     * RUN_NOTICES_MAX bytes) */
 };
+
+#define RUN_NOTICES_MAX 8192
 
 /* Check that every statement has sources; 0 or -ENOENT with a message. */
 int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen);

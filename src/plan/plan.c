@@ -69,6 +69,10 @@ static void free_stmt(struct plan_stmt *st)
 {
 	free(st->from);
 	free(st->to);
+	for (size_t k = 0; k < st->nparts; k++) {
+		free(st->parts[k].srcs);
+		free(st->parts[k].pick);
+	}
 	free(st->parts);
 	free(st->label);
 }

@@ -86,6 +86,15 @@ jqok() { # DESC FILTER: the filter holds on the seed plan
 	if jq -e "$2" "$T/seed.json" >/dev/null 2>&1; then ok "$1"; else not_ok "$1" "jq -e '$2' failed"; fi
 }
 jqok "plan --json is JSON" '.'
+jqok "the planner chose sources for the web statement, served by h2" \
+	'.statements[0].parts[0].sources | length >= 1 and all(.servers[0].host == "h2")'
+jqok "each source says its instances, knobs and expected rate" \
+	'[.statements[].parts[].sources[] | .instances >= 1 and .users >= 1 and .think_scale > 0 and .rate > 0] | all'
+jqok "the sources' shares add up to the part" \
+	'[.statements[].parts[] | ([.sources[].share] | add) > 0.999 and ([.sources[].share] | add) < 1.001] | all'
+jqok "the database statement expects at least 5 flows" '.statements[1].parts[0].expected.flows >= 5'
+jqok "the expected rates are the targets" \
+	'.statements[0].parts[0].expected.rate == 100000000 and .statements[1].parts[0].expected.rate == 50000000'
 jqok "hosts h1, h2, h3 are there" \
 	'[.nodes[] | select(.kind == "host") | .name] | contains(["h1", "h2", "h3"])'
 jqok "h1 is on the default LAN 10.0.0.0/24" \
@@ -143,10 +152,15 @@ expect_exit 2 "run --duration takes a time" "$DYNAMO" run --duration soon exampl
 expect_grep "$T/err" "not 'soon'" "the bad duration is quoted"
 printf 'generate web traffic from h1 to h2 with 1 Mbps using source nosuch ;\n' >"$T/nosuch.dyn"
 expect_exit 1 "run refuses a source that does not exist" "$DYNAMO" run "$T/nosuch.dyn"
-expect_grep "$T/err" "no source is named 'nosuch' (sources: http, https," "and lists the sources"
+expect_grep "$T/err" "no source is named 'nosuch' (sources: bitcoin, dns, dnsmasq," "and lists the sources"
 printf 'generate web traffic from h1 to h2 with 1 Mbps using source mosquitto ;\n' >"$T/wrong.dyn"
 expect_exit 1 "run refuses a source of another class" "$DYNAMO" run "$T/wrong.dyn"
-expect_grep "$T/err" "source 'mosquitto' makes mqtt traffic, not web" "and says why"
+expect_grep "$T/err" "source 'mosquitto' makes message-broker traffic (mqtt), not web" "and says why"
+printf 'host a, b ;\ngenerate database traffic from a to b with 50 Mbps over redis using <= 2 flows ;\n' >"$T/few.dyn"
+expect_exit 1 "run refuses fewer flows than the rate needs" "$DYNAMO" run "$T/few.dyn"
+expect_grep "$T/err" "statement 1: 'using <= 2 flows' is too few for 50 Mbps of database traffic" "and says why"
+expect_exit 1 "plan refuses it too" "$DYNAMO" plan "$T/few.dyn"
+expect_grep "$T/err" "is too few for 50 Mbps" "with the same reason"
 printf 'generate web traffic from h1 to h2 with 1 Mbs ;\n' >"$T/typo.dyn"
 expect_exit 2 "run of an invalid spec is invalid input" "$DYNAMO" run "$T/typo.dyn"
 mkdir -p "$T/models/behaviours"
