@@ -11,10 +11,12 @@
  * mostly full (they waited little, and moved less than it allowed) needs
  * more: its users think less long (felt at their next action), and it
  * gets more groups of users, more when it is further short.  When users
- * wait for the bucket nearly all the time, the controller trades speed
- * for numbers: a quarter more users who think longer, back towards the
- * model's times, so that the rate is made by more users behaving as
- * modelled.
+ * wait for the bucket nearly all the time and think less than a tenth
+ * of the model's times, the controller trades speed for numbers: a
+ * quarter more users who think longer, up to that tenth.  Not further:
+ * each step multiplies the users, and a run of a minute would end with
+ * a hundred times as many connections as it needs (the kernel's work
+ * and a real server's connection limit grow with them).
  *
  * Flows: below 'using >= N flows' it adds a group to the task with the
  * fewest; above 'using <= N flows' it stops one of the task with the
@@ -32,6 +34,7 @@
 #define GROW_NS 1000000000ull     /* new users need this to show */
 #define RELAX_NS 3000000000ull
 #define THINK_MIN 0.02
+#define THINK_TRADE 0.1           /* below it, speed is traded for users */
 #define FLOWS_NS 500000000ull
 #define SETTLE_NS 1000000000ull   /* a task's users need this to start */
 
@@ -106,14 +109,14 @@ static void add_demand(struct steer *s, uint64_t now)
 		t->seen_starved = t->starved_ns;
 		if (now < SETTLE_NS || t->running < t->want)
 			continue;
-		if (starved > 0.9 && t->think < 1 && t->want < t->groups_max &&
+		if (starved > 0.9 && t->think < THINK_TRADE && t->want < t->groups_max &&
 		    now >= t->grown_ns + RELAX_NS) {
 			/* more than enough: trade speed for users, keeping
 			 * what they ask for about the same */
 			uint32_t more = (uint32_t)ceil(t->want * 0.25);
 
 			more = MIN(more, t->groups_max - t->want);
-			t->think = MIN(1.0, t->think * (1 + 0.8 * more / (double)t->want));
+			t->think = MIN(THINK_TRADE, t->think * (1 + 0.8 * more / (double)t->want));
 			t->want += more;
 			t->grown_ns = now;
 			continue;
