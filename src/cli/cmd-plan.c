@@ -76,7 +76,7 @@ static void print_sources(struct out *o, const struct plan *p, const struct plan
 		out_double(o, "think_scale", ", think-scale %.3g", ps->think_scale);
 		out_ppm(o, "share", ", %s of the rate", (uint32_t)(ps->share * 1e6 + 0.5));
 		if (ps->e->measured) {
-			out_rate(o, "rate", ": %s", ps->rate);
+			out_target(o, pt->packets ? "pps" : "rate", ": %s", ps->rate, pt->packets);
 			out_double(o, "flows", ", ~%.0f flows\n", ps->flows);
 		} else {
 			out_null(o, "rate", ": %s", "not measured");
@@ -111,7 +111,7 @@ static void print_sources(struct out *o, const struct plan *p, const struct plan
 	if (pt->nsrcs && pt->srcs[0].e->measured) {
 		out_text(o, "%sexpected  ", indent);
 		out_obj_open(o, "expected");
-		out_rate(o, "rate", "%s", pt->expect_rate);
+		out_target(o, pt->packets ? "pps" : "rate", "%s", pt->expect_rate, pt->packets);
 		out_double(o, "flows", ", ~%.0f concurrent TCP flows\n", pt->expect_flows);
 		out_obj_close(o);
 	}
@@ -359,7 +359,10 @@ static void print_stmt(struct out *o, const struct plan *p, const struct plan_st
 	print_names(o, "from", "from", p->topo, st->from, st->nfrom);
 	print_names(o, "to", "to", p->topo, st->to, st->nto);
 	out_uint(o, "pairs", "  pairs     %llu (from, to) host pairs\n", st->pairs);
-	out_rate(o, "rate", "  rate      %s of IP traffic, both directions\n", g->rate);
+	out_target(o, g->packets ? "pps" : "rate",
+		   g->packets ? "  rate      %s of IP packets, both directions\n"
+			      : "  rate      %s of IP traffic, both directions\n",
+		   g->rate, g->packets);
 	if (!g->mix) {
 		out_text(o, "  protocols ");
 		print_protos(o, "protocols", st->parts[0].protos, true);
@@ -409,13 +412,13 @@ static void print_stmt(struct out *o, const struct plan *p, const struct plan_st
 		if (g->mix) {
 			out_str(o, "class", "    %-15s", spec_class_name(pt->cls));
 			out_ppm(o, "share", " %6s", pt->share_ppm);
-			out_rate(o, "rate", "  %-12s ", pt->rate);
+			out_target(o, pt->packets ? "pps" : "rate", "  %-12s ", pt->rate, pt->packets);
 			print_protos(o, "protocols", pt->protos, true);
 			out_text(o, "\n");
 		} else {
 			out_str(o, "class", NULL, spec_class_name(pt->cls));
 			out_ppm(o, "share", NULL, pt->share_ppm);
-			out_rate(o, "rate", NULL, pt->rate);
+			out_target(o, pt->packets ? "pps" : "rate", NULL, pt->rate, pt->packets);
 			print_protos(o, "protocols", pt->protos, false);
 		}
 		print_sources(o, p, st, pt, g->mix ? "      " : "  ");

@@ -167,8 +167,8 @@ static void live_line(FILE *f, const struct live_view *v, size_t s, const struct
 	char tgt[32], now[32], hist[HIST + 1];
 	size_t n = MIN(v->nhist, (size_t)HIST);
 
-	fmt_rate(tgt, sizeof(tgt), ps->gen->rate);
-	fmt_rate(now, sizeof(now), ls->rate);
+	fmt_target(tgt, sizeof(tgt), ps->gen->rate, ps->gen->packets);
+	fmt_target(now, sizeof(now), ls->rate, ps->gen->packets);
 	for (size_t i = 0; i < n; i++)
 		hist[i] = level(v->hist[s][(v->nhist - n + i) % HIST], ps->gen->rate);
 	hist[n] = 0;
@@ -300,28 +300,34 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	for (size_t i = 0; i < p->nstmts; i++) {
 		const struct plan_stmt *ps = &p->stmts[i];
 		const struct run_stmt *rs = &res->stmts[i];
-		uint64_t rate = secs > 0 ? (uint64_t)((double)rs->wire.bytes * 8 / secs) : 0;
+		uint64_t rate = secs <= 0 ? 0
+			: ps->gen->packets ? (uint64_t)((double)rs->wire.packets / secs)
+			: (uint64_t)((double)rs->wire.bytes * 8 / secs);
 
 		out_obj_open(o, NULL);
 		out_uint(o, "statement", "statement %llu", ps->index);
 		out_str(o, "label", " (%s)", ps->label);
 		out_str(o, "sources", ": %s\n", rs->protos);
-		out_rate(o, "target", "  target   %s", ps->gen->rate);
+		bool pk = ps->gen->packets;
+		uint64_t got = pk ? held_rate(rs->held_packets, rs->held_us) / 8
+				  : held_rate(rs->held_bytes, rs->held_us);
+
+		out_target(o, pk ? "target_pps" : "target", "  target   %s", ps->gen->rate, pk);
 		if (flow_op_name(ps->gen->flow_op)) {
 			out_str(o, "flows_op", ", flows %s", flow_op_name(ps->gen->flow_op));
 			out_uint(o, "flows_target", " %llu", ps->gen->flows);
 		}
 		out_text(o, "\n");
 		if (rs->held_us) {
-			out_rate(o, "achieved", "  achieved %s", held_rate(rs->held_bytes, rs->held_us));
+			out_target(o, pk ? "achieved_pps" : "achieved", "  achieved %s", got, pk);
 			out_time(o, "held", " over the %s after the warm-up", rs->held_us);
 			out_uint(o, "flows_min", ", flows open >= %llu at every second\n",
 				 held_flows_min(rs, res->warmup_us));
 		} else {
-			out_null(o, "achieved", "  achieved -", NULL);
+			out_null(o, pk ? "achieved_pps" : "achieved", "  achieved -", NULL);
 			out_text(o, " (the run ended within the warm-up)\n");
 		}
-		out_rate(o, "rate", "  whole run %s", rate);
+		out_target(o, ps->gen->packets ? "pps" : "rate", "  whole run %s", rate, ps->gen->packets);
 		out_uint(o, "bytes", "  %llu bytes", rs->wire.bytes);
 		out_uint(o, "packets", "  %llu packets", rs->wire.packets);
 		out_uint(o, "flows", "  %llu flows\n", rs->wire.flows);
@@ -329,14 +335,17 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 			out_arr_open(o, "parts");
 			for (size_t k = 0; k < rs->nparts; k++) {
 				const struct run_part *rp = &rs->parts[k];
-				uint32_t share = rs->held_bytes
-					? (uint32_t)((double)rp->held_bytes * 1e6 / (double)rs->held_bytes + 0.5) : 0;
+				uint64_t a = pk ? rp->held_packets : rp->held_bytes,
+					 b = pk ? rs->held_packets : rs->held_bytes;
+				uint32_t share = b ? (uint32_t)((double)a * 1e6 / (double)b + 0.5) : 0;
 
 				out_obj_open(o, NULL);
 				out_str(o, "class", "  %-14s", spec_class_name(ps->parts[k].cls));
-				out_rate(o, "target", " target %s", rp->target);
+				out_target(o, pk ? "target_pps" : "target", " target %s", rp->target, pk);
 				out_ppm(o, "share_target", " (%s)", ps->parts[k].share_ppm);
-				out_rate(o, "achieved", "  achieved %s", held_rate(rp->held_bytes, rp->held_us));
+				out_target(o, pk ? "achieved_pps" : "achieved", "  achieved %s",
+					   pk ? held_rate(rp->held_packets, rp->held_us) / 8
+					      : held_rate(rp->held_bytes, rp->held_us), pk);
 				out_ppm(o, "share", " (%s)\n", share);
 				out_obj_close(o);
 			}
@@ -403,7 +412,7 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 		out_double(o, "start_s", NULL, (double)rs->start_us / 1e6);
 		out_double(o, "end_s", NULL, (double)rs->end_us / 1e6);
 		out_obj_open(o, "target");
-		out_uint(o, "bps", NULL, ps->gen->rate);
+		out_uint(o, ps->gen->packets ? "pps" : "bps", NULL, ps->gen->rate);
 		if (flow_op_name(ps->gen->flow_op)) {
 			out_str(o, "flows_op", NULL, flow_op_name(ps->gen->flow_op));
 			out_uint(o, "flows", NULL, ps->gen->flows);
@@ -411,8 +420,10 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 		out_obj_close(o);
 		out_obj_open(o, "achieved");
 		out_uint(o, "bps", NULL, held_rate(rs->held_bytes, rs->held_us));
+		out_uint(o, "pps", NULL, held_rate(rs->held_packets, rs->held_us) / 8);
 		out_double(o, "held_s", NULL, (double)rs->held_us / 1e6);
 		out_uint(o, "held_bytes", NULL, rs->held_bytes);
+		out_uint(o, "held_packets", NULL, rs->held_packets);
 		out_uint(o, "flows_min", NULL, held_flows_min(rs, res->warmup_us));
 		out_uint(o, "bytes", NULL, rs->wire.bytes);
 		out_uint(o, "packets", NULL, rs->wire.packets);
@@ -427,9 +438,11 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 
 			out_obj_open(o, NULL);
 			out_str(o, "class", NULL, spec_class_name(ps->parts[k].cls));
-			out_uint(o, "target_bps", NULL, rp->target);
+			out_uint(o, ps->gen->packets ? "target_pps" : "target_bps", NULL, rp->target);
 			out_uint(o, "achieved_bps", NULL, held_rate(rp->held_bytes, rp->held_us));
+			out_uint(o, "achieved_pps", NULL, held_rate(rp->held_packets, rp->held_us) / 8);
 			out_uint(o, "held_bytes", NULL, rp->held_bytes);
+			out_uint(o, "held_packets", NULL, rp->held_packets);
 			out_uint(o, "bytes", NULL, rp->wire.bytes);
 			out_uint(o, "flows", NULL, rp->wire.flows);
 			out_obj_close(o);

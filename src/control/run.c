@@ -1114,6 +1114,7 @@ struct part_ctl {
 	size_t stmt;
 	uint64_t start_us, stop_us;      /* stop 0: the run's end */
 	uint32_t groups_max;             /* most groups seen running */
+	bool packets;                    /* its target is in packets/s */
 };
 
 struct ctl {
@@ -1166,11 +1167,25 @@ static void ctl_init(struct ctl *c, struct ctx *x, const struct run_opts *o)
 		const struct plan_stmt *ps = &p->stmts[pc->stmt];
 		const struct spec_gen *g = ps->gen;
 
-		steer_init(&pc->st, o->open_loop ? 0 : ps->parts[i - x->counter_base[pc->stmt]].rate,
+		const struct plan_part *pt = &ps->parts[i - x->counter_base[pc->stmt]];
+
+		steer_init(&pc->st, o->open_loop || pt->packets ? 0 : pt->rate,
 			   o->open_loop ? FLOWS_ANY : g->flow_op,
 			   /* a mix's flows spread over its parts */
 			   (uint32_t)((g->flows + ps->nparts - 1) / ps->nparts), o->warmup_us * 1000,
 			   pc->tasks, pc->ntasks);
+		pc->packets = pt->packets;
+		if (pt->packets && !o->open_loop) {
+			/* packets per socket byte: the sources' IP packets
+			 * per IP byte, as measured, and a little overhead */
+			double pk = 0, by = 0;
+
+			for (size_t k = 0; k < pt->nsrcs; k++) {
+				pk += pt->srcs[k].share * pt->srcs[k].e->packets;
+				by += pt->srcs[k].share * (double)pt->srcs[k].e->rate / 8;
+			}
+			steer_packets(&pc->st, (double)pt->rate, pk > 0 && by > 0 ? 1.08 * pk / by : 1.0 / 500);
+		}
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];
 
@@ -1207,7 +1222,7 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 		struct run_live_stmt *ls = &c->live.stmts[s];
 
 		ls->active = false;
-		ls->target = ls->bytes = ls->open = 0;
+		ls->target = ls->bytes = ls->packets = ls->open = 0;
 		ls->groups = ls->users = 0;
 	}
 	for (size_t i = 0; i < c->nparts; i++) {
@@ -1219,6 +1234,8 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 
 		record_count(rec, i, &rc);
 		ls->bytes += rc.bytes;
+		ls->packets += rc.packets;
+		ls->is_packets = pc->packets;
 		ls->open += rc.open;
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];
@@ -1234,8 +1251,8 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 		if (!active)
 			continue;
 		ls->active = true;
-		ls->target += (uint64_t)(pc->st.target * 8);
-		steer_tick(&pc->st, (us - pc->start_us) * 1000, rc.bytes, rc.open);
+		ls->target += (uint64_t)(pc->st.target * (pc->packets ? 1 : 8));
+		steer_tick(&pc->st, (us - pc->start_us) * 1000, pc->packets ? rc.packets : rc.bytes, rc.open);
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];
 
@@ -1253,8 +1270,10 @@ static void ctl_tick(struct ctl *c, struct ctx *x, struct recorder *rec, uint64_
 	for (size_t s = 0; s < p->nstmts; s++) {
 		uint64_t old = c->ring[s][(c->ring_at + 1) % slots];
 
-		c->ring[s][c->ring_at] = c->live.stmts[s].bytes;
-		c->live.stmts[s].rate = us >= 1000000 ? (c->live.stmts[s].bytes - old) * 8 : 0;
+		struct run_live_stmt *ls = &c->live.stmts[s];
+
+		c->ring[s][c->ring_at] = ls->is_packets ? ls->packets : ls->bytes;
+		ls->rate = us >= 1000000 ? (c->ring[s][c->ring_at] - old) * (ls->is_packets ? 1 : 8) : 0;
 	}
 	c->live.elapsed_us = us;
 }
@@ -1322,6 +1341,7 @@ static void ctl_results(struct ctl *c, struct ctx *x, struct recorder *rec, cons
 		const struct plan_stmt *ps = &p->stmts[s];
 
 		rs->target = ps->gen->rate;
+		rs->packets = ps->gen->packets;
 		rs->nparts = ps->nparts;
 		rs->parts = xcalloc(ps->nparts + 1, sizeof(*rs->parts));
 		rs->nseries = fs.nwin;
@@ -1344,7 +1364,8 @@ static void ctl_results(struct ctl *c, struct ctx *x, struct recorder *rec, cons
 
 		record_count(rec, i, &rp->wire);
 		memcpy(rp->flow_sizes, fs.sizes[i], sizeof(rp->flow_sizes));
-		rp->target = (uint64_t)(pc->st.target * 8 + 0.5);
+		rp->target = pc->packets ? p->stmts[pc->stmt].parts[i - x->counter_base[pc->stmt]].rate
+					 : (uint64_t)(pc->st.target * 8 + 0.5);
 		rp->groups_max = pc->groups_max;
 		rs->groups_max += pc->groups_max;
 		rs->wire.bytes += rp->wire.bytes;
@@ -1368,10 +1389,12 @@ static void ctl_results(struct ctl *c, struct ctx *x, struct recorder *rec, cons
 			rs->series[w].flows += rp->series[w].flows;
 			if (w >= from && w < to) {
 				rp->held_bytes += rp->series[w].bytes;
+				rp->held_packets += rp->series[w].packets;
 				rp->held_us += 1000000;
 			}
 		}
 		rs->held_bytes += rp->held_bytes;
+		rs->held_packets += rp->held_packets;
 		rs->held_us = rp->held_us;
 	}
 	for (size_t i = 0; i < c->nparts; i++)

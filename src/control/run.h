@@ -47,9 +47,10 @@ extern const uint64_t run_flow_size_upper[RUN_FLOW_SIZES];
 /* What the controller sees now, per statement. */
 struct run_live_stmt {
 	bool active;                /* between its start and its end */
+	bool is_packets;            /* target and rate in packets/s */
 	uint64_t target;            /* bits/s (0: none) */
 	uint64_t rate;              /* bits/s over the last second */
-	uint64_t bytes;             /* IP bytes so far */
+	uint64_t bytes, packets;    /* IP bytes and packets so far */
 	uint64_t open;              /* TCP flows open now */
 	uint32_t groups, users;     /* user groups running, users in them */
 };
@@ -67,9 +68,10 @@ struct run_window {
 };
 
 struct run_part {
-	uint64_t target;            /* bits/s */
+	uint64_t target;            /* bits/s, or packets/s when its statement's are */
 	struct record_count wire;
 	uint64_t held_bytes;        /* IP bytes from the warm-up's end to the part's end */
+	uint64_t held_packets;
 	uint64_t held_us;           /* that span */
 	struct run_window *series;
 	size_t nseries;
@@ -84,8 +86,9 @@ struct run_stmt {
 	uint32_t instances;         /* client tasks: (client host, server, protocol) */
 	uint32_t groups_max;        /* most user groups at once, all its tasks */
 	char protos[128];           /* "http, https" */
-	uint64_t target;            /* bits/s */
-	uint64_t held_bytes, held_us;   /* after the warm-up (see run_part) */
+	uint64_t target;            /* bits/s, or */
+	bool packets;               /* packets/s */
+	uint64_t held_bytes, held_packets, held_us;   /* after the warm-up (see run_part) */
 	uint64_t start_us, end_us;  /* from the go */
 	struct run_window *series;  /* its seconds, from the go */
 	size_t nseries;

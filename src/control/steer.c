@@ -45,7 +45,7 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 
 	*s = (struct steer){
 		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
-		.tasks = tasks, .ntasks = ntasks, .k = K_START,
+		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = 5,
 	};
 	for (size_t i = 0; i < ntasks; i++)
 		w += tasks[i].weight;
@@ -61,6 +61,25 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 		t->seen_ns = 0;
 		t->seen_used = t->used;
 		t->seen_starved = t->starved_ns;
+	}
+}
+
+void steer_packets(struct steer *s, double pps, double k0)
+{
+	double w = 0;
+
+	s->target = pps;
+	s->k = k0;
+	s->k_lo = k0 / 20;
+	s->k_hi = k0 * 20;
+	for (size_t i = 0; i < s->ntasks; i++)
+		w += s->tasks[i].weight;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		struct steer_task *t = &s->tasks[i];
+
+		t->rate = pps > 0 && w > 0 ? (uint64_t)(pps / k0 * t->weight / w) : 0;
+		if (pps > 0 && !t->rate)
+			t->rate = 1;
 	}
 }
 
@@ -188,7 +207,7 @@ void steer_tick(struct steer *s, uint64_t now, uint64_t wire, uint64_t open)
 		if (du >= K_MIN_BYTES && dw) {
 			double k = (double)dw / (double)du;
 
-			s->k = k < 0.3 ? 0.3 : k > 5 ? 5 : k;
+			s->k = k < s->k_lo ? s->k_lo : k > s->k_hi ? s->k_hi : k;
 		}
 	}
 	s->last_ns = now;

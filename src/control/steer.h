@@ -32,14 +32,16 @@ struct steer_task {
 };
 
 struct steer {
-	double target;           /* IP bytes/s, both directions; 0: none */
+	double target;           /* IP bytes/s, both directions; 0: none
+				  * (IP packets/s after steer_packets()) */
 	enum spec_flow_op op;
 	uint32_t flows;
 	uint64_t warmup_ns;
 	struct steer_task *tasks;
 	size_t ntasks;
 	/* state */
-	double k;                /* wire bytes per socket byte */
+	double k;                /* wire bytes (packets) per socket byte */
+	double k_lo, k_hi;       /* the range it is believed in */
 #define K_LOOKS 50
 	uint64_t look_wire[K_LOOKS], look_used[K_LOOKS];
 	size_t nlooks;
@@ -53,6 +55,10 @@ struct steer {
  * want (the groups to start with) set by the caller. */
 void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32_t flows,
 		uint64_t warmup_ns, struct steer_task *tasks, size_t ntasks);
+/* Hold a packet rate instead: target IP packets/s, both directions,
+ * counted by the wire figure steer_tick() is given; k0 is the packets
+ * per socket byte to start with (the sources' packet size). */
+void steer_packets(struct steer *s, double pps, double k0);
 /* A look at now_ns from the part's start: its wire bytes so far and its
  * TCP flows open.  Sets each task's rate and want. */
 void steer_tick(struct steer *s, uint64_t now_ns, uint64_t wire, uint64_t open);

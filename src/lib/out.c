@@ -220,6 +220,18 @@ void out_rate(struct out *o, const char *key, const char *fmt, uint64_t bps)
 	out_str(o, NULL, fmt, s);
 }
 
+void out_target(struct out *o, const char *key, const char *fmt, uint64_t v, bool packets)
+{
+	char s[64];
+
+	if (o->json) {
+		out_uint(o, key, NULL, v);
+		return;
+	}
+	fmt_target(s, sizeof(s), v, packets);
+	out_str(o, NULL, fmt, s);
+}
+
 void out_time(struct out *o, const char *key, const char *fmt, uint64_t us)
 {
 	char s[64];

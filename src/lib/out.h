@@ -28,6 +28,8 @@ void out_null(struct out *o, const char *key, const char *fmt, const char *text)
 /* JSON gets SI base units (bits/s, seconds, fraction); text gets "%s" of
  * a human quantity ("100 Mbps", "20 ms", "1%"). */
 void out_rate(struct out *o, const char *key, const char *fmt, uint64_t bps);
+/* A statement's rate: bits/s, or packets/s when packets ("10 kpps"). */
+void out_target(struct out *o, const char *key, const char *fmt, uint64_t v, bool packets);
 void out_time(struct out *o, const char *key, const char *fmt, uint64_t us);
 void out_ppm(struct out *o, const char *key, const char *fmt, uint32_t ppm);
 void out_double(struct out *o, const char *key, const char *fmt, double v);

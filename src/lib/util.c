@@ -240,6 +240,24 @@ void fmt_rate(char *out, size_t n, uint64_t bps)
 		fmt_scaled(out, n, bps, 1, "bps");
 }
 
+void fmt_pps(char *out, size_t n, uint64_t pps)
+{
+	if (pps >= 1000000ull)
+		fmt_scaled(out, n, pps, 1000000ull, "Mpps");
+	else if (pps >= 1000ull)
+		fmt_scaled(out, n, pps, 1000ull, "kpps");
+	else
+		fmt_scaled(out, n, pps, 1, "pps");
+}
+
+void fmt_target(char *out, size_t n, uint64_t v, bool packets)
+{
+	if (packets)
+		fmt_pps(out, n, v);
+	else
+		fmt_rate(out, n, v);
+}
+
 void fmt_time_us(char *out, size_t n, uint64_t us)
 {
 	if (us == 0)

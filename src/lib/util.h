@@ -4,6 +4,7 @@
 #define DYNAMO_UTIL_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,10 @@ const char *str_suggest(const char *word, const char *const *cands, size_t n);
 
 /* Formatting of SI quantities for humans: "100 Mbps", "20 ms", "1.5 s". */
 void fmt_rate(char *out, size_t n, uint64_t bps);
+/* "10 kpps" */
+void fmt_pps(char *out, size_t n, uint64_t pps);
+/* A statement's rate: bits/s, or packets/s when packets. */
+void fmt_target(char *out, size_t n, uint64_t v, bool packets);
 void fmt_time_us(char *out, size_t n, uint64_t us);
 void fmt_ppm_percent(char *out, size_t n, uint32_t ppm);
 void fmt_ipv4(char *out, size_t n, uint32_t addr);

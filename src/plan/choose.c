@@ -70,21 +70,30 @@ static void protos_text(char *out, size_t n, spec_protoset ps)
 						spec_proto_name((enum spec_proto)i));
 }
 
-uint64_t plan_flows_needed(const struct catalog_entry *e, double bps)
+double plan_instance_rate(const struct catalog_entry *e, bool packets, bool max)
+{
+	if (!packets)
+		return (double)(max ? e->rate_max : e->rate);
+	if (!max)
+		return e->packets;
+	return e->rate ? e->packets * (double)e->rate_max / (double)e->rate : e->packets;
+}
+
+uint64_t plan_flows_needed(const struct catalog_entry *e, double v, bool packets)
 {
 	double per;
 
-	if (!e->measured || e->flows_max < 1 || e->rate_max == 0 || bps <= 0)
+	if (!e->measured || e->flows_max < 1 || e->rate_max == 0 || v <= 0)
 		return 0;
-	per = (double)e->rate_max / e->flows_max;
-	return (uint64_t)ceil(bps / per - 1e-9);
+	per = plan_instance_rate(e, packets, true) / e->flows_max;
+	return per > 0 ? (uint64_t)ceil(v / per - 1e-9) : 0;
 }
 
-/* Flows of one instance running at r bits/s: as measured at the
- * default knobs, rising toward flows-max as it nears rate-max. */
-static double flows_at(const struct catalog_entry *e, double r)
+/* Flows of one instance running at r bits/s (packets/s): as measured at
+ * the default knobs, rising toward flows-max as it nears rate-max. */
+static double flows_at(const struct catalog_entry *e, double r, bool packets)
 {
-	double r0 = (double)e->rate, r1 = (double)e->rate_max;
+	double r0 = plan_instance_rate(e, packets, false), r1 = plan_instance_rate(e, packets, true);
 
 	if (r <= r0 || r1 <= r0)
 		return e->flows;
@@ -94,7 +103,7 @@ static double flows_at(const struct catalog_entry *e, double r)
 /* Instances of ps->users users each for bps in all: the think-scale
  * that makes one instance's measured rate (scaled from the profile's
  * users to these) its part, and the flows to expect. */
-static void size_source(struct plan_source *ps, double bps, uint32_t instances)
+static void size_source(struct plan_source *ps, double bps, uint32_t instances, bool packets)
 {
 	const struct catalog_entry *e = ps->e;
 	const struct catalog_knob *kt = catalog_knob(e, "think-scale");
@@ -110,8 +119,9 @@ static void size_source(struct plan_source *ps, double bps, uint32_t instances)
 		return;
 	}
 	per = ps->users / MAX(1.0, e->prof_users);   /* of a measured instance */
-	ps->think_scale = r > 0 ? MIN(tmax, MAX(tmin, (double)e->rate * per / r)) : tmax;
-	ps->flows = ps->instances * per * flows_at(e, r / per);
+	ps->think_scale = r > 0 ? MIN(tmax, MAX(tmin, plan_instance_rate(e, packets, false) * per / r))
+			  : tmax;
+	ps->flows = ps->instances * per * flows_at(e, r / per, packets);
 }
 
 /* Score of a placement: fewer flows needed first (only under a flow
@@ -181,7 +191,7 @@ static int place_host(struct choice *ch, const struct plan_stmt *st, struct plan
 				bool seen = false;
 
 				if (limit)
-					sc.need += MAX(1, plan_flows_needed(e[k], slot_bps));
+					sc.need += MAX(1, plan_flows_needed(e[k], slot_bps, pt->packets));
 				for (size_t l = 0; l < k && !seen; l++)
 					seen = e[l] == e[k];
 				for (size_t s = 0; s < pt->nsrcs && !seen; s++)
@@ -402,13 +412,14 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 		struct plan_source *ps = &pt->srcs[s];
 		const struct catalog_entry *e = ps->e;
 		const struct catalog_knob *ku = catalog_knob(e, "users");
-		double bps, room = PLAN_HEADROOM * (double)e->rate_max;
+		double bps, room = PLAN_HEADROOM * plan_instance_rate(e, pt->packets, true);
 
 		ps->share = (double)ps->tasks / (double)tasks;
 		bps = ps->share * (double)pt->rate;
 		ps->users = e->measured && e->prof_users >= 1 ? (uint32_t)e->prof_users
 			    : ku ? (uint32_t)ku->def : 8;
-		size_source(ps, bps, e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0);
+		size_source(ps, bps, e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0,
+			    pt->packets);
 	}
 	for (int round = 0; g->flow_op == FLOWS_GE && round < 4; round++) {
 		double f = 0;
@@ -421,7 +432,7 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			struct plan_source *ps = &pt->srcs[s];
 
 			size_source(ps, ps->share * (double)pt->rate,
-				    (uint32_t)MIN(UINT32_MAX / 2, ceil(ps->instances * (double)want / f)));
+				    (uint32_t)MIN(UINT32_MAX / 2, ceil(ps->instances * (double)want / f)), pt->packets);
 		}
 	}
 	pt->expect_rate = 0;
@@ -435,7 +446,7 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			if ((uint64_t)ps->instances * ps->users > (uint64_t)ps->tasks * PLAN_TASK_USERS) {
 				char rate[32];
 
-				fmt_rate(rate, sizeof(rate), (uint64_t)(ps->share * (double)pt->rate));
+				fmt_target(rate, sizeof(rate), (uint64_t)(ps->share * (double)pt->rate), pt->packets);
 				snprintf(ch->err, ch->errlen, "statement %zu: %s of %s traffic from source %s "
 					 "needs %" PRIu64 " users per host pair, more than %u: spread it "
 					 "over more hosts", st->index, rate, spec_class_name(pt->cls),
@@ -445,7 +456,7 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			}
 			pt->expect_rate += ps->rate;
 			pt->expect_flows += ps->flows;
-			need += MAX(ps->tasks, plan_flows_needed(ps->e, ps->share * (double)pt->rate));
+			need += MAX(ps->tasks, plan_flows_needed(ps->e, ps->share * (double)pt->rate, pt->packets));
 		}
 		if (limit && need <= want) {
 			/* groups of one user each, the limit shared by tasks */
@@ -456,7 +467,7 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 
 				ps->users = 1;
 				size_source(ps, ps->share * (double)pt->rate,
-					    (uint32_t)MIN(UINT32_MAX, want * ps->tasks / tasks));
+					    (uint32_t)MIN(UINT32_MAX, want * ps->tasks / tasks), pt->packets);
 				pt->expect_rate += ps->rate;
 				pt->expect_flows += ps->flows;
 			}
@@ -466,11 +477,14 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			const struct plan_source *ps = &pt->srcs[0];
 
 			for (size_t s = 1; s < pt->nsrcs; s++)
-				if (plan_flows_needed(pt->srcs[s].e, 1e9) > plan_flows_needed(ps->e, 1e9))
+				if (plan_flows_needed(pt->srcs[s].e, 1e9, pt->packets) >
+				    plan_flows_needed(ps->e, 1e9, pt->packets))
 					ps = &pt->srcs[s];
-			fmt_rate(rate, sizeof(rate), pt->rate);
+			fmt_target(rate, sizeof(rate), pt->rate, pt->packets);
 			if (ps->e->flows_max >= 1)
-				fmt_rate(per, sizeof(per), (uint64_t)((double)ps->e->rate_max / ps->e->flows_max));
+				fmt_target(per, sizeof(per),
+					   (uint64_t)(plan_instance_rate(ps->e, pt->packets, true) / ps->e->flows_max),
+					   pt->packets);
 			else
 				snprintf(per, sizeof(per), "?");
 			snprintf(ch->err, ch->errlen, "statement %zu: 'using %s %" PRIu64 " flows' is too few "

@@ -336,6 +336,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 			for (size_t k = 0; k < g->nitems; k++) {
 				struct plan_part *pt = &st->parts[k];
 
+				pt->packets = g->packets;
 				pt->cls = g->items[k].cls;
 				pt->protos = g->items[k].protos ? g->items[k].protos
 								: spec_class_protos(pt->cls);
@@ -352,6 +353,7 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 			st->parts[0].cls = g->cls;
 			st->parts[0].protos = g->protos ? g->protos : spec_class_protos(g->cls);
 			st->parts[0].rate = g->rate;
+			st->parts[0].packets = g->packets;
 			st->parts[0].share_ppm = 1000000;
 		}
 		if (!st->pairs) {
@@ -359,7 +361,10 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 				  "'from' and 'to' leave no pair of different hosts");
 			continue;
 		}
-		check_capacity(&c, st);
+		/* A packet rate's bits depend on the sources' packet sizes,
+		 * known only once they are chosen: its links are not checked. */
+		if (!g->packets)
+			check_capacity(&c, st);
 	}
 	check_shared(&c);
 	free(c.off);

@@ -26,14 +26,15 @@ struct plan_source {
 	uint32_t instances;     /* each users users, as measured */
 	uint32_t users;
 	double think_scale;     /* to start with; the controller steers it */
-	uint64_t rate;          /* bits/s expected; 0 when not measured */
+	uint64_t rate;          /* bits/s (packets/s) expected; 0 when not measured */
 	double flows;           /* concurrent TCP flows expected */
 };
 
 struct plan_part {
 	enum spec_class cls;
 	spec_protoset protos;   /* never 0: the class's protocols by default */
-	uint64_t rate;          /* bits/s */
+	uint64_t rate;          /* bits/s, or packets/s when packets */
+	bool packets;
 	uint32_t share_ppm;     /* of the statement (1000000 unless a mix) */
 	/* plan_choose(): the sources, and for each to host and protocol
 	 * the one that serves it there (pick[j * PROTO__COUNT + proto],
@@ -86,8 +87,13 @@ typedef bool (*plan_usable_fn)(const struct catalog_entry *e, char *why, size_t 
  * source) / -EINVAL (cannot be met) with "statement N: why" in err. */
 int plan_choose(struct plan *p, const struct catalog *c, plan_usable_fn usable, void *arg,
 		bool measuring, char *err, size_t errlen) __attribute__((warn_unused_result));
-/* Flows one source at share of rate needs at least, by its measured
- * rate per flow at rate-max (0 for sources without TCP flows). */
-uint64_t plan_flows_needed(const struct catalog_entry *e, double bps);
+/* One instance's measured rate at the default knobs (at think-scale's
+ * min when max): bits/s, or packets/s when packets (the packets at
+ * rate-max estimated at the same packet size). */
+double plan_instance_rate(const struct catalog_entry *e, bool packets, bool max);
+/* Flows one source needs at least for v bits/s (packets/s), by its
+ * measured rate per flow at rate-max (0 for sources without TCP
+ * flows). */
+uint64_t plan_flows_needed(const struct catalog_entry *e, double v, bool packets);
 
 #endif

@@ -22,6 +22,7 @@ struct parser {
 	size_t expanded;
 	bool bad; /* the current statement had an error */
 	bool cls_bad; /* its class was unknown */
+	bool packets; /* the last quantity was in packets per second */
 };
 
 static const char *const keywords[] = {
@@ -316,6 +317,7 @@ static enum num_status num_value(const struct token *t, uint64_t factor, uint64_
 struct unit {
 	const char *name;
 	uint64_t factor;
+	bool packets;   /* a rate in packets per second */
 };
 
 static const struct unit rate_units[] = {
@@ -323,6 +325,7 @@ static const struct unit rate_units[] = {
 	{ "Tbps", 1000000000000ull },
 	{ "bit/s", 1 }, { "kbit/s", 1000 }, { "Mbit/s", 1000000 }, { "Gbit/s", 1000000000 },
 	{ "Tbit/s", 1000000000000ull },
+	{ "pps", 1, true }, { "kpps", 1000, true }, { "Mpps", 1000000, true },
 };
 
 static const struct unit time_units[] = {
@@ -333,7 +336,8 @@ static const struct unit time_units[] = {
 };
 
 static const char *const rate_unit_names[] = { "bps", "kbps", "Mbps", "Gbps", "Tbps",
-					       "bit/s", "kbit/s", "Mbit/s", "Gbit/s" };
+					       "bit/s", "kbit/s", "Mbit/s", "Gbit/s", "pps", "kpps",
+					       "Mpps" };
 static const char *const time_unit_names[] = { "ms", "s", "min", "h", "us", "sec",
 					       "seconds", "minutes", "hours" };
 
@@ -378,7 +382,8 @@ struct qty {
 
 static const struct qty rate_qty = {
 	"rate", "'100 Mbps'", rate_units, ARRAY_SIZE(rate_units), rate_unit_names,
-	ARRAY_SIZE(rate_unit_names), "bps, kbps, Mbps, Gbps (or kbit/s, Mbit/s, Gbit/s)",
+	ARRAY_SIZE(rate_unit_names),
+	"bps, kbps, Mbps, Gbps (or kbit/s, Mbit/s, Gbit/s); traffic also pps, kpps, Mpps",
 };
 static const struct qty time_qty = {
 	"time", "'10 s'", time_units, ARRAY_SIZE(time_units), time_unit_names,
@@ -415,6 +420,7 @@ static bool take_quantity(struct parser *p, const struct qty *q, const char *wha
 	next(p);
 	loc->len = u->loc.off + u->loc.len - num->loc.off;
 	unit = find_unit(q->units, q->nunits, u);
+	p->packets = unit && unit->packets;
 	if (!unit) {
 		if (q == &rate_qty && looks_like_bytes(u))
 			snprintf(hint, sizeof(hint),
@@ -440,20 +446,31 @@ static bool take_quantity(struct parser *p, const struct qty *q, const char *wha
 	return true;
 }
 
-/* A rate in bits per second, above zero and at most 1 Tbps. */
-static bool take_rate(struct parser *p, uint64_t *out, struct spec_loc *loc)
+/* A rate in bits per second, above zero and at most 1 Tbps; or, where
+ * packets is not NULL (traffic), in packets per second, at most 100
+ * Mpps, and *packets says which. */
+static bool take_rate(struct parser *p, uint64_t *out, struct spec_loc *loc, bool *packets)
 {
 	bool ok;
 
 	if (!take_quantity(p, &rate_qty, "rate", out, loc, &ok))
 		return false;
-	if (ok && *out == 0) {
+	if (ok && p->packets && !packets) {
+		spec_diag(p->s, SPEC_ERROR, *loc, "a link's rate is in bits per second: write 'Mbps'",
+			  "a link's rate cannot be in packets per second");
+		p->bad = true;
+	} else if (ok && *out == 0) {
 		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate must be positive");
 		p->bad = true;
-	} else if (ok && *out > SPEC_MAX_RATE) {
+	} else if (ok && !p->packets && *out > SPEC_MAX_RATE) {
 		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate is above the limit of 1 Tbps");
 		p->bad = true;
+	} else if (ok && p->packets && *out > SPEC_MAX_PPS) {
+		spec_diag(p->s, SPEC_ERROR, *loc, NULL, "rate is above the limit of 100 Mpps");
+		p->bad = true;
 	}
+	if (packets)
+		*packets = ok && p->packets;
 	return true;
 }
 
@@ -651,7 +668,7 @@ static int take_link_prop(struct parser *p, struct spec_link_props *lp, unsigned
 	}
 	switch (prop) {
 	case LP_RATE:
-		if (!take_rate(p, &v, &loc))
+		if (!take_rate(p, &v, &loc, NULL))
 			return -1;
 		break;
 	case LP_DELAY:
@@ -1196,7 +1213,7 @@ static bool take_clause(struct parser *p, struct spec_gen *g, const struct token
 		return true;
 	}
 	case C_WITH:
-		return take_rate(p, &g->rate, &g->rate_loc);
+		return take_rate(p, &g->rate, &g->rate_loc, &g->packets);
 	case C_OVER:
 		if (g->mix) {
 			perr(p, kw, "pin protocols per class: 'web over https 60%'",

@@ -19,6 +19,7 @@
 #define SPEC_MAX_JOINS   64          /* networks one router joins */
 #define SPEC_MAX_STMTS   10000       /* generate statements */
 #define SPEC_MAX_RATE    1000000000000ull /* 1 Tbps */
+#define SPEC_MAX_PPS     100000000ull     /* 100 Mpps */
 #define SPEC_MAX_FLOWS   1000000u
 #define SPEC_MAX_TIME_US (366ull * 86400 * 1000000) /* a year */
 #define SPEC_MAX_MTU     65535u
@@ -172,7 +173,8 @@ struct spec_gen {
 	struct spec_name *from, *to; /* ranges expanded; "external" kept */
 	size_t nfrom, nto;
 	struct spec_loc from_loc, to_loc;
-	uint64_t rate;              /* bits/s, IP layer, both directions */
+	uint64_t rate;              /* bits/s, IP layer, both directions; or */
+	bool packets;               /* packets/s, IP packets, both directions */
 	struct spec_loc rate_loc;
 	enum spec_flow_op flow_op;
 	uint32_t flows;

@@ -259,6 +259,38 @@ static void flows_at_least_adds_instances(void **state)
 	catalog_free(&c);
 }
 
+static void packet_rates(void **state)
+{
+	struct catalog c;
+	struct spec *s;
+	char err[512];
+	struct plan *p;
+	const struct plan_part *pt;
+
+	(void)state;
+	catalog_web_db(&c);
+	/* http: 100 packets/s at 2 Mbps, so 10000 at its 200 Mbps rate-max:
+	 * 20 kpps is 20000 / 8000 = 3 instances */
+	p = chosen("host a, b ; generate web traffic from a to b with 20 kpps using source http ;", &c, NULL,
+		   false, &s, err, sizeof(err));
+	assert_non_null(p);
+	pt = &p->stmts[0].parts[0];
+	assert_true(pt->packets);
+	assert_int_equal(pt->expect_rate, 20000);
+	assert_int_equal(pt->srcs[0].instances, 3);
+	/* 20000 / 3 a second each against 100 measured: hurried users */
+	assert_true(pt->srcs[0].think_scale < 0.02);
+	plan_free(p);
+	spec_free(s);
+	/* a packet limit per flow: 10000 / 8 = 1250 packets/s a flow */
+	p = chosen("host a, b ; generate web traffic from a to b with 20 kpps using source http using <= 10 flows ;",
+		   &c, NULL, false, &s, err, sizeof(err));
+	assert_null(p);
+	assert_non_null(strstr(err, "too few for 20 kpps of web traffic: it needs at least 16"));
+	spec_free(s);
+	catalog_free(&c);
+}
+
 static void refusals_say_why(void **state)
 {
 	struct catalog c;
@@ -313,6 +345,7 @@ int main(void)
 		cmocka_unit_test(one_server_per_port),
 		cmocka_unit_test(flows_at_most_refused),
 		cmocka_unit_test(flows_at_least_adds_instances),
+		cmocka_unit_test(packet_rates),
 		cmocka_unit_test(refusals_say_why),
 	};
 

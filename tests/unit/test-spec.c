@@ -88,6 +88,33 @@ static void rate_units(void **state)
 	assert_int_equal(rate_of("0.000001 Mbps"), 1);
 }
 
+static void packet_rates(void **state)
+{
+	struct spec *s;
+
+	(void)state;
+	s = parse("generate database traffic from a to b with 10 kpps over redis ;"
+		  "generate web traffic from a to b with 2.5 Mbps ;"
+		  "generate mix from a to b with 1 Mpps: web 50%, mail 50% ;");
+	expect_errors(s, 0);
+	assert_int_equal(s->gens[0].rate, 10000);
+	assert_true(s->gens[0].packets);
+	assert_false(s->gens[1].packets);
+	assert_int_equal(s->gens[2].rate, 1000000);
+	assert_true(s->gens[2].packets);
+	spec_free(s);
+	s = parse("generate web traffic from a to b with 200 Mpps ;");
+	expect_error_at(s, 0, 1, 39, "rate is above the limit of 100 Mpps");
+	spec_free(s);
+	s = parse("host a rate 10 kpps ;");
+	expect_error_at(s, 0, 1, 13, "a link's rate cannot be in packets per second");
+	spec_free(s);
+	s = parse("generate web traffic from a to b with 10 kpsp ;");
+	expect_error_at(s, 0, 1, 42, "unknown rate unit 'kpsp'");
+	expect_hint(s, 0, "did you mean 'kpps'?");
+	spec_free(s);
+}
+
 static uint64_t duration_of(const char *t)
 {
 	char text[128];
@@ -667,6 +694,7 @@ int main(void)
 		cmocka_unit_test(seed_statements),
 		cmocka_unit_test(seed_layouts),
 		cmocka_unit_test(rate_units),
+		cmocka_unit_test(packet_rates),
 		cmocka_unit_test(time_units),
 		cmocka_unit_test(unit_typo),
 		cmocka_unit_test(unknown_class),
