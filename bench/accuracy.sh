@@ -149,8 +149,11 @@ itg() {
 # dyn KIND VALUE SPECRATE: res is dynamo's achieved rate, or a word saying
 # why not
 dyn() {
-	printf 'generate %s traffic from h1 to h2 with %s ;\n' \
-		"$([ "$1" = bps ] && echo web || echo "database over redis")" "$3" >"$T/spec.dyn"
+	if [ "$1" = bps ]; then
+		printf 'generate web traffic from h1 to h2 with %s ;\n' "$3"
+	else
+		printf 'generate database traffic from h1 to h2 with %s over redis ;\n' "$3"
+	fi >"$T/spec.dyn"
 	if ! "$DYNAMO" check "$T/spec.dyn" >"$T/check.out" 2>&1; then
 		say "accuracy: dynamo refuses the spec: $(cat "$T/check.out")"
 		res=refused
