@@ -1335,6 +1335,7 @@ struct dns_job {
 struct dns_user {
 	struct timer think;
 	struct defer d;
+	struct pace_wait pw;    /* for the bucket, before a lookup */
 	struct dns_client *cl;
 	struct dns_job jobs[DNS_MAX_JOBS];
 	uint8_t njobs, nextjob;
@@ -1449,13 +1450,25 @@ static size_t lk_query(const struct dns_lookup *lk, unsigned i, uint8_t *out, si
 	return dns__build_query(out, cap, lk->id[i], lk->name, lk->type[i], true, lk->edns);
 }
 
+/* UDP bytes count against the group's bucket as TCP's do in conn.c;
+ * lookups wait for it to refill (user_next). */
+static void lk_paced(struct dns_lookup *lk, size_t n)
+{
+	struct pace *pc = ust(lk->u)->pace;
+
+	if (pc)
+		pace_take(pc, n);
+}
+
 static void lk_send_udp(struct dns_lookup *lk, unsigned i)
 {
 	uint8_t q[512];
 	size_t n = lk_query(lk, i, q, sizeof(q));
 
-	if (n && send(lk->io.fd, q, n, 0) == (ssize_t)n)
+	if (n && send(lk->io.fd, q, n, 0) == (ssize_t)n) {
 		ust(lk->u)->tx += n;
+		lk_paced(lk, n);
+	}
 }
 
 static const struct conn_ops lk_tcp_ops;
@@ -1534,6 +1547,7 @@ static void lk_udp_cb(struct loop *l, struct io *io, unsigned revents)
 			return;
 		}
 		ust(lk->u)->rx += (uint64_t)n;
+		lk_paced(lk, (size_t)n);
 		lk_reply(lk, dns_in, (size_t)n, false);
 	}
 }
@@ -1685,6 +1699,7 @@ static void user_free(struct defer *d)
 	struct dns_user *u = container_of(d, struct dns_user, d);
 	struct dns_client *cl = u->cl;
 
+	pace_cancel(&u->pw);
 	free(u);
 	if (!--cl->alive) {
 		dns__zone_free(cl->zone);
@@ -1786,17 +1801,29 @@ static void typo(char *name, uint64_t key)
 	}
 }
 
-/* Start the jobs the parallelism allows; end the action when none is
- * left.  The first name of a page goes alone: the page's other names
- * are only known once it is fetched. */
+static void user_paced(struct pace_wait *w)
+{
+	user_next(container_of(w, struct dns_user, pw));
+}
+
+/* Start the jobs the parallelism and the bucket allow; end the action
+ * when none is left.  The first name of a page goes alone: the page's
+ * other names are only known once it is fetched. */
 static void user_next(struct dns_user *u)
 {
-	if (!u->busy)
+	struct pace *pc = u->cl->env.st->pace;
+
+	if (!u->busy || u->pw.next)
 		return;
 	while (u->nextjob < u->njobs && u->inflight < u->parallel && !uhost(u)->stopping) {
 		const struct dns_job *j = &u->jobs[u->nextjob];
 		char name[256];
 
+		if (pc && !pace_ok(pc)) {
+			u->pw.cb = user_paced;
+			pace_wait(pc, &u->pw);
+			return;
+		}
 		if (u->nextjob == 1 && u->inflight)
 			break;
 		u->nextjob++;
