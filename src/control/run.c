@@ -775,6 +775,8 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 
 		tc->slot = &x->slots[tc->tk->slot];
 		pace_init(&tc->pace, nr.base.loop);
+		if (x->p->stmts[tc->tk->stmt].gen->packets)
+			pace_per_segment(&tc->pace);
 		group_add(&nr, tc);
 		tc->start.cb = tctl_start;
 		tc->stop.cb = tctl_stop;
@@ -1176,15 +1178,9 @@ static void ctl_init(struct ctl *c, struct ctx *x, const struct run_opts *o)
 			   pc->tasks, pc->ntasks);
 		pc->packets = pt->packets;
 		if (pt->packets && !o->open_loop) {
-			/* packets per socket byte: the sources' IP packets
-			 * per IP byte, as measured, and a little overhead */
-			double pk = 0, by = 0;
-
-			for (size_t k = 0; k < pt->nsrcs; k++) {
-				pk += pt->srcs[k].share * pt->srcs[k].e->packets;
-				by += pt->srcs[k].share * (double)pt->srcs[k].e->rate / 8;
-			}
-			steer_packets(&pc->st, (double)pt->rate, pk > 0 && by > 0 ? 1.08 * pk / by : 1.0 / 500);
+			/* the buckets count segments (pace_per_segment());
+			 * a segment and about half an ACK per packet */
+			steer_packets(&pc->st, (double)pt->rate, 1.5);
 		}
 		for (size_t k = 0; k < pc->ntasks; k++) {
 			struct slot *sl = &x->slots[pc->slots[k]];

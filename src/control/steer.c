@@ -28,8 +28,10 @@
 
 #define K_START 1.08        /* IP bytes per socket byte, full segments */
 #define K_MIN_BYTES 262144  /* before this much, K_START */
+#define K_MIN_SEGMENTS 256  /* the same for packet rates */
 #define TAU_S 1.0           /* warming up */
 #define TAU_WARM_S 8.0
+#define CATCH_UP 0.04       /* the ask's band around the target, warm */
 #define DEMAND_NS 500000000ull
 #define GROW_NS 1000000000ull     /* new users need this to show */
 #define RELAX_NS 3000000000ull
@@ -46,6 +48,7 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 	*s = (struct steer){
 		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
 		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = 5,
+		.k_min_used = K_MIN_BYTES,
 	};
 	for (size_t i = 0; i < ntasks; i++)
 		w += tasks[i].weight;
@@ -72,6 +75,7 @@ void steer_packets(struct steer *s, double pps, double k0)
 	s->k = k0;
 	s->k_lo = k0 / 20;
 	s->k_hi = k0 * 20;
+	s->k_min_used = K_MIN_SEGMENTS;
 	for (size_t i = 0; i < s->ntasks; i++)
 		w += s->tasks[i].weight;
 	for (size_t i = 0; i < s->ntasks; i++) {
@@ -99,8 +103,11 @@ static void hold_rate(struct steer *s, uint64_t now, uint64_t wire)
 	err = s->warm ? expect - (double)(wire - s->ref_wire) : 0;
 	tau = s->warm ? TAU_WARM_S : TAU_S;
 	ask = s->target + err / tau;
-	lo = s->target * (s->warm ? 0.85 : 0.2);
-	hi = s->target * (s->warm ? 1.15 : 2.0);
+	/* After the warm-up a deficit is made up at most 4% a second
+	 * faster than the target: a stalled host's catching up must not
+	 * push a second out of the 5% band. */
+	lo = s->target * (s->warm ? 1 - CATCH_UP : 0.2);
+	hi = s->target * (s->warm ? 1 + CATCH_UP : 2.0);
 	ask = ask < lo ? lo : ask > hi ? hi : ask;
 	for (size_t i = 0; i < s->ntasks; i++)
 		w += s->tasks[i].weight;
@@ -204,7 +211,7 @@ void steer_tick(struct steer *s, uint64_t now, uint64_t wire, uint64_t open)
 		s->look_wire[at] = wire;
 		s->look_used[at] = used;
 		s->nlooks++;
-		if (du >= K_MIN_BYTES && dw) {
+		if (du >= s->k_min_used && dw) {
 			double k = (double)dw / (double)du;
 
 			s->k = k < s->k_lo ? s->k_lo : k > s->k_hi ? s->k_hi : k;

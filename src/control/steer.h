@@ -42,6 +42,7 @@ struct steer {
 	/* state */
 	double k;                /* wire bytes (packets) per socket byte */
 	double k_lo, k_hi;       /* the range it is believed in */
+	uint64_t k_min_used;     /* socket units a look needs before k is */
 #define K_LOOKS 50
 	uint64_t look_wire[K_LOOKS], look_used[K_LOOKS];
 	size_t nlooks;
@@ -56,8 +57,9 @@ struct steer {
 void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32_t flows,
 		uint64_t warmup_ns, struct steer_task *tasks, size_t ntasks);
 /* Hold a packet rate instead: target IP packets/s, both directions,
- * counted by the wire figure steer_tick() is given; k0 is the packets
- * per socket byte to start with (the sources' packet size). */
+ * counted by the wire figure steer_tick() is given, with the tasks'
+ * buckets counting segments (pace_per_segment()); k0 is the packets
+ * per segment to start with. */
 void steer_packets(struct steer *s, double pps, double k0);
 /* A look at now_ns from the part's start: its wire bytes so far and its
  * TCP flows open.  Sets each task's rate and want. */

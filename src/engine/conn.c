@@ -31,7 +31,7 @@ struct conn__chunk {
 
 #define IN_MIN 2048
 #define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
-#define RTT_FLOOR_US 1000       /* the round trip its window is made for, at least */
+#define RTT_FLOOR_US 1000      /* the round trip its window is made for, at least */
 #define IOV_MAX_BATCH 64
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents);
@@ -183,7 +183,7 @@ static void round_trip_window(struct conn *c)
 		return;
 	/* the handshake's round trip in an idle namespace is tens of
 	 * microseconds, far below what a busy host's loop makes of it */
-	want = c->st->pace->rate * (double)MAX(ti.tcpi_rtt, RTT_FLOOR_US) / 1e6 * 2;
+	want = c->st->pace->rate * c->st->pace->unit * (double)MAX(ti.tcpi_rtt, RTT_FLOOR_US) / 1e6 * 2;
 	if (want <= WINDOW_MIN)
 		return;
 	size = want > (1 << 22) ? 1 << 22 : (int)want;

@@ -1,4 +1,6 @@
 /* pace.c - see pace.h. */
+#include <math.h>
+
 #include "pace.h"
 #include "../lib/util.h"
 
@@ -12,12 +14,18 @@
 
 static double quantum(const struct pace *p)
 {
-	return MAX(p->rate * QUANTUM_S, QUANTUM_MIN);
+	return MAX(p->rate * QUANTUM_S, QUANTUM_MIN / p->unit);
 }
 
 static double burst(const struct pace *p)
 {
-	return MAX(p->rate * BURST_S, BURST_MIN);
+	return MAX(p->rate * BURST_S, BURST_MIN / p->unit);
+}
+
+/* Tokens that n bytes moved in one call cost. */
+static double cost(const struct pace *p, size_t n)
+{
+	return p->unit > 1 ? ceil((double)n / p->unit) : (double)n;
 }
 
 static void refill(struct pace *p)
@@ -94,7 +102,7 @@ static void refill_cb(struct loop *l, struct timer *t)
 
 void pace_init(struct pace *p, struct loop *l)
 {
-	*p = (struct pace){ .loop = l, .refill.cb = refill_cb };
+	*p = (struct pace){ .loop = l, .refill.cb = refill_cb, .unit = 1 };
 	p->waiters.next = p->waiters.prev = &p->waiters;
 	p->last = loop_now(l);
 }
@@ -125,15 +133,22 @@ size_t pace_room(struct pace *p, size_t want)
 
 	if (p->rate <= 0)
 		return want;
-	room = MAX(p->tokens, QUANTUM_MIN);
+	room = MAX(p->tokens * p->unit, QUANTUM_MIN);
 	return room >= (double)want ? want : (size_t)room;
 }
 
 void pace_take(struct pace *p, size_t n)
 {
-	p->used += n;
+	double c = cost(p, n);
+
+	p->used += (uint64_t)c;
 	if (p->rate > 0)
-		p->tokens -= (double)n;
+		p->tokens -= c;
+}
+
+void pace_per_segment(struct pace *p)
+{
+	p->unit = PACE_SEGMENT;
 }
 
 void pace_wait(struct pace *p, struct pace_wait *w)

@@ -24,17 +24,26 @@ struct pace_wait {
 
 struct pace {
 	struct loop *loop;
-	double rate;             /* bytes/s; 0: no limit */
+	double rate;             /* tokens/s; 0: no limit */
+	double unit;             /* bytes per token: 1, or PACE_SEGMENT */
 	double tokens;
 	uint64_t last;           /* loop clock of the last refill */
 	struct pace_wait waiters;  /* a ring; the head is not a waiter */
 	struct timer refill;
-	uint64_t used;           /* bytes taken, ever */
+	uint64_t used;           /* tokens taken, ever */
 	uint64_t starved_ns;     /* time someone waited, ever */
 	uint64_t starved_since;  /* 0: nobody waits */
 };
 
+/* A token is a byte; or, for packet rates, a segment: each read or
+ * write of n bytes costs ceil(n / PACE_SEGMENT) tokens, at least one,
+ * since what the wire carries for it is about that many packets (and
+ * their ACKs), whatever the bytes. */
+#define PACE_SEGMENT 1448.0
+
 void pace_init(struct pace *p, struct loop *l);
+/* Count segments, not bytes (after pace_init()). */
+void pace_per_segment(struct pace *p);
 /* A new rate (bytes/s, 0: no limit); waiters wake if it allows. */
 void pace_set(struct pace *p, double rate);
 /* May a session move bytes now? */
