@@ -59,7 +59,7 @@ for flavour in plain asan; do
 	# run's own machinery (hosts, recorder, a program) on three of them,
 	# while tests/net/peers.sh takes every agent through ASan.
 	if [ $flavour = plain ]; then
-		group "$flavour/net/control" tests/net/control.sh "$dyn" 30
+		group "$flavour/net/control" tests/net/control.sh "$dyn" 20
 		group "$flavour/net/mix" tests/net/mix.sh "$dyn" 15 60
 		group "$flavour/net/pps" tests/net/pps.sh "$dyn" 15 5000
 		group "$flavour/net/run" tests/net/run.sh "$dyn"

@@ -1,6 +1,7 @@
 /* run.c - see run.h.  The supervisor builds the network, opens the
  * recorder's sockets inside each host's namespace, and forks one
- * process per host that has sources: it enters the host's namespace,
+ * process per host that has sources (more for a host with several client
+ * tasks: shard_tasks()): it enters the host's namespace,
  * starts the servers, says it is ready, waits for the word go (the
  * supervisor closing a pipe, so every host starts its users at once),
  * runs its users, and on SIGTERM lets them finish politely, then writes
@@ -44,6 +45,7 @@
 #define GROUP_USERS 4             /* users per group, unless flows say fewer */
 #define GROUPS_MAX 256            /* per task */
 #define RESTARTS_MAX 5            /* of one program in a run */
+#define HOST_PROCS_MAX 8          /* processes per host */
 
 struct task {
 	size_t node;
@@ -62,6 +64,7 @@ struct task {
 	uint32_t groups0, groups_max;   /* client: groups at start, at most */
 	double weight;                  /* client: its share of the part */
 	double think0;                  /* client: think-scale to start with */
+	unsigned shard;                 /* which of its host's processes runs it */
 };
 
 /* Shared between the supervisor and the host that runs a client task
@@ -306,6 +309,28 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+/* A host with several client tasks runs them in several processes, as
+ * many as there are cores (at most HOST_PROCS_MAX), each with its own
+ * event loop in the host's namespace: one loop is one core, and the
+ * clients of a busy host would otherwise share it.  Servers stay in the
+ * first. */
+static void shard_tasks(struct ctx *x)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned per = (unsigned)MAX(1, MIN(HOST_PROCS_MAX, cpus));
+
+	for (size_t node = 0; node < x->p->topo->nnodes; node++) {
+		unsigned n = 0;
+
+		for (size_t i = 0; i < x->ntasks; i++) {
+			struct task *tk = &x->tasks[i];
+
+			if (tk->node == node)
+				tk->shard = tk->server ? 0 : n++ % per;
+		}
+	}
 }
 
 int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen)
@@ -666,7 +691,8 @@ static void __attribute__((noreturn, format(printf, 2, 3))) node_fail(int out, c
 	_exit(1);
 }
 
-static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int out, int go)
+static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsigned shard, int out,
+						 int go)
 {
 	const struct topo *t = x->p->topo;
 	struct node_run nr = { .grace.cb = grace_cb, .tick.cb = tick_cb, .x = x, .node = node,
@@ -689,7 +715,9 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 	if (net_enter(x->e.net.ns_fd[node]))
 		node_fail(out, "cannot enter the namespace of %s", t->nodes[node].name);
 	set_port_range();
-	if (host_init(&nr.base, t->nodes[node].name, node_addr(t, node), x->o->datadir, x->o->seed))
+	/* a host's other processes draw other numbers */
+	if (host_init(&nr.base, t->nodes[node].name, node_addr(t, node), x->o->datadir,
+		      x->o->seed ^ (0x9e3779b97f4a7c15ull * shard)))
 		node_fail(out, "%s: cannot make an event loop", t->nodes[node].name);
 	{
 		/* the emulation's names, for a resolver on this node */
@@ -715,7 +743,7 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, int 
 		char *msg = NULL;
 		struct model *md;
 
-		if (tk->node != node)
+		if (tk->node != node || tk->shard != shard)
 			continue;
 		for (m = 0; m < nmodels && model_of[m] != tk->a; m++)
 			;
@@ -1427,6 +1455,7 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 	res->warmup_us = o->warmup_us;
 	if ((r = plan_tasks(&x, err, errlen)))
 		goto out;
+	shard_tasks(&x);
 	/* the control slots, shared with the hosts' processes */
 	x.slots = mmap(NULL, (x.nslots + 1) * sizeof(*x.slots), PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -1484,13 +1513,15 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 		snprintf(err, errlen, "pipe: %s", strerror(-r));
 		goto out;
 	}
-	for (size_t node = 0; node < p->topo->nnodes; node++) {
+	for (size_t at = 0; at < p->topo->nnodes * HOST_PROCS_MAX; at++) {
+		size_t node = at / HOST_PROCS_MAX;
+		unsigned shard = (unsigned)(at % HOST_PROCS_MAX);
 		bool has = false;
 		int out[2];
 		struct proc *pr;
 
 		for (size_t i = 0; i < x.ntasks && !has; i++)
-			has = x.tasks[i].node == node;
+			has = x.tasks[i].node == node && x.tasks[i].shard == shard;
 		if (!has)
 			continue;
 		if (pipe2(out, O_CLOEXEC) < 0) {
@@ -1505,7 +1536,7 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 		if (pr->pid == 0) {
 			close(out[0]);
 			close(go[1]);
-			node_main(&x, node, out[1], go[0]);
+			node_main(&x, node, shard, out[1], go[0]);
 		}
 		close(out[1]);
 		if (pr->pid < 0) {

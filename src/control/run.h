@@ -1,8 +1,9 @@
 /* run.h - dynamo run: make the network live, start each statement's
  * sources between its endpoints (servers on the "to" hosts, users on
- * the "from" hosts, one process per host that owns its namespace), run
- * for the duration, stop cleanly, and count what crossed the wire.
- * Never prints; errors go into err. */
+ * the "from" hosts, in processes inside each host's namespace: a busy
+ * host's clients spread over as many as there are cores), run for the
+ * duration, stop cleanly, and count what crossed the wire.  Never
+ * prints; errors go into err. */
 #ifndef DYNAMO_RUN_H
 #define DYNAMO_RUN_H
 

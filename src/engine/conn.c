@@ -31,7 +31,7 @@ struct conn__chunk {
 
 #define IN_MIN 2048
 #define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
-#define RTT_FLOOR_US 1000      /* the round trip its window is made for, at least */
+#define RTT_FLOOR_US 250       /* the round trip its window is made for, at least */
 #define IOV_MAX_BATCH 64
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents);
