@@ -94,17 +94,6 @@ struct cols {
 	int name, cls, protos;
 };
 
-static void protos_text(char *out, size_t n, spec_protoset ps, const char *sep)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < PROTO__COUNT && len < n; i++)
-		if (ps & (1u << i))
-			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? sep : "",
-						spec_proto_name((enum spec_proto)i));
-}
-
 /* A size for people: 1500 B, 16 KiB, 1 MiB. */
 static void fmt_size(char *out, size_t n, uint64_t v)
 {
@@ -235,7 +224,7 @@ static void print_entry(struct out *o, const struct catalog_entry *e, const stru
 	out_str(o, "name", row ? f_name : "%s", e->name);
 	out_str(o, "kind", row ? "%-7s  " : " (%s", catalog_kind_name(e->kind));
 	out_str(o, "class", row ? f_cls : ", %s", spec_class_name(e->cls));
-	protos_text(protos, sizeof(protos), e->protos, row ? "," : ", ");
+	spec_protos_text(protos, sizeof(protos), e->protos, row ? "," : ", ");
 	out_str(o, NULL, row ? f_protos : ": %s)\n", protos);
 	out_arr_open(o, "protocols");
 	for (int i = 0; i < PROTO__COUNT; i++)
@@ -360,7 +349,7 @@ static int catalog_list(int argc, char **argv)
 
 		if ((kind >= 0 && (int)e->kind != kind) || (cls >= 0 && (int)e->cls != cls))
 			continue;
-		protos_text(protos, sizeof(protos), e->protos, ",");
+		spec_protos_text(protos, sizeof(protos), e->protos, ",");
 		w.name = MAX(w.name, (int)strlen(e->name));
 		w.cls = MAX(w.cls, (int)strlen(spec_class_name(e->cls)));
 		w.protos = MAX(w.protos, (int)strlen(protos));

@@ -59,17 +59,6 @@ static spec_protoset holds(const struct catalog_entry *e, int proto)
 	return e->kind == CATALOG_PROGRAM ? e->protos : 1u << proto;
 }
 
-static void protos_text(char *out, size_t n, spec_protoset ps)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (int i = 0; i < PROTO__COUNT && len < n; i++)
-		if (ps & (1u << i))
-			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? ", " : "",
-						spec_proto_name((enum spec_proto)i));
-}
-
 double plan_instance_rate(const struct catalog_entry *e, bool packets, bool max)
 {
 	if (!packets)
@@ -283,7 +272,7 @@ static int candidates(struct choice *ch, const struct plan_stmt *st, const struc
 			return -ENOENT;
 		}
 		if (e->cls != pt->cls || !(e->protos & pt->protos)) {
-			protos_text(ps, sizeof(ps), e->protos);
+			spec_protos_text(ps, sizeof(ps), e->protos, ", ");
 			snprintf(ch->err, ch->errlen, "statement %zu: source '%s' makes %s traffic (%s), "
 				 "not %s", st->index, e->name, spec_class_name(e->cls), ps,
 				 spec_class_name(pt->cls));
@@ -317,7 +306,7 @@ static int candidates(struct choice *ch, const struct plan_stmt *st, const struc
 		covered |= e->protos & pt->protos;
 	}
 	if (!n) {
-		protos_text(ps, sizeof(ps), pt->protos);
+		spec_protos_text(ps, sizeof(ps), pt->protos, ", ");
 		if (!of_class)
 			snprintf(ch->err, ch->errlen, "statement %zu: the catalog has no source of %s "
 				 "traffic over %s", st->index, spec_class_name(pt->cls), ps);
@@ -330,7 +319,7 @@ static int candidates(struct choice *ch, const struct plan_stmt *st, const struc
 	/* Pinned protocols must each have a source; a class's protocols
 	 * are covered as far as the catalog goes. */
 	if (pt->protos != spec_class_protos(pt->cls) && (covered & pt->protos) != pt->protos) {
-		protos_text(ps, sizeof(ps), pt->protos & ~covered);
+		spec_protos_text(ps, sizeof(ps), pt->protos & ~covered, ", ");
 		snprintf(ch->err, ch->errlen, "statement %zu: no source here makes %s traffic%s%s%s",
 			 st->index, ps, why[0] ? " (" : "", why, why[0] ? ")" : "");
 		free(v);

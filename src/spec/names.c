@@ -2,6 +2,7 @@
  * the aliases users write (DESIGN.md, "Traffic classes and sources"). */
 #include "spec.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define P(x) (1u << (x))
@@ -79,6 +80,18 @@ spec_protoset spec_class_protos(enum spec_class c)
 const char *spec_proto_name(enum spec_proto p)
 {
 	return (unsigned)p < PROTO__COUNT ? protos[p].name : "?";
+}
+
+void spec_protos_text(char *out, size_t n, spec_protoset ps, const char *sep)
+{
+	size_t len = 0;
+
+	if (!n)
+		return;
+	out[0] = '\0';
+	for (int i = 0; i < PROTO__COUNT && len < n; i++)
+		if (ps & (1u << i))
+			len += (size_t)snprintf(out + len, n - len, "%s%s", len ? sep : "", protos[i].name);
 }
 
 int spec_proto_find(const char *name)

@@ -65,6 +65,9 @@ const char *spec_class_name(enum spec_class c);
 int spec_class_find(const char *name); /* -1 if unknown */
 spec_protoset spec_class_protos(enum spec_class c);
 const char *spec_proto_name(enum spec_proto p);
+/* The protocols of ps by name, in enum order, sep between them
+ * ("http, https"); cut short to fit n. */
+void spec_protos_text(char *out, size_t n, spec_protoset ps, const char *sep);
 int spec_proto_find(const char *name); /* accepts aliases; -1 if unknown */
 uint16_t spec_proto_port(enum spec_proto p); /* its usual server port */
 const char *spec_proto_transport(enum spec_proto p); /* "tcp" or "udp" */
