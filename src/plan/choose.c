@@ -330,14 +330,17 @@ static int candidates(struct choice *ch, const struct plan_stmt *st, const struc
 	return 0;
 }
 
+static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_part *pt, uint64_t tasks,
+		     bool measuring);
+
+/* Place the part's sources on its to hosts, then size them. */
 static int choose_part(struct choice *ch, const struct plan_stmt *st, struct plan_part *pt,
 		       plan_usable_fn usable, void *arg, bool measuring)
 {
-	const struct spec_gen *g = st->gen;
 	const struct catalog_entry **cand = NULL;
 	size_t ncand = 0;
-	uint64_t tasks = 0, want = 0;
-	bool limit = g->flow_op == FLOWS_LE || g->flow_op == FLOWS_EQ;
+	uint64_t tasks = 0;
+	bool limit = st->gen->flow_op == FLOWS_LE || st->gen->flow_op == FLOWS_EQ;
 	bool *from_too = xcalloc(st->nto + 1, sizeof(*from_too));
 	int r;
 
@@ -360,7 +363,8 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			np += !!(pt->protos & (1u << q));
 		for (size_t j = 0; j < st->nto && !r; j++) {
 			uint64_t pairs = st->nfrom - from_too[j];
-			double slot_bps = (double)pt->rate * (double)pairs / ((double)st->pairs * (double)MAX(np, 1));
+			double slot_bps = (double)pt->rate * (double)pairs /
+					  ((double)st->pairs * (double)MAX(np, 1));
 
 			if (pairs)
 				r = place_host(ch, st, pt, j, cand, ncand, slot_bps, limit);
@@ -381,8 +385,29 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			}
 		}
 	free(from_too);
+	return size_part(ch, st, pt, tasks, measuring);
+}
 
-	/* sizing; a source being measured runs as it is, one instance a task */
+/* The users of one instance: as measured, else the knob's default. */
+static uint32_t instance_users(const struct catalog_entry *e)
+{
+	const struct catalog_knob *ku = catalog_knob(e, "users");
+
+	if (e->measured && e->prof_users >= 1)
+		return (uint32_t)e->prof_users;
+	return ku ? (uint32_t)ku->def : 8;
+}
+
+/* How many instances of each source, with which knobs, for the part's
+ * rate and flows over its tasks; or why it cannot be met. */
+static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_part *pt, uint64_t tasks,
+		     bool measuring)
+{
+	const struct spec_gen *g = st->gen;
+	uint64_t want = 0;
+	bool limit = g->flow_op == FLOWS_LE || g->flow_op == FLOWS_EQ;
+
+	/* a source being measured runs as it is, one instance a task */
 	if (measuring) {
 		for (size_t s = 0; s < pt->nsrcs; s++) {
 			struct plan_source *ps = &pt->srcs[s];
@@ -400,13 +425,11 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 	for (size_t s = 0; s < pt->nsrcs; s++) {
 		struct plan_source *ps = &pt->srcs[s];
 		const struct catalog_entry *e = ps->e;
-		const struct catalog_knob *ku = catalog_knob(e, "users");
 		double bps, room = PLAN_HEADROOM * plan_instance_rate(e, pt->packets, true);
 
 		ps->share = (double)ps->tasks / (double)tasks;
 		bps = ps->share * (double)pt->rate;
-		ps->users = e->measured && e->prof_users >= 1 ? (uint32_t)e->prof_users
-			    : ku ? (uint32_t)ku->def : 8;
+		ps->users = instance_users(e);
 		size_source(ps, bps, e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0,
 			    pt->packets);
 	}
@@ -421,7 +444,8 @@ static int choose_part(struct choice *ch, const struct plan_stmt *st, struct pla
 			struct plan_source *ps = &pt->srcs[s];
 
 			size_source(ps, ps->share * (double)pt->rate,
-				    (uint32_t)MIN(UINT32_MAX / 2, ceil(ps->instances * (double)want / f)), pt->packets);
+				    (uint32_t)MIN(UINT32_MAX / 2, ceil(ps->instances * (double)want / f)),
+				    pt->packets);
 		}
 	}
 	pt->expect_rate = 0;
