@@ -261,9 +261,15 @@ static void out_notices(struct out *o, const struct run_result *res)
 
 /* ---- results ------------------------------------------------------------ */
 
+/* n over us microseconds, per second */
+static uint64_t per_second(uint64_t n, uint64_t us)
+{
+	return us ? (uint64_t)((double)n * 1e6 / (double)us + 0.5) : 0;
+}
+
 static uint64_t held_rate(uint64_t bytes, uint64_t us)
 {
-	return us ? (uint64_t)((double)bytes * 8e6 / (double)us + 0.5) : 0;
+	return per_second(bytes * 8, us);
 }
 
 static const char *flow_op_name(enum spec_flow_op op)
@@ -309,7 +315,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 		out_str(o, "label", " (%s)", ps->label);
 		out_str(o, "sources", ": %s\n", rs->protos);
 		bool pk = ps->gen->packets;
-		uint64_t got = pk ? held_rate(rs->held_packets, rs->held_us) / 8
+		uint64_t got = pk ? per_second(rs->held_packets, rs->held_us)
 				  : held_rate(rs->held_bytes, rs->held_us);
 
 		out_target(o, pk ? "target_pps" : "target", "  target   %s", ps->gen->rate, pk);
@@ -344,7 +350,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 				out_target(o, pk ? "target_pps" : "target", " target %s", rp->target, pk);
 				out_ppm(o, "share_target", " (%s)", ps->parts[k].share_ppm);
 				out_target(o, pk ? "achieved_pps" : "achieved", "  achieved %s",
-					   pk ? held_rate(rp->held_packets, rp->held_us) / 8
+					   pk ? per_second(rp->held_packets, rp->held_us)
 					      : held_rate(rp->held_bytes, rp->held_us), pk);
 				out_ppm(o, "share", " (%s)\n", share);
 				out_obj_close(o);
@@ -420,7 +426,7 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 		out_obj_close(o);
 		out_obj_open(o, "achieved");
 		out_uint(o, "bps", NULL, held_rate(rs->held_bytes, rs->held_us));
-		out_uint(o, "pps", NULL, held_rate(rs->held_packets, rs->held_us) / 8);
+		out_uint(o, "pps", NULL, per_second(rs->held_packets, rs->held_us));
 		out_double(o, "held_s", NULL, (double)rs->held_us / 1e6);
 		out_uint(o, "held_bytes", NULL, rs->held_bytes);
 		out_uint(o, "held_packets", NULL, rs->held_packets);
@@ -440,7 +446,7 @@ static int write_report(const char *path, const char *spec, const struct plan *p
 			out_str(o, "class", NULL, spec_class_name(ps->parts[k].cls));
 			out_uint(o, ps->gen->packets ? "target_pps" : "target_bps", NULL, rp->target);
 			out_uint(o, "achieved_bps", NULL, held_rate(rp->held_bytes, rp->held_us));
-			out_uint(o, "achieved_pps", NULL, held_rate(rp->held_packets, rp->held_us) / 8);
+			out_uint(o, "achieved_pps", NULL, per_second(rp->held_packets, rp->held_us));
 			out_uint(o, "held_bytes", NULL, rp->held_bytes);
 			out_uint(o, "held_packets", NULL, rp->held_packets);
 			out_uint(o, "bytes", NULL, rp->wire.bytes);
