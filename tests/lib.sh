@@ -65,6 +65,18 @@ need_netns() {
 	fi
 }
 
+# need_tools TOOL...: each is installed, or a failing test says which
+# (make check installs them) and the script ends there.
+need_tools() {
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			not_ok "$tool is installed (make check installs it)"
+			done_testing
+			exit
+		fi
+	done
+}
+
 # labels_match PCAP CSV: the labels (dynamo run --labels) have one row
 # per TCP or UDP conversation of the recording, with the packets and
 # frame bytes each way that tshark counts; sets labels_rows, and

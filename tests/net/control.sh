@@ -22,13 +22,7 @@ trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 
 need_netns
-for tool in tshark jq; do
-	if ! command -v $tool >/dev/null; then
-		not_ok "$tool is installed (make check installs it)"
-		done_testing
-		exit
-	fi
-done
+need_tools tshark jq
 
 cat >"$T/seed.dyn" <<EOF
 generate web traffic

@@ -19,13 +19,7 @@ trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$T"' EXIT
 . tests/lib.sh
 
 need_netns
-for tool in tshark capinfos jq; do
-	if ! command -v $tool >/dev/null; then
-		not_ok "$tool is installed (make check installs it)"
-		done_testing
-		exit
-	fi
-done
+need_tools tshark capinfos jq
 
 # wait_for N CMD...: up to N tenths of a second for CMD to succeed.
 wait_for() {

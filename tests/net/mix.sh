@@ -19,13 +19,7 @@ trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 
 need_netns
-for tool in tshark jq; do
-	if ! command -v $tool >/dev/null; then
-		not_ok "$tool is installed (make check installs it)"
-		done_testing
-		exit
-	fi
-done
+need_tools tshark jq
 
 printf 'generate mix from h1 to h2 with %s Mbps: web 50%%, database 20%%, mail 15%%, file-transfer 15%% ;\n' \
 	"$RATE" >"$T/mix.dyn"

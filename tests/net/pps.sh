@@ -20,13 +20,7 @@ trap 'rm -rf "$T"' EXIT
 . tests/lib.sh
 
 need_netns
-for tool in tshark jq; do
-	if ! command -v $tool >/dev/null; then
-		not_ok "$tool is installed (make check installs it)"
-		done_testing
-		exit
-	fi
-done
+need_tools tshark jq
 
 printf 'generate database traffic from h1 to h2 with %s pps over redis using source redis ;\n' "$RATE" \
 	>"$T/pps.dyn"
