@@ -343,14 +343,6 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 		char *dir, *msg = NULL;
 		struct model *m;
 
-		if (x.tasks[i].prog && !program_path(x.tasks[i].prog)) {
-			char why[512];
-
-			program_missing(x.tasks[i].prog, why, sizeof(why));
-			snprintf(err, errlen, "source %s", why);
-			r = -ENOENT;
-			break;
-		}
 		dir = xasprintf("%s/behaviours", datadir);
 		m = model_load(dir, x.tasks[i].a->model, &msg);
 

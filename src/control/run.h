@@ -114,7 +114,10 @@ struct run_result {
 
 #define RUN_NOTICES_MAX 8192
 
-/* Check that every statement has sources; 0 or -ENOENT with a message. */
+/* Check that the sources plan_choose() gave every statement can be
+ * set up (each task's agent, its behaviour model under datadir); the
+ * planner has already refused programs that are not installed.  0, or
+ * -errno with a message. */
 int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen);
 /* Run p; 0 or -errno. */
 int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *res, char *err,
