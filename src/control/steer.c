@@ -40,24 +40,33 @@
 #define FLOWS_NS 500000000ull
 #define SETTLE_NS 1000000000ull   /* a task's users need this to start */
 
-void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32_t flows,
-		uint64_t warmup_ns, struct steer_task *tasks, size_t ntasks)
+/* The buckets' rates for ask on the wire: ask over k, shared by weight;
+ * at least 1 while something is asked. */
+static void share_out(struct steer *s, double ask)
 {
 	double w = 0;
 
+	for (size_t i = 0; i < s->ntasks; i++)
+		w += s->tasks[i].weight;
+	for (size_t i = 0; i < s->ntasks; i++) {
+		double r = w > 0 ? ask / s->k * s->tasks[i].weight / w : 0;
+
+		s->tasks[i].rate = ask <= 0 ? 0 : r < 1 ? 1 : (uint64_t)r;
+	}
+}
+
+void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32_t flows,
+		uint64_t warmup_ns, struct steer_task *tasks, size_t ntasks)
+{
 	*s = (struct steer){
 		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
 		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = 5,
 		.k_min_used = K_MIN_BYTES,
 	};
-	for (size_t i = 0; i < ntasks; i++)
-		w += tasks[i].weight;
+	share_out(s, s->target);
 	for (size_t i = 0; i < ntasks; i++) {
 		struct steer_task *t = &tasks[i];
 
-		t->rate = s->target > 0 && w > 0 ? (uint64_t)(s->target / s->k * t->weight / w) : 0;
-		if (s->target > 0 && !t->rate)
-			t->rate = 1;
 		t->want = MAX(1u, MIN(t->want, t->groups_max));
 		if (!(t->think > 0))
 			t->think = 1;
@@ -69,27 +78,17 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 
 void steer_packets(struct steer *s, double pps, double k0)
 {
-	double w = 0;
-
 	s->target = pps;
 	s->k = k0;
 	s->k_lo = k0 / 20;
 	s->k_hi = k0 * 20;
 	s->k_min_used = K_MIN_SEGMENTS;
-	for (size_t i = 0; i < s->ntasks; i++)
-		w += s->tasks[i].weight;
-	for (size_t i = 0; i < s->ntasks; i++) {
-		struct steer_task *t = &s->tasks[i];
-
-		t->rate = pps > 0 && w > 0 ? (uint64_t)(pps / k0 * t->weight / w) : 0;
-		if (pps > 0 && !t->rate)
-			t->rate = 1;
-	}
+	share_out(s, pps);
 }
 
 static void hold_rate(struct steer *s, uint64_t now, uint64_t wire)
 {
-	double w = 0, expect, err, ask, lo, hi, tau;
+	double expect, err, ask, lo, hi, tau;
 
 	if (!s->warm && now >= s->warmup_ns) {
 		/* what the warm-up missed or overshot is not made up */
@@ -109,13 +108,7 @@ static void hold_rate(struct steer *s, uint64_t now, uint64_t wire)
 	lo = s->target * (s->warm ? 1 - CATCH_UP : 0.2);
 	hi = s->target * (s->warm ? 1 + CATCH_UP : 2.0);
 	ask = ask < lo ? lo : ask > hi ? hi : ask;
-	for (size_t i = 0; i < s->ntasks; i++)
-		w += s->tasks[i].weight;
-	for (size_t i = 0; i < s->ntasks; i++) {
-		double r = ask / s->k * (w > 0 ? s->tasks[i].weight / w : 0);
-
-		s->tasks[i].rate = r < 1 ? 1 : (uint64_t)r;
-	}
+	share_out(s, ask);
 }
 
 static void add_demand(struct steer *s, uint64_t now)
