@@ -3261,7 +3261,8 @@ static void user_closed(struct conn *c, int err)
 
 	loop_timer_stop(l, &u->guard);
 	loop_timer_stop(l, &u->sleep);
-	if (!expected && u->state >= U_STARTUP && err != -EPROTO && err != -ETIMEDOUT)
+	if (!expected && u->state >= U_STARTUP && err != -EPROTO && err != -ETIMEDOUT &&
+	    !e->host->stopping)
 		e->st->errors++;
 	free(u->scram);
 	u->scram = NULL;

@@ -2580,9 +2580,11 @@ static void user_closed(struct conn *c, int err)
 
 	loop_timer_stop(l, &u->guard);
 	loop_timer_stop(l, &u->sleep);
-	/* A server that hangs up on a session we did not end is a fault;
+	/* A server that hangs up on a session we did not end is a fault
+	 * (unless the run is ending: its servers go too);
 	 * a refused connect is counted by conn (conn_fail). */
-	if (!expected && u->state >= U_READY && err != -EPROTO && err != -ETIMEDOUT)
+	if (!expected && u->state >= U_READY && err != -EPROTO && err != -ETIMEDOUT &&
+	    !e->host->stopping)
 		e->st->errors++;
 	u->state = U_IDLE;
 	u->npend = 0;

@@ -306,9 +306,13 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	for (size_t i = 0; i < p->nstmts; i++) {
 		const struct plan_stmt *ps = &p->stmts[i];
 		const struct run_stmt *rs = &res->stmts[i];
-		uint64_t rate = secs <= 0 ? 0
-			: ps->gen->packets ? (uint64_t)((double)rs->wire.packets / secs)
-			: (uint64_t)((double)rs->wire.bytes * 8 / secs);
+		/* From its first packet to its last, as capinfos counts: the
+		 * warm-up and the stop's tail are in it. */
+		double span = rs->wire.last_ns > rs->wire.first_ns + 1000000000ull
+			? (double)(rs->wire.last_ns - rs->wire.first_ns) / 1e9 : secs;
+		uint64_t rate = span <= 0 ? 0
+			: ps->gen->packets ? (uint64_t)((double)rs->wire.packets / span)
+			: (uint64_t)((double)rs->wire.bytes * 8 / span);
 
 		out_obj_open(o, NULL);
 		out_uint(o, "statement", "statement %llu", ps->index);

@@ -421,12 +421,12 @@ static void stop_all(struct node_run *nr)
 		return;
 	nr->stopping = true;
 	nr->base.stopping = true;
-	/* Users finish what they are doing, unpaced: what was asked for
-	 * is answered before the end. */
+	/* Users start nothing new and finish what they are doing, at the
+	 * rate the buckets hold now: the end of a run is no burst, and
+	 * what is still going after the grace is cut. */
 	for (size_t i = 0; i < nr->ntcs; i++) {
 		for (size_t k = 0; k < nr->tcs[i].ng; k++)
 			nr->tcs[i].g[k]->view.stopping = true;
-		pace_set(&nr->tcs[i].pace, 0);
 	}
 	loop_timer_stop(nr->base.loop, &nr->tick);
 	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS);
@@ -632,7 +632,8 @@ static void tctl_stop(struct loop *l, struct timer *t)
 	for (size_t k = 0; k < tc->ng; k++)
 		tc->g[k]->view.stopping = true;
 	tc->live = 0;
-	pace_set(&tc->pace, 0);
+	/* What is going on finishes at the statement's rate (the bucket
+	 * keeps it), so its end is no burst either. */
 }
 
 static void report_stats(struct buf *b, char kind, size_t stmt, const struct stats *s)

@@ -49,6 +49,20 @@ static void init(struct conn *c, struct loop *l, const struct conn_ops *ops, int
 	c->out_tail = &c->out;
 }
 
+/* What a failed TLS call means, as -errno: a peer that went away
+ * (reset, or gone without close_notify, as a run's end cuts it) is
+ * -ECONNRESET, not a protocol error; the rest is -EPROTO. */
+static int tls_err(int e)
+{
+	if (e == SSL_ERROR_SYSCALL && errno)
+		return -errno;
+	if (e == SSL_ERROR_SYSCALL)
+		return -ECONNRESET;
+	if (e == SSL_ERROR_SSL && ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return -ECONNRESET;
+	return -EPROTO;
+}
+
 static void free_queue(struct conn *c)
 {
 	while (c->out) {
@@ -372,7 +386,7 @@ static int flush(struct conn *c)
 
 				if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
 					return 0;
-				return e == SSL_ERROR_SYSCALL && errno ? -errno : -EPROTO;
+				return tls_err(e);
 			}
 			n = r;
 		} else {
@@ -483,7 +497,7 @@ static int fill(struct conn *c)
 					return 1;
 				if (e == SSL_ERROR_SYSCALL && !errno)
 					return 1;
-				return e == SSL_ERROR_SYSCALL ? -errno : -EPROTO;
+				return tls_err(e);
 			}
 			n = r;
 		} else {
@@ -521,7 +535,7 @@ static void handshake(struct conn *c)
 	if (r == SSL_ERROR_WANT_READ || r == SSL_ERROR_WANT_WRITE)
 		want(c);
 	else
-		finish(c, -EPROTO);
+		finish(c, tls_err(r));
 }
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents)
