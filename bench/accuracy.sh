@@ -31,7 +31,7 @@
 # is computed from the recording with tshark alone: IP bytes (sum of
 # ip.len) and IP packets, both directions, from t = 5 s (warm-up) to 1 s
 # before the scheduled end (the run's stop lets pending
-# exchanges finish unpaced), over that span (frame.time_relative).
+# exchanges finish at the rate), over that span (frame.time_relative).
 #
 # Ratios are achieved / target.
 # usage: bench/accuracy.sh   (root; needs d-itg and tshark)
