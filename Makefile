@@ -27,8 +27,9 @@ endif
 LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c \
                              src/net/*.c src/control/*.c \
                              src/engine/*.c src/agents/*.c src/capture/*.c \
-                             src/catalog/*.c))
-LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lm -pthread
+                             src/catalog/*.c src/packet/*.c src/clone/*.c \
+                             src/compare/*.c))
+LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lpcap -lndpi -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 HDRS     := $(wildcard src/*/*.h tests/unit/*.h)

@@ -1,0 +1,130 @@
+/* hist.c - log-binned histograms and distances (see hist.h). */
+#include <math.h>
+#include <string.h>
+
+#include "hist.h"
+
+int hist_bin(double v)
+{
+	int e, b;
+	double m;
+
+	if (!(v >= 0))          /* negatives and NaN go with 0 */
+		return 0;
+	if (v < HIST_SUB)
+		return (int)v;
+	/* v = m * 2^e, m in [0.5, 1) */
+	m = frexp(v, &e);
+	/* octave e-1 starts at 2^(e-1); HIST_SUB = 2^4 is octave 4's start */
+	b = (e - 1 - 4) * HIST_SUB + HIST_SUB + (int)((m * 2 - 1) * HIST_SUB);
+	return b >= HIST_BINS ? HIST_BINS - 1 : b;
+}
+
+double hist_lo(int bin)
+{
+	if (bin < HIST_SUB)
+		return bin;
+	bin -= HIST_SUB;
+	return ldexp(1 + (double)(bin % HIST_SUB) / HIST_SUB, 4 + bin / HIST_SUB);
+}
+
+double hist_mid(int bin)
+{
+	if (bin < HIST_SUB)
+		return bin + 0.5;
+	return (hist_lo(bin) + hist_lo(bin + 1)) / 2;
+}
+
+void hist_add_n(struct hist *h, double v, uint64_t n)
+{
+	h->bin[hist_bin(v)] += n;
+	h->n += n;
+	h->sum += (v > 0 ? v : 0) * (double)n;
+}
+
+void hist_add(struct hist *h, double v)
+{
+	hist_add_n(h, v, 1);
+}
+
+void hist_merge(struct hist *into, const struct hist *from)
+{
+	for (int i = 0; i < HIST_BINS; i++)
+		into->bin[i] += from->bin[i];
+	into->n += from->n;
+	into->sum += from->sum;
+}
+
+double hist_mean(const struct hist *h)
+{
+	return h->n ? h->sum / (double)h->n : 0;
+}
+
+double hist_quantile(const struct hist *h, double q)
+{
+	uint64_t want, seen = 0;
+
+	if (!h->n)
+		return 0;
+	q = q < 0 ? 0 : q > 1 ? 1 : q;
+	want = (uint64_t)ceil(q * (double)h->n);
+	if (!want)
+		want = 1;
+	for (int i = 0; i < HIST_BINS; i++) {
+		seen += h->bin[i];
+		if (seen >= want)
+			return hist_mid(i);
+	}
+	return hist_mid(HIST_BINS - 1);
+}
+
+double hist_js(const struct hist *a, const struct hist *b)
+{
+	double d = 0;
+
+	if (!a->n || !b->n)
+		return a->n == b->n ? 0 : 1;
+	for (int i = 0; i < HIST_BINS; i++) {
+		double p = (double)a->bin[i] / (double)a->n, q = (double)b->bin[i] / (double)b->n;
+		double m = (p + q) / 2;
+
+		if (p > 0)
+			d += p * log2(p / m) / 2;
+		if (q > 0)
+			d += q * log2(q / m) / 2;
+	}
+	return d > 0 ? sqrt(d > 1 ? 1 : d) : 0;
+}
+
+double hist_ks(const struct hist *a, const struct hist *b)
+{
+	double fa = 0, fb = 0, worst = 0;
+
+	if (!a->n || !b->n)
+		return a->n == b->n ? 0 : 1;
+	for (int i = 0; i < HIST_BINS; i++) {
+		fa += (double)a->bin[i] / (double)a->n;
+		fb += (double)b->bin[i] / (double)b->n;
+		if (fabs(fa - fb) > worst)
+			worst = fabs(fa - fb);
+	}
+	return worst;
+}
+
+double hist_emd(const struct hist *a, const struct hist *b)
+{
+	double fa = 0, fb = 0, d = 0;
+
+	if (!a->n || !b->n) {
+		if (a->n == b->n)
+			return 0;
+		return !a->n ? hist_mean(b) : hist_mean(a);
+	}
+	/* The area between the two CDFs, the mass at each bin's middle */
+	for (int i = 0; i + 1 < HIST_BINS; i++) {
+		fa += (double)a->bin[i] / (double)a->n;
+		fb += (double)b->bin[i] / (double)b->n;
+		d += fabs(fa - fb) * (hist_mid(i + 1) - hist_mid(i));
+	}
+	return d;
+}

@@ -1,0 +1,252 @@
+/* classify.c - nDPI on each flow's first packets (see classify.h).
+ *
+ * The table is looked up once per nDPI protocol id and category at
+ * start, so a flow's class is two array reads.  nDPI looks at most
+ * DPI_PACKETS packets of a flow (ndpiReader's own limit is of that
+ * order), then gives up and may guess, as ndpiReader does. */
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ndpi/ndpi_api.h>
+/* nDPI defines its own; util.h's are the same, and ours */
+#undef MIN
+#undef MAX
+
+#include "../lib/util.h"
+#include "../spec/spec.h"
+#include "classify.h"
+#include "classmap.h"
+
+#define DPI_PACKETS 32
+
+struct slot {
+	bool mapped;
+	uint8_t cls, proto;
+};
+
+struct classifier {
+	struct ndpi_detection_module_struct *nd;
+	struct slot *protos;       /* by nDPI protocol id */
+	size_t nprotos;
+	struct slot cats[NDPI_PROTOCOL_NUM_CATEGORIES];
+};
+
+/* Other usual ports of dynamo's protocols, past spec_proto_port()'s */
+static const struct {
+	uint16_t port;
+	uint8_t l4;
+	enum spec_proto proto;
+} more_ports[] = {
+	{ 8080, IPPROTO_TCP, PROTO_HTTP }, { 8000, IPPROTO_TCP, PROTO_HTTP },
+	{ 8443, IPPROTO_TCP, PROTO_HTTPS }, { 443, IPPROTO_UDP, PROTO_HTTPS },
+	{ 587, IPPROTO_TCP, PROTO_SMTP }, { 465, IPPROTO_TCP, PROTO_SMTP },
+	{ 993, IPPROTO_TCP, PROTO_IMAP }, { 110, IPPROTO_TCP, PROTO_IMAP },
+	{ 995, IPPROTO_TCP, PROTO_IMAP }, { 53, IPPROTO_TCP, PROTO_DNS },
+	{ 5353, IPPROTO_UDP, PROTO_DNS }, { 20, IPPROTO_TCP, PROTO_FTP },
+	{ 139, IPPROTO_TCP, PROTO_SMB }, { 3306, IPPROTO_TCP, PROTO_POSTGRESQL },
+	{ 8883, IPPROTO_TCP, PROTO_MQTT }, { 5672, IPPROTO_TCP, PROTO_MQTT },
+	{ 5061, IPPROTO_TCP, PROTO_SIP }, { 5060, IPPROTO_TCP, PROTO_SIP },
+};
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *b = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		size_t got;
+
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8192;
+			b = xreallocarray(b, cap, 1);
+		}
+		got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (!got)
+			break;
+	}
+	fclose(f);
+	*len = n;
+	return b;
+}
+
+struct classifier *classifier_new(const char *mapfile, char *err, size_t errlen)
+{
+	NDPI_PROTOCOL_BITMASK all;
+	struct classifier *c;
+	struct classmap m;
+	size_t len;
+	char *text = slurp(mapfile, &len);
+
+	if (!text) {
+		snprintf(err, errlen, "%s: cannot read it", mapfile);
+		return NULL;
+	}
+	if (classmap_parse(&m, mapfile, text, len, err, errlen) < 0) {
+		free(text);
+		return NULL;
+	}
+	free(text);
+	c = xcalloc(1, sizeof(*c));
+	c->nd = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!c->nd) {
+		snprintf(err, errlen, "nDPI did not start (ndpi_init_detection_module)");
+		classmap_free(&m);
+		free(c);
+		return NULL;
+	}
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(c->nd, &all);
+	ndpi_finalize_initialization(c->nd);
+	c->nprotos = ndpi_get_num_supported_protocols(c->nd);
+	c->protos = xcalloc(c->nprotos + 1, sizeof(*c->protos));
+	for (size_t i = 0; i < c->nprotos; i++) {
+		const char *name = ndpi_get_proto_name(c->nd, (uint16_t)i);
+		const struct classmap_entry *e = name ? classmap_find(&m, CM_PROTOCOL, name) : NULL;
+
+		if (e)
+			c->protos[i] = (struct slot){ true, e->cls, e->proto };
+	}
+	for (int i = 0; i < NDPI_PROTOCOL_NUM_CATEGORIES; i++) {
+		const char *name = ndpi_category_get_name(c->nd, (ndpi_protocol_category_t)i);
+		const struct classmap_entry *e = name ? classmap_find(&m, CM_CATEGORY, name) : NULL;
+
+		if (e)
+			c->cats[i] = (struct slot){ true, e->cls, e->proto };
+	}
+	classmap_free(&m);
+	return c;
+}
+
+static void nd_free(struct cls_state *st)
+{
+	if (st->nd) {
+		ndpi_free_flow(st->nd);
+		st->nd = NULL;
+	}
+}
+
+static void take(struct cls_state *st, ndpi_protocol p)
+{
+	st->master = p.master_protocol;
+	st->app = p.app_protocol;
+	st->category = (uint16_t)p.category;
+}
+
+void classifier_packet(struct classifier *c, struct cls_state *st, const struct pkt *k,
+		       uint64_t ts_ns)
+{
+	ndpi_protocol p;
+
+	if (st->done || !k->l3 || k->frag == FRAG_LATER)
+		return;
+	if (!st->nd) {
+		st->nd = ndpi_flow_malloc(SIZEOF_FLOW_STRUCT);
+		if (!st->nd)
+			abort();
+		memset(st->nd, 0, SIZEOF_FLOW_STRUCT);
+	}
+	p = ndpi_detection_process_packet(c->nd, st->nd, k->l3, (unsigned short)MIN(k->l3_cap, 65535u),
+					  ts_ns / 1000000);
+	st->seen++;
+	if ((p.app_protocol != NDPI_PROTOCOL_UNKNOWN || p.master_protocol != NDPI_PROTOCOL_UNKNOWN) &&
+	    !ndpi_extra_dissection_possible(c->nd, st->nd)) {
+		take(st, p);
+		st->done = true;
+		nd_free(st);
+	} else if (st->seen >= DPI_PACKETS) {
+		uint8_t guessed = 0;
+
+		take(st, ndpi_detection_giveup(c->nd, st->nd, 1, &guessed));
+		st->done = true;
+		nd_free(st);
+	}
+}
+
+static bool by_port(const struct flow *f, struct cls_result *r)
+{
+	const char *l4 = f->proto == IPPROTO_TCP ? "tcp" : f->proto == IPPROTO_UDP ? "udp" : NULL;
+
+	if (!l4)
+		return false;
+	for (int p = 0; p < PROTO__COUNT; p++) {
+		if (p == PROTO_TCP || p == PROTO_UDP)
+			continue;
+		if (spec_proto_port((enum spec_proto)p) == f->sport &&
+		    !strcmp(spec_proto_transport((enum spec_proto)p), l4)) {
+			r->proto = (uint8_t)p;
+			goto found;
+		}
+	}
+	for (size_t i = 0; i < sizeof(more_ports) / sizeof(more_ports[0]); i++) {
+		if (more_ports[i].port == f->sport && more_ports[i].l4 == f->proto) {
+			r->proto = (uint8_t)more_ports[i].proto;
+			goto found;
+		}
+	}
+	return false;
+found:
+	for (int cl = 0; cl < CLASS__COUNT; cl++) {
+		if (cl != CLASS_GENERIC && (spec_class_protos((enum spec_class)cl) & (1u << r->proto))) {
+			r->cls = (uint8_t)cl;
+			return true;
+		}
+	}
+	return false;
+}
+
+void classifier_result(struct classifier *c, struct cls_state *st, const struct flow *f,
+		       struct cls_result *r)
+{
+	const struct slot *s = NULL;
+
+	if (!st->done && st->nd) {
+		uint8_t guessed = 0;
+
+		take(st, ndpi_detection_giveup(c->nd, st->nd, 1, &guessed));
+	}
+	st->done = true;
+	nd_free(st);
+	memset(r, 0, sizeof(*r));
+	if (st->master && st->app && st->master != st->app)
+		snprintf(r->name, sizeof(r->name), "%s.%s", ndpi_get_proto_name(c->nd, st->master),
+			 ndpi_get_proto_name(c->nd, st->app));
+	else
+		snprintf(r->name, sizeof(r->name), "%s",
+			 ndpi_get_proto_name(c->nd, st->app ? st->app : st->master));
+	if (st->master && st->master < c->nprotos && c->protos[st->master].mapped)
+		s = &c->protos[st->master];
+	else if (st->app && st->app < c->nprotos && c->protos[st->app].mapped)
+		s = &c->protos[st->app];
+	else if (st->app && st->category < NDPI_PROTOCOL_NUM_CATEGORIES && c->cats[st->category].mapped)
+		s = &c->cats[st->category];
+	if (s) {
+		r->cls = s->cls;
+		r->proto = s->proto;
+		r->how = CLS_DPI;
+		return;
+	}
+	/* nDPI named something dynamo has no class for (NTP, DHCP, ...), or
+	 * nothing: the port may still say */
+	if (!st->app && !st->master && by_port(f, r)) {
+		r->how = CLS_PORT;
+		return;
+	}
+	r->cls = CLASS_GENERIC;
+	r->proto = f->proto == IPPROTO_UDP ? PROTO_UDP : PROTO_TCP;
+	r->how = CLS_NONE;
+}
+
+void classifier_free(struct classifier *c)
+{
+	if (!c)
+		return;
+	ndpi_exit_detection_module(c->nd);
+	free(c->protos);
+	free(c);
+}
