@@ -239,7 +239,7 @@ _dynamo_exec()
 _dynamo()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
-    local commands="check plan run up exec agent catalog status down help version"
+    local commands="check plan run clone up exec agent catalog status down help version"
     local cmd= i j opts
 
     COMPREPLY=()
@@ -289,6 +289,25 @@ _dynamo()
             COMPREPLY=($(compgen -W "$opts" -- "$cur"))
         else
             _dynamo_files "$cur"
+        fi
+        ;;
+    clone)
+        j=${COMP_WORDS[COMP_CWORD - 1]}
+        [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
+        case $j in
+        -o|--output|--profile) _dynamo_anyfiles "$cur"; return 0 ;;
+        --catalog)
+            local IFS=$'\n'
+            COMPREPLY=($(compgen -d -- "$cur"))
+            compopt -o filenames 2>/dev/null
+            return 0
+            ;;
+        --internal|--anonymize) return 0 ;;
+        esac
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "-o --output --profile --json --internal --anonymize --catalog -h --help" -- "$cur"))
+        else
+            _dynamo_anyfiles "$cur"
         fi
         ;;
     exec)

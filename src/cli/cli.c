@@ -22,7 +22,7 @@ const char cli_version[] = DYNAMO_VERSION;
 
 extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[],
 	cmd_up_usage[], cmd_run_usage[], cmd_agent_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[],
-	cmd_catalog_usage[];
+	cmd_catalog_usage[], cmd_clone_usage[];
 
 const struct cmd cli_cmds[] = {
 	{ "check", "validate a spec; errors as FILE:LINE:COL with a caret",
@@ -37,6 +37,8 @@ const struct cmd cli_cmds[] = {
 	  cmd_agent },
 	{ "catalog", "list the traffic sources and their measured profiles", cmd_catalog_usage,
 	  cmd_catalog },
+	{ "clone", "infer a network and its traffic from a capture, as a spec", cmd_clone_usage,
+	  cmd_clone },
 	{ "status", "list the labs, or the hosts of one", cmd_status_usage, cmd_status },
 	{ "down", "remove a lab and everything in it", cmd_down_usage, cmd_down },
 	{ "help", "show the help of a command", cmd_help_usage, cmd_help },
@@ -213,6 +215,17 @@ static bool usable(const struct catalog_entry *e, char *why, size_t whylen, void
 		return true;
 	program_missing(d, why, whylen);
 	return false;
+}
+
+void cli_playable(const struct catalog *c, bool *playable)
+{
+	char why[256];
+
+	for (int i = 0; i < CLASS__COUNT; i++)
+		playable[i] = false;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].measured && usable(&c->v[i], why, sizeof(why), NULL))
+			playable[c->v[i].cls] = true;
 }
 
 int cli_choose_from(struct plan *p, const struct catalog *c, bool measuring)

@@ -66,6 +66,8 @@ int cli_catalog_load(const char *given, char *dir, size_t dirlen, struct catalog
  * it (plan_choose), printing why not; the exit status.  c must outlive
  * p's use. */
 int cli_choose(struct plan *p, const char *given, bool measuring, struct catalog *c);
+/* playable[class]: some source of it is measured and usable here. */
+void cli_playable(const struct catalog *c, bool *playable);
 /* The same from a catalog already read. */
 int cli_choose_from(struct plan *p, const struct catalog *c, bool measuring);
 
@@ -73,6 +75,7 @@ int cmd_up(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
+int cmd_clone(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);

@@ -30,28 +30,48 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-struct reader *reader_open(const char *path, char *err, size_t errlen)
+static struct reader *opened(pcap_t *p, const char *name, char *err, size_t errlen)
 {
-	char ebuf[PCAP_ERRBUF_SIZE] = "";
 	struct reader *r;
-	pcap_t *p;
+	int link = pcap_datalink(p);
 
-	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
-	if (!p) {
-		snprintf(err, errlen, "%s: %s", path, ebuf);
-		return NULL;
-	}
-	if (!decode_link_name(pcap_datalink(p))) {
+	if (!decode_link_name(link)) {
+		const char *ln = pcap_datalink_val_to_name(link);
+
 		snprintf(err, errlen, "%s: link type %s (%d) is not one dynamo reads (Ethernet, Linux cooked v1/v2, raw IP, loopback)",
-			 path, pcap_datalink_val_to_name(pcap_datalink(p)) ? pcap_datalink_val_to_name(pcap_datalink(p)) : "?",
-			 pcap_datalink(p));
+			 name, ln ? ln : "?", link);
 		pcap_close(p);
 		return NULL;
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->p = p;
-	r->link = pcap_datalink(p);
+	r->link = link;
 	return r;
+}
+
+struct reader *reader_open(const char *path, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+
+	if (!p) {
+		snprintf(err, errlen, "%s: %s", path, ebuf);
+		return NULL;
+	}
+	return opened(p, path, err, errlen);
+}
+
+struct reader *reader_open_file(FILE *f, const char *name, char *err, size_t errlen)
+{
+	char ebuf[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, ebuf);
+
+	if (!p) {
+		snprintf(err, errlen, "%s: %s", name, ebuf);
+		fclose(f);
+		return NULL;
+	}
+	return opened(p, name, err, errlen);
 }
 
 struct reader *reader_open_live(const char *iface, double seconds, char *err, size_t errlen)

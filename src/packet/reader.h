@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "decode.h"
 
@@ -29,6 +30,8 @@ struct reader;
 
 /* Open path ("-": standard input); NULL with err set on failure. */
 struct reader *reader_open(const char *path, char *err, size_t errlen);
+/* Read from f, named name in errors; the reader closes f. */
+struct reader *reader_open_file(FILE *f, const char *name, char *err, size_t errlen);
 /* Capture on iface (a lab host's, inside its namespace) for at most
  * seconds, or until stopped. */
 struct reader *reader_open_live(const char *iface, double seconds, char *err, size_t errlen);

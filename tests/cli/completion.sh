@@ -80,8 +80,8 @@ cases() {
 	complete_is "check" dynamo ch
 	complete_is "--json" dynamo plan --j
 	complete_is "plan" dynamo help p
-	complete_is "--help|--version|agent|catalog|check|down|exec|help|plan|run|status|up|version" dynamo ""
-	complete_is "agent|catalog|check|down|exec|help|plan|run|status|up|version" dynamo help ""
+	complete_is "--help|--version|agent|catalog|check|clone|down|exec|help|plan|run|status|up|version" dynamo ""
+	complete_is "agent|catalog|check|clone|down|exec|help|plan|run|status|up|version" dynamo help ""
 	complete_is "up" dynamo u
 	complete_is "run" dynamo ru
 	# run: options, .dyn files; --record takes any file
@@ -108,6 +108,11 @@ cases() {
 	complete_is "$T/d/a.dyn|$T/d/c.dyn|$T/d/only|$T/d/sub dir" dynamo check "$T/d/"
 	complete_is "$T/d/b.txt" dynamo check "$T/d/b"
 	complete_is "$T/d/only/x.txt" dynamo plan "$T/d/only/"
+
+	# clone: its options, and any file for the capture and outputs
+	complete_is "--anonymize|--catalog|--help|--internal|--json|--output|--profile|-h|-o" dynamo clone -
+	complete_has "$T/d/b.txt" dynamo clone "$T/d/b"
+	complete_is "" dynamo clone --internal ""
 
 	# catalog: a command, its options and their values, a source
 	complete_is "catalog" dynamo cat

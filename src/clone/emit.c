@@ -1,0 +1,346 @@
+/* emit.c - a clone's spec: subnets with their ranges, the internal hosts
+ * with their addresses and the services they answered, and a generate
+ * statement per traffic group at its rate over the capture's active
+ * time, pinned to its protocol, with the flows it kept open.  Also the
+ * address anonymization (prefix-preserving, keyed) and freeing. */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "clone.h"
+
+uint64_t clone_group_rate(const struct clone_result *res, const struct clone_group *g)
+{
+	double secs = (double)res->active_ns / 1e9;
+
+	if (secs < 1)
+		secs = 1;
+	return (uint64_t)((double)(g->bytes[0] + g->bytes[1]) * 8 / secs + 0.5);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+uint64_t clone_group_flows(const struct clone_group *g)
+{
+	const struct clone_series *s = &g->opens;
+	double open = 0, *v, q;
+	size_t n = s->n ? s->n - 1 : 0;   /* the last bin holds only ends */
+
+	if (!n)
+		return 0;
+	v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		open += s->v[i];
+		v[i] = open;
+	}
+	qsort(v, n, sizeof(*v), cmp_double);
+	q = v[n / 10];
+	free(v);
+	return q > 0 ? (uint64_t)q : 0;
+}
+
+/* ---- anonymization ---- */
+
+/* Bit i of a (MSB first) */
+static int bit(const uint8_t *a, int i)
+{
+	return a[i / 8] >> (7 - i % 8) & 1;
+}
+
+/* Crypto-PAn's construction with HMAC-SHA256 as the function: bit i of
+ * the result is bit i of a, flipped by one bit of HMAC(key, the first i
+ * bits of a).  Addresses that share a prefix share its image. */
+static void anon(const char *key, uint8_t *a, int from, int bits)
+{
+	uint8_t out[16], pre[17];
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen;
+
+	memcpy(out, a, 16);
+	for (int i = from; i < bits; i++) {
+		memset(pre, 0, sizeof(pre));
+		for (int j = 0; j < i; j++)
+			if (bit(a, j))
+				pre[j / 8] |= (uint8_t)(0x80 >> (j % 8));
+		pre[16] = (uint8_t)i;
+		HMAC(EVP_sha256(), key, (int)strlen(key), pre, sizeof(pre), md, &mdlen);
+		if (md[0] & 1)
+			out[i / 8] ^= (uint8_t)(0x80 >> (i % 8));
+	}
+	memcpy(a, out, 16);
+}
+
+/* How many leading bits stay: the IPv4 prefix (96 bits) and a private
+ * range's own, so internal addresses stay private. */
+static int kept(const uint8_t *a)
+{
+	if (!decode_is_v4(a))
+		return a[0] == 0xfe && (a[1] & 0xc0) == 0x80 ? 10 : a[0] == 0xff ? 8 : 0;
+	if (a[12] == 10)
+		return 104;
+	if (a[12] == 172 && (a[13] & 0xf0) == 16)
+		return 108;
+	if (a[12] == 192 && a[13] == 168)
+		return 112;
+	if (a[12] >= 224)
+		return 100;   /* multicast and broadcast stay what they are */
+	return 96;
+}
+
+void clone_anonymize(struct clone_result *res, const char *key)
+{
+	if (!key)
+		return;
+	for (size_t i = 0; i < res->nhosts; i++) {
+		uint8_t *a = res->hosts[i].addr;
+
+		anon(key, a, kept(a), 128);
+	}
+	for (size_t i = 0; i < res->nsubnets; i++) {
+		struct clone_subnet *s = &res->subnets[i];
+
+		anon(key, s->prefix, kept(s->prefix), s->bits);
+		memset(s->prefix + s->bits / 8, 0, (size_t)(16 - s->bits / 8));
+	}
+}
+
+/* ---- the spec ---- */
+
+static int cmp_addr(const void *a, const void *b, void *arg)
+{
+	const struct clone_host *h = arg;
+
+	return memcmp(h[*(const uint32_t *)a].addr, h[*(const uint32_t *)b].addr, 16);
+}
+
+/* Names: subnets lan1.., internal hosts h1.. in address order, subnet
+ * by subnet, so that a statement can say h3..h7. */
+static void name_all(struct clone_result *r)
+{
+	uint32_t *order = xcalloc(r->nhosts + 1, sizeof(*order));
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < r->nsubnets; i++)
+		snprintf(r->subnets[i].name, sizeof(r->subnets[i].name), "lan%zu", i + 1);
+	for (size_t i = 0; i < r->nhosts; i++) {
+		r->hosts[i].name[0] = 0;
+		if (r->hosts[i].internal)
+			order[n++] = (uint32_t)i;
+	}
+	qsort_r(order, n, sizeof(*order), cmp_addr, r->hosts);
+	for (size_t s = 0; s < r->nsubnets; s++)
+		for (size_t i = 0; i < n; i++)
+			if (r->hosts[order[i]].zone == s)
+				snprintf(r->hosts[order[i]].name, sizeof(r->hosts[0].name), "h%zu", ++k);
+	free(order);
+}
+
+static void put_rate(struct buf *b, uint64_t bps)
+{
+	static const char *const unit[] = { "bps", "kbps", "Mbps", "Gbps" };
+	double v = (double)bps;
+	int u = 0;
+
+	while (v >= 1000 && u < 3)
+		v /= 1000, u++;
+	if (v >= 100 || u == 0)
+		buf_printf(b, "%.0f %s", v, unit[u]);
+	else if (v >= 10)
+		buf_printf(b, "%.1f %s", v, unit[u]);
+	else
+		buf_printf(b, "%.2f %s", v, unit[u]);
+}
+
+static int cmp_name_num(const void *a, const void *b, void *arg)
+{
+	const struct clone_host *h = arg;
+	long x = strtol(h[*(const uint32_t *)a].name + 1, NULL, 10);
+	long y = strtol(h[*(const uint32_t *)b].name + 1, NULL, 10);
+
+	return x < y ? -1 : x > y;
+}
+
+/* "h1, h3..h5" */
+static void put_clients(struct buf *b, struct clone_result *r, const struct clone_group *g)
+{
+	uint32_t *c = xcalloc(g->nclients + 1, sizeof(*c));
+	size_t n = 0;
+
+	for (size_t i = 0; i < g->nclients; i++)
+		if (r->hosts[g->clients[i]].name[0] && (int64_t)g->clients[i] != g->server)
+			c[n++] = g->clients[i];
+	qsort_r(c, n, sizeof(*c), cmp_name_num, r->hosts);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		long first = strtol(r->hosts[c[i]].name + 1, NULL, 10);
+
+		while (j + 1 < n && strtol(r->hosts[c[j + 1]].name + 1, NULL, 10) == first + (long)(j + 1 - i))
+			j++;
+		buf_printf(b, "%s%s", i ? ", " : "", r->hosts[c[i]].name);
+		if (j > i)
+			buf_printf(b, "%s%s", j == i + 1 ? ", " : "..", r->hosts[c[j]].name);
+		i = j + 1;
+	}
+	free(c);
+}
+
+static bool serves(const struct clone_result *r, size_t h, uint8_t proto, uint16_t port,
+		   const bool *playable, size_t upto)
+{
+	for (size_t i = 0; i < upto; i++) {
+		const struct clone_group *g = &r->groups[i];
+
+		if (g->server == (int64_t)h && g->proto == proto && g->port == port && playable[g->cls])
+			return true;
+	}
+	return false;
+}
+
+static void put_addr(struct buf *b, const uint8_t *a)
+{
+	char t[64];
+
+	buf_puts(b, decode_addr_str(a, t, sizeof(t)));
+}
+
+static int cmp_group_bytes(const void *a, const void *b, void *arg)
+{
+	const struct clone_group *g = arg;
+	uint64_t x = g[*(const uint32_t *)a].bytes[0] + g[*(const uint32_t *)a].bytes[1];
+	uint64_t y = g[*(const uint32_t *)b].bytes[0] + g[*(const uint32_t *)b].bytes[1];
+
+	return x > y ? -1 : x < y;
+}
+
+void clone_spec(struct clone_result *r, const char *capture, const bool *playable, struct buf *b,
+		uint64_t *unplayable)
+{
+	uint32_t *order = xcalloc(r->ngroups + 1, sizeof(*order));
+
+	*unplayable = 0;
+	name_all(r);
+	buf_printf(b, "# dynamo clone of %s\n", capture);
+	buf_printf(b, "# %llu packets, %llu flows, %.1f s of traffic", (unsigned long long)r->packets,
+		   (unsigned long long)r->flows, (double)r->active_ns / 1e9);
+	if (r->gaps)
+		buf_printf(b, " (%llu silence%s over a minute left out)", (unsigned long long)r->gaps,
+			   r->gaps == 1 ? "" : "s");
+	buf_puts(b, "\n\n");
+	for (size_t i = 0; i < r->nsubnets; i++) {
+		const struct clone_subnet *s = &r->subnets[i];
+
+		buf_printf(b, "subnet %s", s->name);
+		if (s->bits == 120) {
+			buf_putc(b, ' ');
+			put_addr(b, s->prefix);
+			buf_puts(b, "/24");
+		}
+		buf_puts(b, " ;\n");
+	}
+	for (size_t k = 0; k < r->nhosts; k++) {
+		const struct clone_host *h = NULL;
+		bool first = true;
+		size_t i;
+
+		/* in name order: h1, h2, ... */
+		for (i = 0; i < r->nhosts; i++)
+			if (r->hosts[i].name[0] && strtol(r->hosts[i].name + 1, NULL, 10) == (long)k + 1)
+				break;
+		if (i == r->nhosts)
+			break;
+		h = &r->hosts[i];
+		buf_printf(b, "host %s in %s", h->name, r->subnets[h->zone].name);
+		if (decode_is_v4(h->addr)) {
+			buf_puts(b, " address ");
+			put_addr(b, h->addr);
+		}
+		for (size_t j = 0; j < r->ngroups; j++) {
+			const struct clone_group *g = &r->groups[j];
+
+			if (g->server != (int64_t)i || !playable[g->cls] ||
+			    serves(r, i, g->proto, g->port, playable, j))
+				continue;
+			buf_printf(b, "%s%s", first ? " serves " : ", ", spec_proto_name(g->proto));
+			if (g->port != spec_proto_port(g->proto))
+				buf_printf(b, " port %u", g->port);
+			first = false;
+		}
+		buf_puts(b, " ;\n");
+	}
+	buf_putc(b, '\n');
+	for (size_t i = 0; i < r->ngroups; i++)
+		order[i] = (uint32_t)i;
+	qsort_r(order, r->ngroups, sizeof(*order), cmp_group_bytes, r->groups);
+	for (size_t k = 0; k < r->ngroups; k++) {
+		const struct clone_group *g = &r->groups[order[k]];
+		uint64_t rate = clone_group_rate(r, g), flows = clone_group_flows(g);
+		const char *lead = playable[g->cls] ? "" : "# ";
+
+		bool between = g->czone == CLONE_EXTERNAL && g->server < 0;
+		bool self = g->server >= 0 && g->nclients == 1 && g->clients[0] == (uint32_t)g->server;
+
+		if (!rate)
+			continue;
+		if (between || self) {
+			/* Emulated traffic has one end inside, and two hosts */
+			*unplayable += g->bytes[0] + g->bytes[1];
+			buf_printf(b, "# %s %s traffic (%llu bytes) is not played\n",
+				   self ? "a host's own" : "external-to-external, loopback or broadcast",
+				   spec_class_name(g->cls), (unsigned long long)(g->bytes[0] + g->bytes[1]));
+			continue;
+		}
+		if (!playable[g->cls]) {
+			*unplayable += g->bytes[0] + g->bytes[1];
+			buf_printf(b, "# no source for class %s in the catalog yet:\n",
+				   spec_class_name(g->cls));
+		}
+		buf_printf(b, "%sgenerate %s traffic from ", lead, spec_class_name(g->cls));
+		if (g->czone == CLONE_EXTERNAL)
+			buf_puts(b, "external");
+		else
+			put_clients(b, r, g);
+		buf_printf(b, " to %s with ", g->server < 0 ? "external" : r->hosts[g->server].name);
+		put_rate(b, rate);
+		if (g->proto != PROTO_TCP && g->proto != PROTO_UDP)
+			buf_printf(b, " over %s", spec_proto_name(g->proto));
+		if (flows >= 2)
+			buf_printf(b, " using >= %llu flows", (unsigned long long)flows);
+		buf_printf(b, " label \"");
+		for (size_t j = 0, n = 0; j < 4; j++) {
+			if (!g->names[j].bytes)
+				continue;
+			buf_printf(b, "%s%s", n++ ? "+" : "", g->names[j].name);
+		}
+		buf_printf(b, "\" ;\n");
+	}
+	free(order);
+}
+
+void clone_result_free(struct clone_result *res)
+{
+	if (!res)
+		return;
+	for (size_t i = 0; i < res->nhosts; i++)
+		free(res->hosts[i].svc);
+	for (size_t i = 0; i < res->ngroups; i++) {
+		free(res->groups[i].clients);
+		free(res->groups[i].rate.v);
+		free(res->groups[i].opens.v);
+		free(res->groups[i].starts.v);
+	}
+	free(res->hosts);
+	free(res->subnets);
+	free(res->groups);
+	memset(res, 0, sizeof(*res));
+}

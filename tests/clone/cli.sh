@@ -1,0 +1,90 @@
+#!/bin/sh
+# cli.sh - dynamo clone's command line: usage errors, unreadable and
+# broken captures, standard input, a capture cut short, anonymization.
+# usage: tests/clone/cli.sh DYNAMO
+set -u
+DYNAMO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+need_tools jq
+C=tests/data/captures
+
+expect_exit 0 "clone --help" "$DYNAMO" clone --help
+expect_grep "$T/out" "usage: dynamo clone CAPTURE" "its help teaches the usage"
+expect_exit 2 "clone without a capture" "$DYNAMO" clone
+expect_grep "$T/err" "clone needs a capture file" "says a capture is needed"
+expect_exit 2 "clone with two captures" "$DYNAMO" clone $C/ndpi-imap.pcap $C/ndpi-mqtt.pcap
+expect_exit 2 "--json without -o" "$DYNAMO" clone --json $C/ndpi-imap.pcap
+expect_grep "$T/err" "give the spec a file with -o" "says why"
+expect_exit 2 "a bad --internal" "$DYNAMO" clone --internal 10.0.0.0/33 $C/ndpi-imap.pcap
+expect_grep "$T/err" "'10.0.0.0/33' is not a CIDR" "names the bad range"
+expect_exit 1 "a capture that is not there" "$DYNAMO" clone "$T/none.pcap"
+expect_grep "$T/err" "none.pcap" "names the file"
+printf 'this is not a capture\n' >"$T/text.pcap"
+expect_exit 1 "a file that is not a capture" "$DYNAMO" clone "$T/text.pcap"
+expect_grep "$T/err" "text.pcap" "names the file"
+
+# Standard input, the spec on standard output and the summary on stderr
+expect_exit 0 "clone - reads standard input" sh -c "'$DYNAMO' clone - <$C/ndpi-smtp.pcap"
+expect_grep "$T/out" "over smtp" "the spec goes to standard output"
+expect_grep "$T/err" "read 95 frames" "the summary to standard error"
+
+# Cut short in the middle of a packet: what came before is kept
+head -c 20000 $C/ndpi-smtp.pcap >"$T/cut.pcap"
+expect_exit 0 "a capture cut short" "$DYNAMO" clone "$T/cut.pcap" -o "$T/cut.dyn"
+expect_grep "$T/out" "the file ends early" "says the file ends early"
+frames=$(capinfos -c -M "$T/cut.pcap" 2>/dev/null | awk -F': *' '/Number of packets/ { print $2 }')
+expect_grep "$T/out" "read $frames frames" "reads the $frames frames capinfos sees in it"
+
+# --internal: the ranges given, and nothing else, are internal
+expect_exit 0 "clone --internal" "$DYNAMO" clone --internal 216.239.0.0/16,192.168.2.0/24 \
+	-o "$T/i.dyn" --json $C/ndpi-android.pcap
+ni=$(jq '[.hosts[] | select(.zone != "external" and .zone != "special")] | length' "$T/out")
+mi=$(jq '[.hosts[] | select(.address | test("^(216\\.239|192\\.168\\.2)\\.")) | select(.zone != "special")] | length' "$T/out")
+if [ "$ni" -eq "$mi" ] && [ "$ni" -gt 0 ]; then
+	ok "--internal: the $ni hosts in the ranges are internal, no other"
+else
+	not_ok "--internal: the hosts in the ranges are internal, no other" "$ni internal, $mi in the ranges"
+fi
+
+# --anonymize: no address survives; prefixes and privacy are kept; the
+# same key maps the same way, another key not
+"$DYNAMO" clone --json -o "$T/p.dyn" $C/ndpi-android.pcap >"$T/plain.json"
+"$DYNAMO" clone --json -o "$T/a.dyn" --anonymize k1 $C/ndpi-android.pcap >"$T/a1.json"
+"$DYNAMO" clone --json -o "$T/b.dyn" --anonymize k1 $C/ndpi-android.pcap >"$T/a2.json"
+"$DYNAMO" clone --json -o "$T/c.dyn" --anonymize k2 $C/ndpi-android.pcap >"$T/a3.json"
+jq -r '.hosts[].address' "$T/plain.json" >"$T/pa"
+jq -r '.hosts[].address' "$T/a1.json" >"$T/aa"
+kept=$(grep -cxF -f "$T/pa" "$T/aa")
+# the only fixed points allowed: multicast/broadcast prefixes' own bits
+if [ "$kept" -le 2 ]; then
+	ok "--anonymize: addresses are mapped ($kept of $(wc -l <"$T/pa") unchanged)"
+else
+	not_ok "--anonymize: addresses are mapped" "$kept unchanged: $(grep -xF -f "$T/pa" "$T/aa" | tr '\n' ' ')"
+fi
+if cmp -s "$T/a1.json" "$T/a2.json" && ! cmp -s "$T/a1.json" "$T/a3.json"; then
+	ok "--anonymize: the same key maps the same way, another key another"
+else
+	not_ok "--anonymize: the same key maps the same way, another key another"
+fi
+paste -d' ' "$T/pa" "$T/aa" | awk '
+	function p24(a) { n = split(a, o, "."); return n == 4 ? o[1] "." o[2] "." o[3] : "" }
+	$1 ~ /^192\.168\./ && $2 !~ /^192\.168\./ { bad = bad " " $1 "->" $2 }
+	p24($1) != "" { m[p24($1)] = m[p24($1)] " " p24($2) }
+	END {
+		for (k in m) { split(m[k], v, " "); for (i in v) if (v[i] != v[1]) bad = bad " /24 " k " split" }
+		print bad
+	}' >"$T/bad"
+if [ ! -s "$T/bad" ] || [ -z "$(tr -d ' \n' <"$T/bad")" ]; then
+	ok "--anonymize: private stays private, a /24 stays one /24"
+else
+	not_ok "--anonymize: private stays private, a /24 stays one /24" "$(cat "$T/bad")"
+fi
+if "$DYNAMO" check -q "$T/a.dyn" 2>"$T/err"; then
+	ok "--anonymize: the spec is valid"
+else
+	not_ok "--anonymize: the spec is valid" "$(cat "$T/err")"
+fi
+done_testing
