@@ -239,7 +239,7 @@ _dynamo_exec()
 _dynamo()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
-    local commands="check plan run clone up exec agent catalog status down help version"
+    local commands="check plan run clone compare up exec agent catalog status down help version"
     local cmd= i j opts
 
     COMPREPLY=()
@@ -306,6 +306,19 @@ _dynamo()
         esac
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "-o --output --profile --json --internal --anonymize --catalog -h --help" -- "$cur"))
+        else
+            _dynamo_anyfiles "$cur"
+        fi
+        ;;
+    compare)
+        j=${COMP_WORDS[COMP_CWORD - 1]}
+        [[ $j == = ]] && j=${COMP_WORDS[COMP_CWORD - 2]}
+        case $j in
+        --html) _dynamo_anyfiles "$cur"; return 0 ;;
+        --internal) return 0 ;;
+        esac
+        if [[ $cur == -* ]]; then
+            COMPREPLY=($(compgen -W "--json --html --internal -h --help" -- "$cur"))
         else
             _dynamo_anyfiles "$cur"
         fi

@@ -22,7 +22,7 @@ const char cli_version[] = DYNAMO_VERSION;
 
 extern const char cmd_check_usage[], cmd_plan_usage[], cmd_help_usage[], cmd_version_usage[],
 	cmd_up_usage[], cmd_run_usage[], cmd_agent_usage[], cmd_exec_usage[], cmd_status_usage[], cmd_down_usage[],
-	cmd_catalog_usage[], cmd_clone_usage[];
+	cmd_catalog_usage[], cmd_clone_usage[], cmd_compare_usage[];
 
 const struct cmd cli_cmds[] = {
 	{ "check", "validate a spec; errors as FILE:LINE:COL with a caret",
@@ -39,6 +39,8 @@ const struct cmd cli_cmds[] = {
 	  cmd_catalog },
 	{ "clone", "infer a network and its traffic from a capture, as a spec", cmd_clone_usage,
 	  cmd_clone },
+	{ "compare", "how close a generated capture is to its reference", cmd_compare_usage,
+	  cmd_compare },
 	{ "status", "list the labs, or the hosts of one", cmd_status_usage, cmd_status },
 	{ "down", "remove a lab and everything in it", cmd_down_usage, cmd_down },
 	{ "help", "show the help of a command", cmd_help_usage, cmd_help },

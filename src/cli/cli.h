@@ -76,6 +76,7 @@ int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_clone(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_down(int argc, char **argv);

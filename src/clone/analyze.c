@@ -476,6 +476,15 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 		iat = ts > cf->last_ns ? (ts - cf->last_ns) / 1000 : 0;
 	}
 	cf->last_ns = MAX(cf->last_ns, ts);
+	if (k->proto == IPPROTO_TCP) {
+		/* the path's MTU, as the largest segments show it */
+		const struct clone_host *c = &r->hosts[cf->chost], *s = &r->hosts[cf->shost];
+
+		if (c->internal)
+			r->subnets[c->zone].max_tcp = MAX(r->subnets[c->zone].max_tcp, k->ip_len);
+		if (s->internal)
+			r->subnets[s->zone].max_tcp = MAX(r->subnets[s->zone].max_tcp, k->ip_len);
+	}
 	if (cf->group < 0) {
 		classifier_packet(x->cls, &cf->cls, k, ts);
 		if (!cf->pend)

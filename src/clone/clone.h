@@ -65,6 +65,7 @@ struct clone_subnet {
 	uint8_t prefix[16];
 	int bits;                     /* 120 (an IPv4 /24) or 64 */
 	size_t nhosts;
+	uint32_t max_tcp;             /* the largest TCP packet to or from it (IP bytes) */
 	uint8_t gw_mac[6];            /* the MAC external traffic came with */
 	bool has_gw;
 	char name[24];

@@ -15,6 +15,8 @@
 
 #include "clone.h"
 
+#define MTU_MIN_FULL 1200   /* largest segments below this: no bulk data seen */
+
 uint64_t clone_group_rate(const struct clone_result *res, const struct clone_group *g)
 {
 	double secs = (double)res->active_ns / 1e9;
@@ -246,6 +248,11 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			put_addr(b, s->prefix);
 			buf_puts(b, "/24");
 		}
+		/* Segments that never reached 1500 bytes, on a path that carried
+		 * full ones (a tunnel, PPPoE, an MSS clamp): the same MTU, so the
+		 * copy's segments are the same size.  Above 1500 is offload. */
+		if (s->max_tcp >= MTU_MIN_FULL && s->max_tcp < 1500)
+			buf_printf(b, " mtu %u", s->max_tcp);
 		buf_puts(b, " ;\n");
 	}
 	for (size_t k = 0; k < r->nhosts; k++) {

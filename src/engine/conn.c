@@ -31,6 +31,8 @@ struct conn__chunk {
 
 #define IN_MIN 2048
 #define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
+#define WINDOW_SEGMENTS 4.0     /* full segments its window should hold, */
+#define WINDOW_BURST_S 0.02     /* if they are no more than this much of its rate */
 #define RTT_FLOOR_US 250       /* the round trip its window is made for, at least */
 #define IOV_MAX_BATCH 64
 
@@ -198,6 +200,12 @@ static void round_trip_window(struct conn *c)
 	/* the handshake's round trip in an idle namespace is tens of
 	 * microseconds, far below what a busy host's loop makes of it */
 	want = c->st->pace->rate * c->st->pace->unit * (double)MAX(ti.tcpi_rtt, RTT_FLOOR_US) / 1e6 * 2;
+	/* Room for a few full segments, where that is no more than a
+	 * moment of the rate: a window of a segment or less makes the peer
+	 * send segments of what was just read (782 bytes at 2.5 Mbps),
+	 * which real senders at that rate do not */
+	want = MAX(want, MIN(WINDOW_SEGMENTS * MAX(ti.tcpi_advmss, ti.tcpi_rcv_mss),
+			     c->st->pace->rate * c->st->pace->unit * WINDOW_BURST_S));
 	if (want <= WINDOW_MIN)
 		return;
 	size = want > (1 << 22) ? 1 << 22 : (int)want;

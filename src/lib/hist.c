@@ -96,24 +96,31 @@ double hist_js(const struct hist *a, const struct hist *b)
 	return d > 0 ? sqrt(d > 1 ? 1 : d) : 0;
 }
 
+/* The CDFs from cumulative counts, so that both reach exactly 1: the
+ * last bins are wide, and a rounding error there would weigh. */
 double hist_ks(const struct hist *a, const struct hist *b)
 {
-	double fa = 0, fb = 0, worst = 0;
+	uint64_t ca = 0, cb = 0;
+	double worst = 0;
 
 	if (!a->n || !b->n)
 		return a->n == b->n ? 0 : 1;
 	for (int i = 0; i < HIST_BINS; i++) {
-		fa += (double)a->bin[i] / (double)a->n;
-		fb += (double)b->bin[i] / (double)b->n;
-		if (fabs(fa - fb) > worst)
-			worst = fabs(fa - fb);
+		double d;
+
+		ca += a->bin[i];
+		cb += b->bin[i];
+		d = fabs((double)ca / (double)a->n - (double)cb / (double)b->n);
+		if (d > worst)
+			worst = d;
 	}
 	return worst;
 }
 
 double hist_emd(const struct hist *a, const struct hist *b)
 {
-	double fa = 0, fb = 0, d = 0;
+	uint64_t ca = 0, cb = 0;
+	double d = 0;
 
 	if (!a->n || !b->n) {
 		if (a->n == b->n)
@@ -121,10 +128,11 @@ double hist_emd(const struct hist *a, const struct hist *b)
 		return !a->n ? hist_mean(b) : hist_mean(a);
 	}
 	/* The area between the two CDFs, the mass at each bin's middle */
-	for (int i = 0; i + 1 < HIST_BINS; i++) {
-		fa += (double)a->bin[i] / (double)a->n;
-		fb += (double)b->bin[i] / (double)b->n;
-		d += fabs(fa - fb) * (hist_mid(i + 1) - hist_mid(i));
+	for (int i = 0; i + 1 < HIST_BINS && (ca < a->n || cb < b->n); i++) {
+		ca += a->bin[i];
+		cb += b->bin[i];
+		d += fabs((double)ca / (double)a->n - (double)cb / (double)b->n) *
+		     (hist_mid(i + 1) - hist_mid(i));
 	}
 	return d;
 }

@@ -80,8 +80,8 @@ cases() {
 	complete_is "check" dynamo ch
 	complete_is "--json" dynamo plan --j
 	complete_is "plan" dynamo help p
-	complete_is "--help|--version|agent|catalog|check|clone|down|exec|help|plan|run|status|up|version" dynamo ""
-	complete_is "agent|catalog|check|clone|down|exec|help|plan|run|status|up|version" dynamo help ""
+	complete_is "--help|--version|agent|catalog|check|clone|compare|down|exec|help|plan|run|status|up|version" dynamo ""
+	complete_is "agent|catalog|check|clone|compare|down|exec|help|plan|run|status|up|version" dynamo help ""
 	complete_is "up" dynamo u
 	complete_is "run" dynamo ru
 	# run: options, .dyn files; --record takes any file
@@ -113,6 +113,7 @@ cases() {
 	complete_is "--anonymize|--catalog|--help|--internal|--json|--output|--profile|-h|-o" dynamo clone -
 	complete_has "$T/d/b.txt" dynamo clone "$T/d/b"
 	complete_is "" dynamo clone --internal ""
+	complete_is "--help|--html|--internal|--json|-h" dynamo compare -
 
 	# catalog: a command, its options and their values, a source
 	complete_is "catalog" dynamo cat

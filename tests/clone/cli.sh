@@ -87,4 +87,38 @@ if "$DYNAMO" check -q "$T/a.dyn" 2>"$T/err"; then
 else
 	not_ok "--anonymize: the spec is valid" "$(cat "$T/err")"
 fi
+# compare: usage, a capture against itself, against another, the page
+expect_exit 2 "compare with one capture" "$DYNAMO" compare $C/ndpi-imap.pcap
+expect_grep "$T/err" "compare takes two captures" "says it takes two"
+expect_exit 1 "compare with a capture that is not there" "$DYNAMO" compare $C/ndpi-imap.pcap "$T/none.pcap"
+expect_exit 0 "compare a capture with itself" "$DYNAMO" compare --json $C/ndpi-android.pcap $C/ndpi-android.pcap
+if jq -e '.mix_error == 0 and .rate_ratio == 1 and ([.classes[][] | objects | .js] | all(. == 0)) and
+	.hosts_covered == .hosts_ref' "$T/out" >/dev/null; then
+	ok "compare: a capture is at distance 0 from itself"
+else
+	not_ok "compare: a capture is at distance 0 from itself" "$(head -c 1500 "$T/out")"
+fi
+# Its rate is IP bytes over the time between first and last packet (no
+# silence over a minute in this one), as tshark counts them
+expect_exit 0 "compare two captures" "$DYNAMO" compare --json $C/ndpi-chrome.pcap $C/cs-http_espn.pcapng
+want=$(tshark -r $C/ndpi-chrome.pcap -T fields -e ip.len -e frame.time_relative 2>/dev/null |
+	awk '{ b += $1; t = $2 } END { printf "%.0f", b * 8 / t }')
+got=$(jq .rate_ref "$T/out")
+if awk -v a="$got" -v b="$want" 'BEGIN { exit !(a > 0 && (a - b) / b < 0.001 && (b - a) / b < 0.001) }'; then
+	ok "compare: the reference's rate is tshark's ($got bps)"
+else
+	not_ok "compare: the reference's rate is tshark's" "dynamo $got, tshark $want"
+fi
+if jq -e '.mix_error > 0 and .classes.web.packet_size.js > 0' "$T/out" >/dev/null; then
+	ok "compare: two different captures are apart"
+else
+	not_ok "compare: two different captures are apart" "$(head -c 1500 "$T/out")"
+fi
+expect_exit 0 "compare --html" "$DYNAMO" compare --html "$T/c.html" $C/ndpi-chrome.pcap $C/cs-http_espn.pcapng
+svgs=$(grep -c '<svg' "$T/c.html")
+if [ "$svgs" -ge 8 ] && grep -q '</html>' "$T/c.html"; then
+	ok "compare --html: a page with $svgs CDF plots"
+else
+	not_ok "compare --html: a page with CDF plots" "$svgs plots"
+fi
 done_testing
