@@ -5,22 +5,22 @@
 # (nDPI's own reader, one thread, classification of every flow).
 #
 # The capture (at least 5 million packets) is made with dynamo run, once,
-# and kept in CAPDIR for later runs: a mix of web traffic at 400 Mbps and
-# redis at 40 kpps between hosts of one LAN, recorded for SECS seconds.
+# and kept in CAPDIR for later runs: a mix of web traffic at 200 Mbps and
+# redis at 90 kpps between hosts of one LAN, recorded for SECS seconds.
 # Each tool reads it once first (so all read from the page cache), then
 # is timed reading it: wall time and CPU time (user + system) of its
 # process, from /usr/bin/time.  Packets per second are the capture's
 # packets over each time; ratios are dynamo's speed over the other's.
 # usage: bench/clone.sh   (root for the capture; needs tshark, ndpiReader)
 #   CAPDIR=/var/tmp/dynamo-bench   where the capture is kept
-#   SECS=45                          seconds of traffic for a new capture
+#   SECS=50                          seconds of traffic for a new capture
 #   DYNAMO=./dynamo                  the binary
 set -eu
 cd "$(dirname "$0")/.."
 DYNAMO=${DYNAMO:-./dynamo}
 case $DYNAMO in /*) ;; *) DYNAMO=$(pwd)/$DYNAMO ;; esac
 CAPDIR=${CAPDIR:-/var/tmp/dynamo-bench}
-SECS=${SECS:-45}
+SECS=${SECS:-50}
 CAP=$CAPDIR/clone-bench.pcapng
 for tool in tshark ndpiReader capinfos /usr/bin/time; do
 	command -v $tool >/dev/null ||
@@ -37,8 +37,8 @@ mkdir -p "$CAPDIR"
 if [ ! -s "$CAP" ] || [ "$(packets "$CAP")" -lt 5000000 ]; then
 	echo "clone: making the capture ($SECS s of traffic) into $CAP" >&2
 	cat >"$T/bench.dyn" <<-EOF
-	generate web traffic from h1 to h2 with 400 Mbps ;
-	generate database traffic from h3 to h4 with 40 kpps over redis ;
+	generate web traffic from h1 to h2 with 200 Mbps ;
+	generate database traffic from h3 to h4 with 90 kpps over redis ;
 	EOF
 	"$DYNAMO" run "$T/bench.dyn" --duration "${SECS}s" --quiet --record "$CAP" >/dev/null
 fi

@@ -7,6 +7,9 @@
 #include "../catalog/catalog.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 #include <limits.h>
 
 #include <stdarg.h>
@@ -217,6 +220,59 @@ static bool usable(const struct catalog_entry *e, char *why, size_t whylen, void
 		return true;
 	program_missing(d, why, whylen);
 	return false;
+}
+
+int cli_lab_enter(const char *given, const char *node, char *dir, size_t dirlen, struct lab *l)
+{
+	const struct lab_node *nd = NULL;
+	char path[64];
+	int st, netfd, userfd = -1;
+
+	if ((st = cli_lab_open(given, dir, dirlen, l)))
+		return st;
+	for (size_t i = 0; i < l->nnodes && !nd; i++)
+		if (!strcmp(l->nodes[i].name, node))
+			nd = &l->nodes[i];
+	if (!nd) {
+		fprintf(stderr, "dynamo: lab %s has no node '%s'; 'dynamo status %s' lists them\n",
+			l->name, node, l->name);
+		lab_free(l);
+		return EXIT_INVALID;
+	}
+	if (!lab_alive(l)) {
+		fprintf(stderr, "dynamo: lab %s is gone (its holder, pid %d, has exited); "
+			"'dynamo down %s' cleans up\n", l->name, (int)l->pid, l->name);
+		lab_free(l);
+		return EXIT_FAIL;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)l->pid, nd->fd);
+	netfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (l->rootless) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)l->pid);
+		userfd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (netfd < 0 || (l->rootless && userfd < 0)) {
+		fprintf(stderr, "dynamo: cannot reach lab %s: %s%s\n", l->name, strerror(errno),
+			errno == EACCES || errno == EPERM ? " (it belongs to another user)" : "");
+		if (netfd >= 0)
+			close(netfd);
+		lab_free(l);
+		return EXIT_FAIL;
+	}
+	/* a rootless lab: become root of its user namespace first */
+	if ((userfd >= 0 && setns(userfd, CLONE_NEWUSER)) || setns(netfd, CLONE_NEWNET)) {
+		fprintf(stderr, "dynamo: cannot enter %s of lab %s: %s\n", node, l->name,
+			strerror(errno));
+		close(netfd);
+		if (userfd >= 0)
+			close(userfd);
+		lab_free(l);
+		return EXIT_FAIL;
+	}
+	close(netfd);
+	if (userfd >= 0)
+		close(userfd);
+	return EXIT_OK;
 }
 
 void cli_playable(const struct catalog *c, bool *playable)

@@ -48,6 +48,11 @@ struct lab;
 /* Load the lab named given, or the only lab up when given is NULL,
  * printing why not; returns the exit status (0 with *l loaded). */
 int cli_lab_open(const char *given, char *dir, size_t dirlen, struct lab *l);
+/* Open the lab as cli_lab_open does and move this process into the
+ * network namespace of its node (and its user namespace first, when the
+ * lab is rootless), printing why not; the exit status.  On success the
+ * caller frees *l. */
+int cli_lab_enter(const char *given, const char *node, char *dir, size_t dirlen, struct lab *l);
 
 int cmd_check(int argc, char **argv);
 int cmd_plan(int argc, char **argv);

@@ -4,11 +4,13 @@
 #include "cli.h"
 #include "../catalog/catalog.h"
 #include "../clone/clone.h"
+#include "../control/lab.h"
 #include "../lib/out.h"
 
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 const char cmd_clone_usage[] =
 	"usage: dynamo clone CAPTURE [-o FILE.dyn] [--profile FILE.json] [--json]\n"
 	"                    [--internal CIDR]... [--anonymize KEY] [--catalog DIR]\n"
+	"       dynamo clone --live NODE:IFACE [--lab LAB] [--duration TIME] [options]\n"
 	"\n"
 	"Read a capture of a real network (pcap or pcapng: Ethernet with VLAN tags,\n"
 	"Linux cooked v1/v2, raw IP, loopback; '-' reads standard input) and infer\n"
@@ -45,13 +48,21 @@ const char cmd_clone_usage[] =
 	"      --anonymize KEY   map addresses with KEY, prefix-preserving (hosts of\n"
 	"                        a subnet stay in one subnet; private stays private)\n"
 	"      --catalog DIR     the catalog that says which classes can be played\n"
+	"      --live NODE:IFACE capture on an interface of a node of a lab made by\n"
+	"                        'dynamo up' instead of reading a file, until\n"
+	"                        --duration is over or Ctrl-C (only inside a lab:\n"
+	"                        never the machine's own interfaces)\n"
+	"      --lab LAB         the lab (default: the only lab up)\n"
+	"      --duration TIME   how long to capture live (30s, 5min; default: until\n"
+	"                        Ctrl-C)\n"
 	"  -h, --help            show this help\n"
 	"\n"
 	"exit status: 0 done, 1 the capture cannot be read, 2 bad usage\n"
 	"\n"
 	"examples:\n"
 	"    dynamo clone office.pcapng -o office.dyn --profile office.json\n"
-	"    dynamo clone --internal 203.0.113.0/24 dmz.pcap > dmz.dyn\n";
+	"    dynamo clone --internal 203.0.113.0/24 dmz.pcap > dmz.dyn\n"
+	"    dynamo clone --live gw:eth1 --duration 60s -o office-copy.dyn\n";
 
 static void put_hist(struct out *o, const char *key, const struct hist *h)
 {
@@ -280,6 +291,44 @@ static void summary(FILE *f, const struct clone_result *r, const char *spec, uin
 	fputc('\n', f);
 }
 
+static struct reader *live_reader;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	if (live_reader)
+		reader_break(live_reader);
+}
+
+/* Enter the lab node's namespace and open its interface */
+static int open_live(const char *what, const char *lab, uint64_t us, struct reader **rd)
+{
+	char node[64], dir[PATH_MAX], err[512];
+	const char *colon = strchr(what, ':');
+	struct sigaction sa = { .sa_handler = on_stop };
+	struct lab l;
+	int st;
+
+	if (!colon || colon == what || !colon[1] || (size_t)(colon - what) >= sizeof(node))
+		return cli_usage_error(cli_find("clone"), "--live wants NODE:IFACE, like gw:eth1");
+	memcpy(node, what, (size_t)(colon - what));
+	node[colon - what] = 0;
+	if ((st = cli_lab_enter(lab, node, dir, sizeof(dir), &l)))
+		return st;
+	lab_free(&l);
+	*rd = reader_open_live(colon + 1, (double)us / 1e6, err, sizeof(err));
+	if (!*rd) {
+		fprintf(stderr, "dynamo: %s: %s\n", node, err);
+		return EXIT_FAIL;
+	}
+	live_reader = *rd;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "dynamo: capturing on %s of %s%s\n", colon + 1, node,
+		us ? "" : " until Ctrl-C");
+	return EXIT_OK;
+}
+
 static int add_internal(struct clone_cidr *v, size_t *n, char *arg)
 {
 	char *save = NULL;
@@ -307,11 +356,16 @@ int cmd_clone(int argc, char **argv)
 		{ "internal", required_argument, NULL, 'i' },
 		{ "anonymize", required_argument, NULL, 'a' },
 		{ "catalog", required_argument, NULL, 'c' },
+		{ "live", required_argument, NULL, 'L' },
+		{ "lab", required_argument, NULL, 'l' },
+		{ "duration", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *me = cli_find("clone");
-	const char *output = NULL, *profile = NULL, *key = NULL, *catdir = NULL;
+	const char *output = NULL, *profile = NULL, *key = NULL, *catdir = NULL, *live = NULL;
+	const char *lab = NULL, *capture;
+	uint64_t duration_us = 0;
 	struct clone_cidr internal[MAX_INTERNAL];
 	struct clone_opts co = { 0 };
 	struct clone_result res = { 0 };
@@ -349,14 +403,28 @@ int cmd_clone(int argc, char **argv)
 		case 'c':
 			catdir = optarg;
 			break;
+		case 'L':
+			live = optarg;
+			break;
+		case 'l':
+			lab = optarg;
+			break;
+		case 'd':
+			if (cli_parse_time(optarg, &duration_us))
+				return cli_usage_error(me, "--duration: '%s' is not a time (30s, 5min)", optarg);
+			break;
 		case 'h':
 			return cli_help(me);
 		default:
 			return cli_usage_error(me, "bad option");
 		}
 	}
-	if (optind + 1 != argc)
-		return cli_usage_error(me, optind >= argc ? "clone needs a capture file" : "clone takes one capture file");
+	if (live ? optind != argc : optind + 1 != argc)
+		return cli_usage_error(me, live ? "clone --live reads no capture file"
+					   : optind >= argc ? "clone needs a capture file"
+					   : "clone takes one capture file");
+	if (!live && (lab || duration_us))
+		return cli_usage_error(me, "--lab and --duration go with --live");
 	if (json && !output)
 		return cli_usage_error(me, "--json prints the summary on standard output: give the spec a file with -o");
 	status = cli_catalog_load(catdir, catpath, sizeof(catpath), &cat);
@@ -370,23 +438,30 @@ int cmd_clone(int argc, char **argv)
 	co.mapfile = mapfile;
 	co.internal = ninternal ? internal : NULL;
 	co.ninternal = ninternal;
-	rd = reader_open(argv[optind], err, sizeof(err));
-	if (!rd) {
-		fprintf(stderr, "dynamo: %s\n", err);
-		return EXIT_FAIL;
+	if (live) {
+		capture = live;
+		if ((status = open_live(live, lab, duration_us, &rd)))
+			return status;
+	} else {
+		capture = argv[optind];
+		rd = reader_open(capture, err, sizeof(err));
+		if (!rd) {
+			fprintf(stderr, "dynamo: %s\n", err);
+			return EXIT_FAIL;
+		}
 	}
 	status = EXIT_FAIL;
 	if (clone_read(rd, &co, &res, err, sizeof(err))) {
-		fprintf(stderr, "dynamo: %s: %s\n", argv[optind], err);
+		fprintf(stderr, "dynamo: %s: %s\n", capture, err);
 		goto out;
 	}
 	if (!res.packets) {
-		fprintf(stderr, "dynamo: %s: no IP packets in %llu frames\n", argv[optind],
+		fprintf(stderr, "dynamo: %s: no IP packets in %llu frames\n", capture,
 			(unsigned long long)res.rc.frames);
 		goto out;
 	}
 	clone_anonymize(&res, key);
-	clone_spec(&res, argv[optind], playable, &spec, &unplayable);
+	clone_spec(&res, capture, playable, &spec, &unplayable);
 	if (output) {
 		f = fopen(output, "w");
 		if (!f || fwrite(spec.p, 1, spec.len, f) != spec.len || fclose(f)) {
@@ -425,6 +500,7 @@ int cmd_clone(int argc, char **argv)
 out:
 	buf_free(&spec);
 	clone_result_free(&res);
+	live_reader = NULL;
 	reader_close(rd);
 	return status;
 }

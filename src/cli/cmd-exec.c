@@ -59,11 +59,10 @@ int cmd_exec(int argc, char **argv)
 	};
 	const struct cmd *self = cli_find("exec");
 	const char *labname = NULL, *node;
-	char dir[4096], path[64], **cmd;
+	char dir[4096], **cmd;
 	char *shell_argv[2] = { NULL, NULL };
 	struct lab l;
-	const struct lab_node *nd = NULL;
-	int c, st, netfd, userfd = -1;
+	int c, st;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -87,45 +86,8 @@ int cmd_exec(int argc, char **argv)
 		shell_argv[0] = getenv("SHELL") ? getenv("SHELL") : "/bin/sh";
 		cmd = shell_argv;
 	}
-	if ((st = cli_lab_open(labname, dir, sizeof(dir), &l)))
+	if ((st = cli_lab_enter(labname, node, dir, sizeof(dir), &l)))
 		return st;
-	for (size_t i = 0; i < l.nnodes && !nd; i++)
-		if (!strcmp(l.nodes[i].name, node))
-			nd = &l.nodes[i];
-	if (!nd) {
-		fprintf(stderr, "dynamo: lab %s has no node '%s'; 'dynamo status %s' lists them\n",
-			l.name, node, l.name);
-		lab_free(&l);
-		return EXIT_INVALID;
-	}
-	if (!lab_alive(&l)) {
-		fprintf(stderr, "dynamo: lab %s is gone (its holder, pid %d, has exited); "
-			"'dynamo down %s' cleans up\n", l.name, (int)l.pid, l.name);
-		lab_free(&l);
-		return EXIT_FAIL;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)l.pid, nd->fd);
-	netfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (l.rootless) {
-		snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)l.pid);
-		userfd = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	if (netfd < 0 || (l.rootless && userfd < 0)) {
-		fprintf(stderr, "dynamo: cannot reach lab %s: %s%s\n", l.name, strerror(errno),
-			errno == EACCES || errno == EPERM ? " (it belongs to another user)" : "");
-		lab_free(&l);
-		return EXIT_FAIL;
-	}
-	/* a rootless lab: become root of its user namespace first */
-	if ((userfd >= 0 && setns(userfd, CLONE_NEWUSER)) || setns(netfd, CLONE_NEWNET)) {
-		fprintf(stderr, "dynamo: cannot enter %s of lab %s: %s\n", node, l.name,
-			strerror(errno));
-		lab_free(&l);
-		return EXIT_FAIL;
-	}
-	close(netfd);
-	if (userfd >= 0)
-		close(userfd);
 	private_names(dir, &l, node);
 	setenv("DYNAMO_LAB", l.name, 1);
 	setenv("DYNAMO_NODE", node, 1);

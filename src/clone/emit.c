@@ -148,6 +148,18 @@ static void name_all(struct clone_result *r)
 	free(order);
 }
 
+/* Can the spec hold this subnet's /24, and this host's address in it?
+ * Not inside the emulated Internet's range; not a /24's network address. */
+static bool cidr_ok(const struct clone_subnet *s)
+{
+	return s->bits == 120 && !(s->prefix[12] == 198 && (s->prefix[13] & 0xfe) == 18);
+}
+
+static bool addr_ok(const struct clone_result *r, const struct clone_host *h)
+{
+	return decode_is_v4(h->addr) && cidr_ok(&r->subnets[h->zone]) && h->addr[15] != 0;
+}
+
 static void put_rate(struct buf *b, uint64_t bps)
 {
 	static const char *const unit[] = { "bps", "kbps", "Mbps", "Gbps" };
@@ -243,7 +255,7 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 		const struct clone_subnet *s = &r->subnets[i];
 
 		buf_printf(b, "subnet %s", s->name);
-		if (s->bits == 120) {
+		if (cidr_ok(s)) {
 			buf_putc(b, ' ');
 			put_addr(b, s->prefix);
 			buf_puts(b, "/24");
@@ -268,7 +280,7 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			break;
 		h = &r->hosts[i];
 		buf_printf(b, "host %s in %s", h->name, r->subnets[h->zone].name);
-		if (decode_is_v4(h->addr)) {
+		if (addr_ok(r, h)) {
 			buf_puts(b, " address ");
 			put_addr(b, h->addr);
 		}

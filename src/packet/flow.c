@@ -68,24 +68,27 @@ struct flow_table *flow_table_new(const struct flow_config *c)
 	return t;
 }
 
-/* FNV-1a over the tuple in canonical order, so both ways hash alike. */
+/* One end of a tuple, mixed (splitmix64's finaliser over its words) */
+static uint64_t end_hash(const uint8_t *a, uint16_t port)
+{
+	uint64_t w[2], h;
+
+	memcpy(w, a, 16);
+	h = w[0] * 0x9e3779b97f4a7c15ull ^ w[1] ^ ((uint64_t)port << 48);
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	return h ^ h >> 31;
+}
+
+/* The sum of both ends' hashes: the same both ways, no ordering needed */
 static uint32_t tuple_hash(const uint8_t *a, uint16_t pa, const uint8_t *b, uint16_t pb,
 			   uint8_t proto)
 {
-	uint32_t h = 2166136261u;
-	int lo = memcmp(a, b, 16) < 0 || (!memcmp(a, b, 16) && pa <= pb);
-	const uint8_t *x = lo ? a : b, *y = lo ? b : a;
-	uint16_t px = lo ? pa : pb, py = lo ? pb : pa;
+	uint64_t h = end_hash(a, pa) + end_hash(b, pb) + proto;
 
-	for (int i = 0; i < 16; i++)
-		h = (h ^ x[i]) * 16777619u;
-	for (int i = 0; i < 16; i++)
-		h = (h ^ y[i]) * 16777619u;
-	h = (h ^ (px & 0xff)) * 16777619u;
-	h = (h ^ (px >> 8)) * 16777619u;
-	h = (h ^ (py & 0xff)) * 16777619u;
-	h = (h ^ (py >> 8)) * 16777619u;
-	return (h ^ proto) * 16777619u;
+	return (uint32_t)(h ^ h >> 32);
 }
 
 static void list_del(struct flow_table *t, struct flow *f)
@@ -218,7 +221,11 @@ static struct frag *frag_slot(struct flow_table *t, const struct pkt *k)
 /* Ports for a later fragment, from its first; false if not known. */
 static bool frag_ports(struct flow_table *t, struct pkt *k)
 {
-	struct frag *fr = frag_slot(t, k);
+	struct frag *fr;
+
+	if (k->frag == FRAG_NONE)
+		return true;
+	fr = frag_slot(t, k);
 
 	if (k->frag == FRAG_FIRST) {
 		memcpy(fr->src, k->src, 16);
@@ -275,8 +282,8 @@ static void tcp_track(struct flow_table *t, struct flow *f, const struct pkt *k,
 struct flow *flow_packet(struct flow_table *t, const struct pkt *kin, uint64_t ts_ns, int *dir,
 			 bool *is_new)
 {
-	struct pkt kk = *kin;
-	const struct pkt *k = &kk;
+	struct pkt kk;
+	const struct pkt *k = kin;
 	struct flow *f;
 	uint32_t h;
 
@@ -284,8 +291,13 @@ struct flow *flow_packet(struct flow_table *t, const struct pkt *kin, uint64_t t
 		t->counts.backwards++;
 	else
 		t->now = ts_ns;
-	if (!frag_ports(t, &kk))
-		t->counts.frag_orphans++;
+	if (kin->frag != FRAG_NONE) {
+		/* a copy, to give a later fragment its first's ports */
+		kk = *kin;
+		k = &kk;
+		if (!frag_ports(t, &kk))
+			t->counts.frag_orphans++;
+	}
 	expire(t);
 	h = tuple_hash(k->src, k->sport, k->dst, k->dport, k->proto);
 	*is_new = false;
