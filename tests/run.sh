@@ -55,6 +55,7 @@ for flavour in plain asan; do
 	group "$flavour/stress" tests/stress.sh "$dyn"
 	group "$flavour/clone/cli" tests/clone/cli.sh "$dyn"
 	group "$flavour/clone/captures" tests/clone/captures.sh "$dyn"
+	group "$flavour/clone/live" tests/clone/live.sh "$dyn"
 	group "$flavour/net/lab" tests/net/lab.sh "$dyn"
 	group "$flavour/net/links" tests/net/links.sh "$dyn"
 	# Every protocol and program once, plainly; under the sanitizers the

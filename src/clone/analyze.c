@@ -12,7 +12,7 @@
 
 #include "clone.h"
 
-#define PEND 32                 /* packets a flow keeps before its class */
+#define PEND 16                 /* packets a flow keeps before its class (DPI_PACKETS) */
 #define SERIES_MAX 8192         /* bins before they widen */
 
 struct pend {

@@ -6,17 +6,20 @@
 
 int hist_bin(double v)
 {
+	uint64_t u;
 	int e, b;
-	double m;
 
 	if (!(v >= 0))          /* negatives and NaN go with 0 */
 		return 0;
 	if (v < HIST_SUB)
 		return (int)v;
-	/* v = m * 2^e, m in [0.5, 1) */
-	m = frexp(v, &e);
-	/* octave e-1 starts at 2^(e-1); HIST_SUB = 2^4 is octave 4's start */
-	b = (e - 1 - 4) * HIST_SUB + HIST_SUB + (int)((m * 2 - 1) * HIST_SUB);
+	if (v >= 0x1p63)
+		return HIST_BINS - 1;
+	/* octave e (v in [2^e, 2^(e+1))), then its top 4 bits below the
+	 * leading one: the same as from frexp, without floating point */
+	u = (uint64_t)v;
+	e = 63 - __builtin_clzll(u);
+	b = (e - 4) * HIST_SUB + (int)(u >> (e - 4));
 	return b >= HIST_BINS ? HIST_BINS - 1 : b;
 }
 

@@ -4,6 +4,8 @@
  * file holds. */
 #include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -19,6 +21,7 @@ struct reader {
 	pcap_t *p;
 	int link;
 	bool live;
+	volatile sig_atomic_t stop; /* reader_break() was called */
 	uint64_t deadline_ns;       /* live: monotonic; 0 none */
 	const u_char *frame;
 	uint32_t caplen;
@@ -152,6 +155,11 @@ struct reader *reader_open_live(const char *iface, double seconds, char *err, si
 		pcap_close(p);
 		return NULL;
 	}
+	if (pcap_setnonblock(p, 1, ebuf) || pcap_get_selectable_fd(p) < 0) {
+		snprintf(err, errlen, "%s: %s", iface, ebuf[0] ? ebuf : "cannot poll it");
+		pcap_close(p);
+		return NULL;
+	}
 	if (!decode_link_name(pcap_datalink(p))) {
 		snprintf(err, errlen, "%s: link type %d is not one dynamo reads", iface, pcap_datalink(p));
 		pcap_close(p);
@@ -174,9 +182,20 @@ int reader_next(struct reader *r, struct pkt *k, uint64_t *ts_ns, char *err, siz
 		enum decode_res res;
 		int e = pcap_next_ex(r->p, &h, &r->frame);
 
-		if (e == 0) {           /* live: the timeout, nothing came */
-			if (r->deadline_ns && mono_ns() >= r->deadline_ns)
+		if (e == 0) {           /* live: nothing there now */
+			uint64_t now = mono_ns();
+			struct pollfd pfd = { .fd = pcap_get_selectable_fd(r->p), .events = POLLIN };
+			int ms = 100;
+
+			if (r->stop || (r->deadline_ns && now >= r->deadline_ns))
 				return 0;
+			if (r->deadline_ns && r->deadline_ns - now < 100000000ull)
+				ms = (int)((r->deadline_ns - now) / 1000000) + 1;
+			/* The kernel wakes a TPACKET_V3 reader only for a block
+			 * with packets: on a silent interface a blocking read
+			 * never returns, so it is non-blocking, with a poll of
+			 * our own that times out */
+			(void)poll(&pfd, 1, ms);
 			continue;
 		}
 		if (e == PCAP_ERROR_BREAK)
@@ -232,6 +251,7 @@ const uint8_t *reader_frame(const struct reader *r, uint32_t *caplen)
 
 void reader_break(struct reader *r)
 {
+	r->stop = 1;
 	pcap_breakloop(r->p);
 }
 
