@@ -518,7 +518,7 @@ int clone_read(struct reader *rd, const struct clone_opts *o, struct clone_resul
 	memset(res, 0, sizeof(*res));
 	res->link = reader_link(rd);
 	x.gap_ns = (uint64_t)((o->gap_s > 0 ? o->gap_s : 60) * 1e9);
-	x.cls = classifier_new(o->mapfile, err, errlen);
+	x.cls = o->classifier ? o->classifier : classifier_new(o->mapfile, err, errlen);
 	if (!x.cls)
 		return -1;
 	fc.arg = &x;
@@ -545,7 +545,8 @@ int clone_read(struct reader *rd, const struct clone_opts *o, struct clone_resul
 		}
 	}
 	flow_table_free(x.ft);
-	classifier_free(x.cls);
+	if (!o->classifier)
+		classifier_free(x.cls);
 	free(x.hidx);
 	return rc;
 }

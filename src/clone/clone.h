@@ -32,6 +32,8 @@ struct clone_cidr {
 
 struct clone_opts {
 	const char *mapfile;          /* data/clone/ndpi.map */
+	struct classifier *classifier;   /* one made already, or NULL: made
+					  * from mapfile for this read */
 	const struct clone_cidr *internal;   /* NULL: the private ranges */
 	size_t ninternal;
 	size_t max_flows;             /* 0: flow.h's default */

@@ -19,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static struct classifier *cls;
 	struct clone_opts o = { .mapfile = "data/clone/ndpi.map", .max_flows = 64 };
 	bool playable[CLASS__COUNT];
 	struct clone_result res;
@@ -31,6 +32,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
+	/* nDPI's start takes 20 ms: once, for every input */
+	if (!cls) {
+		cls = classifier_new(o.mapfile, err, sizeof(err));
+		if (!cls)
+			__builtin_trap();
+	}
+	o.classifier = cls;
 	f = fmemopen((void *)(uintptr_t)data, size, "rb");
 	if (!f)
 		return 0;
