@@ -543,6 +543,9 @@ int clone_read(struct reader *rd, const struct clone_opts *o, struct clone_resul
 				g->port = g->ports[j];
 			}
 		}
+		/* port 0 is no port a server listens on */
+		if (!g->port)
+			g->port = spec_proto_port(g->proto);
 	}
 	flow_table_free(x.ft);
 	if (!o->classifier)

@@ -291,7 +291,7 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			    serves(r, i, g->proto, g->port, playable, j))
 				continue;
 			buf_printf(b, "%s%s", first ? " serves " : ", ", spec_proto_name(g->proto));
-			if (g->port != spec_proto_port(g->proto))
+			if (g->port && g->port != spec_proto_port(g->proto))   /* 0: none a spec can say */
 				buf_printf(b, " port %u", g->port);
 			first = false;
 		}

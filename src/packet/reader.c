@@ -203,8 +203,10 @@ int reader_next(struct reader *r, struct pkt *k, uint64_t *ts_ns, char *err, siz
 		if (e == PCAP_ERROR) {
 			const char *msg = pcap_geterr(r->p);
 
-			/* A file cut short: keep what was read */
-			if (!r->live && strstr(msg, "truncated")) {
+			/* A file cut short, or a record libpcap cannot read (it
+			 * cannot find the next one after it): keep what was read,
+			 * and say where it stopped */
+			if (!r->live) {
 				snprintf(r->warning, sizeof(r->warning), "after frame %llu: %s",
 					 (unsigned long long)r->c.frames, msg);
 				return 0;

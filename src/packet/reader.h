@@ -1,8 +1,9 @@
 /* reader.h - packets from a pcap or pcapng file (through libpcap), or
  * from a live interface, decoded (decode.h), with what could not be
- * read counted by reason.  A file cut short (a capture that was killed)
- * ends the packets with a warning, not an error: what came before it
- * is kept. */
+ * read counted by reason.  A file cut short (a capture that was killed),
+ * or with a record libpcap cannot read (it cannot find the next one
+ * after it), ends the packets with a warning, not an error: what came
+ * before is kept. */
 #ifndef DYNAMO_READER_H
 #define DYNAMO_READER_H
 
