@@ -149,15 +149,21 @@ static void name_all(struct clone_result *r)
 }
 
 /* Can the spec hold this subnet's /24, and this host's address in it?
- * Not inside the emulated Internet's range; not a /24's network address. */
+ * Not inside the emulated Internet's range, nor multicast, reserved,
+ * loopback or "this network" (anonymized public addresses can land
+ * anywhere); not a /24's network or broadcast address. */
 static bool cidr_ok(const struct clone_subnet *s)
 {
-	return s->bits == 120 && !(s->prefix[12] == 198 && (s->prefix[13] & 0xfe) == 18);
+	const uint8_t *p = s->prefix;
+
+	return s->bits == 120 && p[12] < 224 && p[12] != 127 && p[12] != 0 &&
+	       !(p[12] == 198 && (p[13] & 0xfe) == 18);
 }
 
 static bool addr_ok(const struct clone_result *r, const struct clone_host *h)
 {
-	return decode_is_v4(h->addr) && cidr_ok(&r->subnets[h->zone]) && h->addr[15] != 0;
+	return decode_is_v4(h->addr) && cidr_ok(&r->subnets[h->zone]) && h->addr[15] != 0 &&
+	       h->addr[15] != 255;
 }
 
 static void put_rate(struct buf *b, uint64_t bps)
