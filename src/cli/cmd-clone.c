@@ -39,7 +39,8 @@ const char cmd_clone_usage[] =
 	"  -o, --output FILE     write the spec to FILE (default: standard output,\n"
 	"                        with the summary on standard error)\n"
 	"      --profile FILE    write every group's distributions (packet sizes,\n"
-	"                        inter-arrival times, flow sizes and durations) and\n"
+	"                        inter-arrival times, flow sizes and durations; for\n"
+	"                        TCP, request and response sizes and think times) and\n"
 	"                        its per-second rate, flows open and flow starts, as JSON\n"
 	"      --json            the summary as JSON on standard output (needs -o)\n"
 	"      --internal CIDR   what is internal (repeat, or commas); default the\n"
@@ -227,6 +228,9 @@ static void put_json(struct out *o, const struct clone_result *r, bool profile)
 			put_hist(o, "interarrival_us", &g->iat_us);
 			put_hist(o, "flow_bytes", &g->flow_bytes);
 			put_hist(o, "flow_duration_us", &g->flow_us);
+			put_hist(o, "request_bytes", &g->req_bytes);
+			put_hist(o, "response_bytes", &g->resp_bytes);
+			put_hist(o, "think_us", &g->think_us);
 			put_series(o, "rate_bytes", &g->rate, false);
 			put_series(o, "flows_open", &g->opens, true);
 			put_series(o, "flow_starts", &g->starts, false);

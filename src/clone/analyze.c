@@ -29,6 +29,10 @@ struct cflow {
 	uint64_t first_active;      /* ns of active time */
 	uint64_t last_ns;           /* its last packet, capture time */
 	struct pend *pend;
+	/* the exchange under way (TCP): who speaks, how much so far, and
+	 * when the last response ended */
+	uint64_t burst_bytes, burst_end_ns, resp_end_ns;
+	uint8_t burst_dir;
 };
 
 struct ctx {
@@ -369,6 +373,39 @@ static void resolve(struct ctx *x, struct flow *f, struct cflow *cf)
 	}
 }
 
+/* The burst of one side ends: a request or a response of the group */
+static void burst_done(struct ctx *x, struct cflow *cf)
+{
+	struct clone_group *g;
+
+	if (!cf->burst_bytes)
+		return;
+	if (cf->group >= 0) {
+		g = &x->res->groups[cf->group];
+		hist_add(cf->burst_dir == FLOW_UP ? &g->req_bytes : &g->resp_bytes,
+			 (double)cf->burst_bytes);
+	}
+	if (cf->burst_dir == FLOW_DOWN)
+		cf->resp_end_ns = cf->burst_end_ns;
+	cf->burst_bytes = 0;
+}
+
+/* A TCP segment with payload: the same speaker goes on, or the other
+ * one starts (after a response: the user's think time) */
+static void exchange(struct ctx *x, struct cflow *cf, const struct pkt *k, int dir, uint64_t ts)
+{
+	if (cf->burst_bytes && cf->burst_dir != dir)
+		burst_done(x, cf);
+	if (!cf->burst_bytes) {
+		if (dir == FLOW_UP && cf->resp_end_ns && cf->group >= 0 && ts >= cf->resp_end_ns)
+			hist_add(&x->res->groups[cf->group].think_us,
+				 (double)(ts - cf->resp_end_ns) / 1000);
+		cf->burst_dir = (uint8_t)dir;
+	}
+	cf->burst_bytes += k->payload_len;
+	cf->burst_end_ns = ts;
+}
+
 static void on_end(struct flow *f, enum flow_end why, void *arg)
 {
 	struct ctx *x = arg;
@@ -383,6 +420,7 @@ static void on_end(struct flow *f, enum flow_end why, void *arg)
 	(void)why;
 	if (cf->group < 0)
 		resolve(x, f, cf);
+	burst_done(x, cf);
 	g = &r->groups[cf->group];
 	g->flows++;
 	g->bytes[0] += f->bytes[0];
@@ -495,7 +533,11 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 		}
 		if (classifier_done(&cf->cls) || cf->pend->n == PEND)
 			resolve(x, f, cf);
+		if (k->proto == IPPROTO_TCP && k->payload_len)
+			exchange(x, cf, k, dir, ts);
 	} else {
+		if (k->proto == IPPROTO_TCP && k->payload_len)
+			exchange(x, cf, k, dir, ts);
 		struct clone_group *g = &r->groups[cf->group];
 
 		hist_add(&g->pkt_size, k->ip_len);

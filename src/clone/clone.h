@@ -89,6 +89,12 @@ struct clone_group {
 	uint64_t flows, bytes[2], packets[2];
 	uint64_t first_ns, last_ns;   /* active time */
 	struct hist pkt_size, iat_us, flow_bytes, flow_us;
+	/* TCP exchanges: a request is what the client sends until the
+	 * server answers, a response what the server sends until the client
+	 * speaks again (payload bytes); think is the time from a response's
+	 * last packet to the next request's first.  What sizes the objects
+	 * and pauses of a source that reproduces the group. */
+	struct hist req_bytes, resp_bytes, think_us;
 	struct clone_series rate, opens, starts;
 	uint32_t *clients;            /* host indices */
 	size_t nclients, clients_cap;

@@ -8,7 +8,7 @@
 const char *cmp_metric_name(enum cmp_metric m)
 {
 	static const char *const n[CMP__COUNT] = { "packet_size", "interarrival", "flow_size",
-						   "flow_duration" };
+						   "flow_duration", "request_size", "response_size" };
 
 	return n[m];
 }
@@ -24,6 +24,8 @@ static const struct hist *metric_of(const struct clone_group *g, enum cmp_metric
 	case CMP_PKT_SIZE: return &g->pkt_size;
 	case CMP_IAT: return &g->iat_us;
 	case CMP_FLOW_BYTES: return &g->flow_bytes;
+	case CMP_REQ: return &g->req_bytes;
+	case CMP_RESP: return &g->resp_bytes;
 	default: return &g->flow_us;
 	}
 }

@@ -2,7 +2,8 @@
  * and protocol mix by bytes, the rate over active time, the internal
  * hosts and services of the reference that the generated trace has, and
  * per class the distances between the distributions clone measures
- * (packet sizes, inter-arrival times, flow sizes and durations):
+ * (packet sizes, inter-arrival times, flow sizes and durations, and TCP
+ * request and response sizes):
  * Jensen-Shannon, Kolmogorov-Smirnov and earth mover's.  Pure: it works
  * on two clone results (clone.h). */
 #ifndef DYNAMO_COMPARE_H
@@ -11,7 +12,8 @@
 #include "../clone/clone.h"
 #include "../lib/hist.h"
 
-enum cmp_metric { CMP_PKT_SIZE, CMP_IAT, CMP_FLOW_BYTES, CMP_FLOW_DUR, CMP__COUNT };
+enum cmp_metric { CMP_PKT_SIZE, CMP_IAT, CMP_FLOW_BYTES, CMP_FLOW_DUR, CMP_REQ, CMP_RESP,
+		  CMP__COUNT };
 
 struct cmp_dist {
 	double js, ks, emd;

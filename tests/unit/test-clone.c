@@ -1,0 +1,165 @@
+/* test-clone.c - clone's analysis on captures written here, packet by
+ * packet: hosts and services, a group's exchanges (request and response
+ * sizes, think times), active time across a long silence, and the spec.
+ * Run from the top of the tree (it reads data/clone/ndpi.map). */
+#include <math.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include "unit.h"
+#include "../../src/capture/pcapng.h"
+#include "../../src/clone/clone.h"
+
+#define SEC 1000000000ull
+
+struct cap {
+	struct pcapng w;
+	uint32_t iface;
+	char path[64];
+};
+
+static void cap_open(struct cap *c)
+{
+	int fd;
+
+	snprintf(c->path, sizeof(c->path), "/tmp/test-clone-XXXXXX");
+	fd = mkstemp(c->path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(pcapng_open(&c->w, c->path, "test-clone"), 0);
+	c->iface = pcapng_iface(&c->w, "eth0", 65535);
+}
+
+/* A TCP segment 10.0.0.s:sp -> 10.0.0.d:dp with n bytes of payload */
+static void tcp(struct cap *c, uint64_t ts, uint8_t s, uint16_t sp, uint8_t d, uint16_t dp,
+		uint8_t flags, const char *payload, uint32_t n)
+{
+	uint8_t f[1600] = { 0 };
+	uint32_t tot = 20 + 20 + n;
+
+	f[5] = s, f[11] = d;          /* MACs */
+	f[12] = 0x08;
+	f[14] = 0x45;
+	f[16] = (uint8_t)(tot >> 8), f[17] = (uint8_t)tot;
+	f[22] = 64, f[23] = IPPROTO_TCP;
+	f[26] = 10, f[29] = s, f[30] = 10, f[33] = d;
+	f[34] = (uint8_t)(sp >> 8), f[35] = (uint8_t)sp;
+	f[36] = (uint8_t)(dp >> 8), f[37] = (uint8_t)dp;
+	f[46] = 5 << 4;
+	f[47] = flags;
+	for (uint32_t i = 0; i < n; i++)
+		f[54 + i] = payload ? (uint8_t)payload[i % strlen(payload)] : 'x';
+	pcapng_packet(&c->w, c->iface, ts, f, 14 + tot, 14 + tot);
+}
+
+static void read_capture(struct cap *c, struct clone_result *r)
+{
+	struct clone_opts o = { .mapfile = "data/clone/ndpi.map" };
+	char err[512];
+	struct reader *rd;
+
+	assert_int_equal(pcapng_close(&c->w), 0);
+	rd = reader_open(c->path, err, sizeof(err));
+	if (!rd)
+		fail_msg("%s", err);
+	if (clone_read(rd, &o, r, err, sizeof(err)))
+		fail_msg("%s", err);
+	reader_close(rd);
+	unlink(c->path);
+}
+
+static const char get[] = "GET /index.html HTTP/1.1\r\nHost: h2\r\nUser-Agent: test\r\n\r\n";
+
+static void exchanges(void **state)
+{
+	struct clone_result r;
+	struct clone_group *g;
+	struct cap c;
+	uint64_t t = 1 * SEC;
+
+	(void)state;
+	cap_open(&c);
+	tcp(&c, t, 1, 40000, 2, 80, 0x02, NULL, 0);
+	tcp(&c, t + 1000000, 2, 80, 1, 40000, 0x12, NULL, 0);
+	tcp(&c, t + 2000000, 1, 40000, 2, 80, 0x10, NULL, 0);
+	/* request 1: 58 bytes; response: 1000 + 500 */
+	tcp(&c, t + 3000000, 1, 40000, 2, 80, 0x18, get, sizeof(get) - 1);
+	tcp(&c, t + 4000000, 2, 80, 1, 40000, 0x18, "HTTP/1.1 200 OK\r\n", 1000);
+	tcp(&c, t + 5000000, 2, 80, 1, 40000, 0x18, NULL, 500);
+	tcp(&c, t + 6000000, 1, 40000, 2, 80, 0x10, NULL, 0);
+	/* 2 s later, request 2: 58 bytes; response 700 */
+	tcp(&c, t + 2005000000, 1, 40000, 2, 80, 0x18, get, sizeof(get) - 1);
+	tcp(&c, t + 2006000000, 2, 80, 1, 40000, 0x18, "HTTP/1.1 200 OK\r\n", 700);
+	/* a silence of 500 s (within the flow's idle time), then the close */
+	tcp(&c, t + 502 * SEC, 1, 40000, 2, 80, 0x11, NULL, 0);
+	tcp(&c, t + 502 * SEC + 1000000, 2, 80, 1, 40000, 0x11, NULL, 0);
+	tcp(&c, t + 502 * SEC + 2000000, 1, 40000, 2, 80, 0x10, NULL, 0);
+	read_capture(&c, &r);
+
+	assert_int_equal(r.packets, 12);
+	assert_int_equal(r.flows, 1);
+	assert_int_equal(r.gaps, 1);
+	/* 2.006 s, then the silence as one second, then 2 ms */
+	if (fabs((double)r.active_ns / 1e9 - 3.008) > 0.001)
+		fail_msg("active %g s", (double)r.active_ns / 1e9);
+	assert_int_equal(r.nhosts, 2);
+	assert_int_equal(r.ngroups, 1);
+	g = &r.groups[0];
+	assert_int_equal(g->cls, CLASS_WEB);
+	assert_int_equal(g->proto, PROTO_HTTP);
+	assert_int_equal(g->port, 80);
+	assert_int_equal(g->req_bytes.n, 2);
+	assert_int_equal(g->resp_bytes.n, 2);
+	assert_int_equal(g->think_us.n, 1);
+	assert_true(fabs(g->req_bytes.sum - 2.0 * (sizeof(get) - 1)) < 1e-9);
+	assert_true(fabs(g->resp_bytes.sum - 2200) < 1e-9);
+	/* from the response's last packet (t + 5 ms) to the request */
+	assert_true(fabs(g->think_us.sum - 2000000) < 1);
+	/* the server, its service, answered */
+	for (size_t i = 0; i < r.nhosts; i++) {
+		if (r.hosts[i].addr[15] != 2)
+			continue;
+		assert_int_equal(r.hosts[i].nsvc, 1);
+		assert_int_equal(r.hosts[i].svc[0].port, 80);
+		assert_int_equal(r.hosts[i].svc[0].answered, 1);
+	}
+	clone_result_free(&r);
+}
+
+static void spec_of_it(void **state)
+{
+	static const bool playable[CLASS__COUNT] = { [CLASS_WEB] = true };
+	struct clone_result r;
+	struct buf b = { 0 };
+	struct cap c;
+	uint64_t unplayable;
+
+	(void)state;
+	cap_open(&c);
+	/* web from h1 to h2, both internal, on a port of its own */
+	tcp(&c, 1 * SEC, 1, 40000, 2, 8080, 0x02, NULL, 0);
+	tcp(&c, 1 * SEC + 1000, 2, 8080, 1, 40000, 0x12, NULL, 0);
+	tcp(&c, 1 * SEC + 2000, 1, 40000, 2, 8080, 0x18, get, sizeof(get) - 1);
+	tcp(&c, 2 * SEC, 2, 8080, 1, 40000, 0x18, "HTTP/1.1 200 OK\r\n", 1400);
+	read_capture(&c, &r);
+	clone_spec(&r, "test.pcapng", playable, &b, &unplayable);
+	buf_putc(&b, 0);
+	/* its largest segment, 1440 bytes, is taken as the path's MTU */
+	if (!strstr(b.p, "subnet lan1 10.0.0.0/24 mtu 1440 ;") ||
+	    !strstr(b.p, "host h2 in lan1 address 10.0.0.2 serves http port 8080 ;") ||
+	    !strstr(b.p, "generate web traffic from h1 to h2 with ") || !strstr(b.p, " over http "))
+		fail_msg("%s", b.p);
+	assert_int_equal(unplayable, 0);
+	buf_free(&b);
+	clone_result_free(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exchanges),
+		cmocka_unit_test(spec_of_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
