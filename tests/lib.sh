@@ -1,16 +1,17 @@
 # lib.sh - TAP helpers for shell tests: source it, call ok/check/..., then done_testing.
-n=0
-failed=0
+# The counters have names of their own: a test's "n=..." must not renumber its lines.
+tap_n=0
+tap_failed=0
 
 ok() { # DESC: pass
-	n=$((n + 1))
-	echo "ok $n - $1"
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1"
 }
 
 not_ok() { # DESC [DETAIL]: fail, with detail shown as comments
-	n=$((n + 1))
-	failed=$((failed + 1))
-	echo "not ok $n - $1"
+	tap_n=$((tap_n + 1))
+	tap_failed=$((tap_failed + 1))
+	echo "not ok $tap_n - $1"
 	[ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/# /'
 	return 0
 }
@@ -51,8 +52,8 @@ expect_same() {
 }
 
 done_testing() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
 }
 
 # need_netns: end the test, skipped, where network namespaces cannot be
