@@ -219,8 +219,6 @@ int lab_load(const char *dir, const char *name, struct lab *l, char *err, size_t
 {
 	char path[4096];
 	struct buf b = { 0 };
-	char chunk[8192];
-	size_t n;
 	FILE *f;
 	int r;
 
@@ -231,16 +229,13 @@ int lab_load(const char *dir, const char *name, struct lab *l, char *err, size_t
 		snprintf(err, errlen, "%s: %s", path, strerror(-r));
 		return r;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > LAB_MAX_FILE) {
-			fclose(f);
-			buf_free(&b);
-			snprintf(err, errlen, "%s: too large", path);
-			return -EFBIG;
-		}
-		buf_put(&b, chunk, n);
-	}
+	r = buf_read_file(&b, f, LAB_MAX_FILE);
 	fclose(f);
+	if (r) {
+		buf_free(&b);
+		snprintf(err, errlen, "%s: %s", path, r == -EFBIG ? "too large" : strerror(-r));
+		return r;
+	}
 	r = lab_parse(b.p ? b.p : "", b.len, l, err, errlen);
 	buf_free(&b);
 	return r;

@@ -432,18 +432,19 @@ struct model *model_load(const char *dir, const char *name, char **err)
 	char *path = xasprintf("%s/%s.model", dir, name);
 	struct buf b = { 0 };
 	struct model *m = NULL;
-	char chunk[8192];
-	size_t n;
 	FILE *f = fopen(path, "r");
+	int r;
 
 	if (!f) {
 		*err = xasprintf("%s: %s", path, strerror(errno));
 		goto out;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len <= MODEL_MAX_FILE)
-		buf_put(&b, chunk, n);
-	if (ferror(f))
-		*err = xasprintf("%s: %s", path, strerror(errno));
+	r = buf_read_file(&b, f, MODEL_MAX_FILE);
+	if (r == -EFBIG)
+		*err = xasprintf("%s: larger than %u bytes; a model is small text", path,
+				 (unsigned)MODEL_MAX_FILE);
+	else if (r)
+		*err = xasprintf("%s: %s", path, strerror(-r));
 	else
 		m = model_parse(path, b.p ? b.p : "", b.len, err);
 	fclose(f);

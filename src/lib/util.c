@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,19 @@ char *buf_steal(struct buf *b)
 	b->p = NULL;
 	b->len = b->cap = 0;
 	return p;
+}
+
+int buf_read_file(struct buf *b, FILE *f, size_t max)
+{
+	char chunk[65536];
+	size_t n, start = b->len;
+
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b->len - start + n > max)
+			return -EFBIG;
+		buf_put(b, chunk, n);
+	}
+	return ferror(f) ? -(errno ? errno : EIO) : 0;
 }
 
 void buf_free(struct buf *b)

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -42,6 +43,9 @@ void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *buf_steal(struct buf *b); /* caller owns the result; b is emptied */
 void buf_free(struct buf *b);
+/* Append what f holds, to its end: 0, -EFBIG when it is more than max
+ * bytes (what was read stays in b), or -errno when reading fails. */
+int buf_read_file(struct buf *b, FILE *f, size_t max);
 
 /* Edit distance (optimal string alignment), case-insensitive letters
  * costing half: used only to rank "did you mean" suggestions. */

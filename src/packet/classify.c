@@ -7,6 +7,7 @@
  * details of its report; 16 named the same classes on every sample
  * capture, and a quarter of clone's time went to nDPI at 32 (flows it
  * names only by guessing: RESP3's '%' answers, for one). */
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "classmap.h"
 
 #define DPI_PACKETS 16
+#define MAP_MAX_FILE (1u << 20)
 
 struct slot {
 	bool mapped;
@@ -53,48 +55,26 @@ static const struct {
 	{ 5061, IPPROTO_TCP, PROTO_SIP }, { 5060, IPPROTO_TCP, PROTO_SIP },
 };
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *b = NULL;
-	size_t cap = 0, n = 0;
-
-	if (!f)
-		return NULL;
-	for (;;) {
-		size_t got;
-
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8192;
-			b = xreallocarray(b, cap, 1);
-		}
-		got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (!got)
-			break;
-	}
-	fclose(f);
-	*len = n;
-	return b;
-}
-
 struct classifier *classifier_new(const char *mapfile, char *err, size_t errlen)
 {
 	NDPI_PROTOCOL_BITMASK all;
 	struct classifier *c;
 	struct classmap m;
-	size_t len;
-	char *text = slurp(mapfile, &len);
+	struct buf text = { 0 };
+	FILE *f = fopen(mapfile, "r");
+	int r = f ? buf_read_file(&text, f, MAP_MAX_FILE) : -errno;
 
-	if (!text) {
-		snprintf(err, errlen, "%s: cannot read it", mapfile);
+	if (f)
+		fclose(f);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", mapfile, r == -EFBIG ? "too large for a table" : strerror(-r));
+		buf_free(&text);
 		return NULL;
 	}
-	if (classmap_parse(&m, mapfile, text, len, err, errlen) < 0) {
-		free(text);
+	r = classmap_parse(&m, mapfile, text.p ? text.p : "", text.len, err, errlen);
+	buf_free(&text);
+	if (r < 0)
 		return NULL;
-	}
-	free(text);
 	c = xcalloc(1, sizeof(*c));
 	c->nd = ndpi_init_detection_module(ndpi_no_prefs);
 	if (!c->nd) {

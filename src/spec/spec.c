@@ -91,25 +91,22 @@ struct spec *spec_parse_file_with(const char *path, const char *extra, char **er
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	struct buf b = { 0 };
-	char chunk[65536];
-	size_t n;
 	struct spec *s;
+	int r;
 
 	*err = NULL;
 	if (!f) {
 		*err = xasprintf("cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > SPEC_MAX_FILE) {
-			*err = xasprintf("%s: file is larger than %u MiB; a spec is small text",
-					 path, SPEC_MAX_FILE >> 20);
-			goto fail;
-		}
-		buf_put(&b, chunk, n);
+	r = buf_read_file(&b, f, SPEC_MAX_FILE);
+	if (r == -EFBIG) {
+		*err = xasprintf("%s: file is larger than %u MiB; a spec is small text",
+				 path, SPEC_MAX_FILE >> 20);
+		goto fail;
 	}
-	if (ferror(f)) {
-		*err = xasprintf("cannot read %s: %s", path, strerror(errno));
+	if (r) {
+		*err = xasprintf("cannot read %s: %s", path, strerror(-r));
 		goto fail;
 	}
 	if (f != stdin)
