@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/util.h"
+#include "../packet/decode.h"
 #include "pcapng.h"
 #include "record.h"
 
@@ -194,33 +195,28 @@ static struct record_flow *flowtab_get(struct flowtab *t, uint32_t a, uint32_t b
 static bool classify(struct recorder *r, const unsigned char *p, size_t len, uint32_t wirelen,
 		     bool outgoing, uint64_t ts)
 {
-	const unsigned char *ip;
 	uint32_t src, dst, iplen;
-	uint16_t sport = 0, dport = 0, frag;
-	unsigned ihl;
+	uint16_t sport = 0, dport = 0;
 	uint8_t proto;
 	bool ports = false, isnew;
 	struct record_flow *f;
 	struct record_count *c;
+	struct pkt k;
+	const char *why;
 	uint64_t origin;
 	int dir;
 
-	if (len < 14 + 20 || p[12] != 0x08 || p[13] != 0x00)
+	/* The emulation is IPv4 inside; anything else is kept as it is */
+	if (decode_frame(LINK_ETHERNET, p, (uint32_t)len, wirelen, &k, &why) != DECODE_OK ||
+	    k.family != 4)
 		return outgoing;
-	ip = p + 14;
-	ihl = (ip[0] & 0x0f) * 4u;
-	if ((ip[0] >> 4) != 4 || ihl < 20 || len < 14 + ihl)
-		return outgoing;
-	proto = ip[9];
-	iplen = (uint32_t)ip[2] << 8 | ip[3];
-	frag = (uint16_t)((ip[6] & 0x1f) << 8 | ip[7]);
-	memcpy(&src, ip + 12, 4);
-	memcpy(&dst, ip + 16, 4);
-	src = ntohl(src);
-	dst = ntohl(dst);
-	if ((proto == 6 || proto == 17) && !frag && len >= 14 + ihl + 4) {
-		sport = (uint16_t)(ip[ihl] << 8 | ip[ihl + 1]);
-		dport = (uint16_t)(ip[ihl + 2] << 8 | ip[ihl + 3]);
+	proto = k.proto;
+	iplen = k.ip_len;
+	src = (uint32_t)k.src[12] << 24 | (uint32_t)k.src[13] << 16 | (uint32_t)k.src[14] << 8 | k.src[15];
+	dst = (uint32_t)k.dst[12] << 24 | (uint32_t)k.dst[13] << 16 | (uint32_t)k.dst[14] << 8 | k.dst[15];
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && k.frag != FRAG_LATER) {
+		sport = k.sport;
+		dport = k.dport;
 		ports = true;
 		/* Keep it at the client end only. */
 		if (outgoing ? sport < RECORD_EPHEMERAL : dport < RECORD_EPHEMERAL)
@@ -255,7 +251,7 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 			}
 			c = &r->counts[u->counter];
 			RELAXED_STORE(c->flows, c->flows + 1);
-			if (proto == 6)
+			if (proto == IPPROTO_TCP)
 				RELAXED_STORE(c->open, c->open + 1);
 			break;
 		}
@@ -266,8 +262,8 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 	if (f->rule < 0)
 		return true;
 	c = &r->counts[r->rules[f->rule].counter];
-	if (proto == 6 && ports && !f->closed && len >= 14 + ihl + 14) {
-		uint8_t flags = ip[ihl + 13];
+	if (proto == IPPROTO_TCP && ports && !f->closed) {
+		uint8_t flags = k.tcp_flags;
 
 		if (flags & 0x01)      /* FIN */
 			f->fins |= (uint8_t)(1u << dir);

@@ -115,16 +115,18 @@ static bool is_internal(const struct ctx *x, const uint8_t *a)
 	return false;
 }
 
-/* Addresses no emulated host can have: multicast and reserved (224/3),
- * broadcast (the last of its /24 too, as subnets are taken to be /24s),
- * "this network" (0/8), and loopback (a host talking to itself). */
+/* Addresses no emulated host can have: a group's (multicast or
+ * broadcast, decode_is_group), reserved (240/4), "this network" (0/8),
+ * and loopback (a host talking to itself). */
 static bool is_special(const uint8_t *a)
 {
 	static const uint8_t any6[16], lo6[16] = { [15] = 1 };
 
+	if (decode_is_group(a))
+		return true;
 	if (decode_is_v4(a))
-		return a[12] >= 224 || a[15] == 255 || a[12] == 127 || a[12] == 0;
-	return a[0] == 0xff || !memcmp(a, any6, 16) || !memcmp(a, lo6, 16);
+		return a[12] >= 240 || a[12] == 127 || a[12] == 0;
+	return !memcmp(a, any6, 16) || !memcmp(a, lo6, 16);
 }
 
 /* ---- hosts and subnets ---- */

@@ -83,6 +83,15 @@ static inline bool decode_is_v4(const uint8_t *a)
 	return true;
 }
 
+/* Is addr a group's: multicast, or a broadcast (IPv4's last address of
+ * a /24 is taken as one, as clone takes subnets to be /24s)? */
+static inline bool decode_is_group(const uint8_t *a)
+{
+	if (decode_is_v4(a))
+		return (a[12] & 0xf0) == 0xe0 || a[15] == 255;
+	return a[0] == 0xff;
+}
+
 /* addr as text ("192.0.2.1", "2001:db8::1") into buf of at least 46. */
 const char *decode_addr_str(const uint8_t *a, char *buf, size_t len);
 

@@ -189,19 +189,12 @@ static bool well_known(uint16_t p)
  * the server; else the side on a well-known port, or not in the ephemeral range, or else on the
  * lower port, is the server; with equal ports the first sender is the
  * client. */
-static bool to_group(const uint8_t *a)
-{
-	if (decode_is_v4(a))
-		return (a[12] & 0xf0) == 0xe0 || a[15] == 255;
-	return a[0] == 0xff;
-}
-
 static bool first_is_client(const struct pkt *k)
 {
 	if (k->proto == IPPROTO_TCP && (k->tcp_flags & 0x02))
 		return !(k->tcp_flags & 0x10);
-	if (to_group(k->dst) != to_group(k->src))
-		return to_group(k->dst);
+	if (decode_is_group(k->dst) != decode_is_group(k->src))
+		return decode_is_group(k->dst);
 	if (well_known(k->dport) != well_known(k->sport))
 		return well_known(k->dport);
 	if ((k->dport >= 32768) != (k->sport >= 32768))
