@@ -76,6 +76,15 @@ void cli_playable(const struct catalog *c, bool *playable);
 /* The same from a catalog already read. */
 int cli_choose_from(struct plan *p, const struct catalog *c, bool measuring);
 
+/* clone and compare: --internal ARG ("10.0.0.0/8,2001:db8::/32") into
+ * v, which holds *n of at most CLI_MAX_INTERNAL; 0, or the status of
+ * the usage error it printed. */
+struct clone_cidr;
+#define CLI_MAX_INTERNAL 64
+int cli_internal(const struct cmd *c, char *arg, struct clone_cidr *v, size_t *n);
+/* The nDPI table, data/clone/ndpi.map, where the data directory is. */
+void cli_ndpi_map(char *out, size_t n);
+
 int cmd_up(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INTERNAL 64
-
 const char cmd_clone_usage[] =
 	"usage: dynamo clone CAPTURE [-o FILE.dyn] [--profile FILE.json] [--json]\n"
 	"                    [--internal CIDR]... [--anonymize KEY] [--catalog DIR]\n"
@@ -333,22 +331,26 @@ static int open_live(const char *what, const char *lab, uint64_t us, struct read
 	return EXIT_OK;
 }
 
-static int add_internal(struct clone_cidr *v, size_t *n, char *arg)
+int cli_internal(const struct cmd *c, char *arg, struct clone_cidr *v, size_t *n)
 {
 	char *save = NULL;
 
 	for (char *t = strtok_r(arg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		if (*n == MAX_INTERNAL) {
-			fprintf(stderr, "dynamo: more than %d internal ranges\n", MAX_INTERNAL);
-			return -1;
-		}
-		if (clone_cidr_parse(t, &v[*n])) {
-			fprintf(stderr, "dynamo: --internal: '%s' is not a CIDR (like 10.0.0.0/8 or 2001:db8::/32)\n", t);
-			return -1;
-		}
+		if (*n == CLI_MAX_INTERNAL)
+			return cli_usage_error(c, "--internal: more than %d ranges", CLI_MAX_INTERNAL);
+		if (clone_cidr_parse(t, &v[*n]))
+			return cli_usage_error(c, "--internal: '%s' is not a CIDR (like 10.0.0.0/8 or 2001:db8::/32)", t);
 		(*n)++;
 	}
-	return 0;
+	return EXIT_OK;
+}
+
+void cli_ndpi_map(char *out, size_t n)
+{
+	char data[PATH_MAX];
+
+	cli_find_datadir(data, sizeof(data));
+	snprintf(out, n, "%s/clone/ndpi.map", data);
 }
 
 int cmd_clone(int argc, char **argv)
@@ -370,12 +372,12 @@ int cmd_clone(int argc, char **argv)
 	const char *output = NULL, *profile = NULL, *key = NULL, *catdir = NULL, *live = NULL;
 	const char *lab = NULL, *capture;
 	uint64_t duration_us = 0;
-	struct clone_cidr internal[MAX_INTERNAL];
+	struct clone_cidr internal[CLI_MAX_INTERNAL];
 	struct clone_opts co = { 0 };
 	struct clone_result res = { 0 };
 	struct catalog cat = { 0 };
 	bool json = false, playable[CLASS__COUNT];
-	char err[1024], data[PATH_MAX], mapfile[PATH_MAX + 32], catpath[PATH_MAX];
+	char err[1024], mapfile[PATH_MAX + 32], catpath[PATH_MAX];
 	struct reader *rd = NULL;
 	struct buf spec = { 0 };
 	uint64_t unplayable = 0;
@@ -396,8 +398,8 @@ int cmd_clone(int argc, char **argv)
 			json = true;
 			break;
 		case 'i':
-			if (add_internal(internal, &ninternal, optarg))
-				return EXIT_INVALID;
+			if ((status = cli_internal(me, optarg, internal, &ninternal)))
+				return status;
 			break;
 		case 'a':
 			if (!*optarg)
@@ -437,8 +439,7 @@ int cmd_clone(int argc, char **argv)
 	cli_playable(&cat, playable);
 	catalog_free(&cat);
 
-	cli_find_datadir(data, sizeof(data));
-	snprintf(mapfile, sizeof(mapfile), "%s/clone/ndpi.map", data);
+	cli_ndpi_map(mapfile, sizeof(mapfile));
 	co.mapfile = mapfile;
 	co.internal = ninternal ? internal : NULL;
 	co.ninternal = ninternal;

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_INTERNAL 64
-
 const char cmd_compare_usage[] =
 	"usage: dynamo compare REF GEN [--json] [--html FILE] [--internal CIDR]...\n"
 	"\n"
@@ -154,12 +152,12 @@ int cmd_compare(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *me = cli_find("compare");
-	struct clone_cidr internal[MAX_INTERNAL];
+	struct clone_cidr internal[CLI_MAX_INTERNAL];
 	struct clone_result ref = { 0 }, gen = { 0 };
 	struct clone_opts co = { 0 };
 	struct cmp_result *r = NULL;
 	const char *html = NULL;
-	char data[PATH_MAX], mapfile[PATH_MAX + 32];
+	char mapfile[PATH_MAX + 32];
 	size_t ninternal = 0;
 	bool json = false;
 	int c, status = EXIT_FAIL;
@@ -173,16 +171,10 @@ int cmd_compare(int argc, char **argv)
 		case 'H':
 			html = optarg;
 			break;
-		case 'i': {
-			char *save = NULL;
-
-			for (char *t = strtok_r(optarg, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-				if (ninternal == MAX_INTERNAL || clone_cidr_parse(t, &internal[ninternal]))
-					return cli_usage_error(me, "--internal: '%s' is not a CIDR (like 10.0.0.0/8)", t);
-				ninternal++;
-			}
+		case 'i':
+			if ((status = cli_internal(me, optarg, internal, &ninternal)))
+				return status;
 			break;
-		}
 		case 'h':
 			return cli_help(me);
 		default:
@@ -191,8 +183,7 @@ int cmd_compare(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_usage_error(me, "compare takes two captures: the reference, then the generated one");
-	cli_find_datadir(data, sizeof(data));
-	snprintf(mapfile, sizeof(mapfile), "%s/clone/ndpi.map", data);
+	cli_ndpi_map(mapfile, sizeof(mapfile));
 	co.mapfile = mapfile;
 	co.internal = ninternal ? internal : NULL;
 	co.ninternal = ninternal;
