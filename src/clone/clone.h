@@ -60,7 +60,8 @@ struct clone_host {
 	uint64_t flows_out, flows_in; /* as client, as server */
 	struct clone_service *svc;
 	size_t nsvc, svc_cap;
-	char name[24];                /* given by clone_spec() */
+	uint32_t num;                 /* given by clone_spec(): h<num>; 0 for none */
+	char name[24];                /* its name, "h<num>" */
 };
 
 struct clone_subnet {

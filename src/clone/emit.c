@@ -119,33 +119,40 @@ void clone_anonymize(struct clone_result *res, const char *key)
 
 /* ---- the spec ---- */
 
-static int cmp_addr(const void *a, const void *b, void *arg)
+/* Internal hosts by subnet, then address */
+static int cmp_host(const void *a, const void *b, void *arg)
 {
-	const struct clone_host *h = arg;
+	const struct clone_host *h = arg, *x = &h[*(const uint32_t *)a], *y = &h[*(const uint32_t *)b];
 
-	return memcmp(h[*(const uint32_t *)a].addr, h[*(const uint32_t *)b].addr, 16);
+	if (x->zone != y->zone)
+		return x->zone < y->zone ? -1 : 1;
+	return memcmp(x->addr, y->addr, 16);
 }
 
-/* Names: subnets lan1.., internal hosts h1.. in address order, subnet
- * by subnet, so that a statement can say h3..h7. */
-static void name_all(struct clone_result *r)
+/* Names: subnets lan1.., internal hosts h1.. subnet by subnet in address
+ * order, so that a statement can say h3..h7.  Returns the named hosts in
+ * that order (*n of them; the caller frees it). */
+static uint32_t *name_all(struct clone_result *r, size_t *n)
 {
 	uint32_t *order = xcalloc(r->nhosts + 1, sizeof(*order));
-	size_t n = 0, k = 0;
 
+	*n = 0;
 	for (size_t i = 0; i < r->nsubnets; i++)
 		snprintf(r->subnets[i].name, sizeof(r->subnets[i].name), "lan%zu", i + 1);
 	for (size_t i = 0; i < r->nhosts; i++) {
+		r->hosts[i].num = 0;
 		r->hosts[i].name[0] = 0;
 		if (r->hosts[i].internal)
-			order[n++] = (uint32_t)i;
+			order[(*n)++] = (uint32_t)i;
 	}
-	qsort_r(order, n, sizeof(*order), cmp_addr, r->hosts);
-	for (size_t s = 0; s < r->nsubnets; s++)
-		for (size_t i = 0; i < n; i++)
-			if (r->hosts[order[i]].zone == s)
-				snprintf(r->hosts[order[i]].name, sizeof(r->hosts[0].name), "h%zu", ++k);
-	free(order);
+	qsort_r(order, *n, sizeof(*order), cmp_host, r->hosts);
+	for (size_t k = 0; k < *n; k++) {
+		struct clone_host *h = &r->hosts[order[k]];
+
+		h->num = (uint32_t)k + 1;
+		snprintf(h->name, sizeof(h->name), "h%u", h->num);
+	}
+	return order;
 }
 
 /* Can the spec hold this subnet's /24, and this host's address in it?
@@ -182,11 +189,10 @@ static void put_rate(struct buf *b, uint64_t bps)
 		buf_printf(b, "%.2f %s", v, unit[u]);
 }
 
-static int cmp_name_num(const void *a, const void *b, void *arg)
+static int cmp_num(const void *a, const void *b, void *arg)
 {
 	const struct clone_host *h = arg;
-	long x = strtol(h[*(const uint32_t *)a].name + 1, NULL, 10);
-	long y = strtol(h[*(const uint32_t *)b].name + 1, NULL, 10);
+	uint32_t x = h[*(const uint32_t *)a].num, y = h[*(const uint32_t *)b].num;
 
 	return x < y ? -1 : x > y;
 }
@@ -198,14 +204,13 @@ static void put_clients(struct buf *b, struct clone_result *r, const struct clon
 	size_t n = 0;
 
 	for (size_t i = 0; i < g->nclients; i++)
-		if (r->hosts[g->clients[i]].name[0] && (int64_t)g->clients[i] != g->server)
+		if (r->hosts[g->clients[i]].num && (int64_t)g->clients[i] != g->server)
 			c[n++] = g->clients[i];
-	qsort_r(c, n, sizeof(*c), cmp_name_num, r->hosts);
+	qsort_r(c, n, sizeof(*c), cmp_num, r->hosts);
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		long first = strtol(r->hosts[c[i]].name + 1, NULL, 10);
 
-		while (j + 1 < n && strtol(r->hosts[c[j + 1]].name + 1, NULL, 10) == first + (long)(j + 1 - i))
+		while (j + 1 < n && r->hosts[c[j + 1]].num == r->hosts[c[i]].num + (j + 1 - i))
 			j++;
 		buf_printf(b, "%s%s", i ? ", " : "", r->hosts[c[i]].name);
 		if (j > i)
@@ -246,10 +251,11 @@ static int cmp_group_bytes(const void *a, const void *b, void *arg)
 void clone_spec(struct clone_result *r, const char *capture, const bool *playable, struct buf *b,
 		uint64_t *unplayable)
 {
-	uint32_t *order = xcalloc(r->ngroups + 1, sizeof(*order));
+	uint32_t *order = xcalloc(r->ngroups + 1, sizeof(*order)), *named;
+	size_t nnamed;
 
 	*unplayable = 0;
-	name_all(r);
+	named = name_all(r, &nnamed);
 	buf_printf(b, "# dynamo clone of %s\n", capture);
 	buf_printf(b, "# %llu packets, %llu flows, %.1f s of traffic", (unsigned long long)r->packets,
 		   (unsigned long long)r->flows, (double)r->active_ns / 1e9);
@@ -273,18 +279,11 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			buf_printf(b, " mtu %u", s->max_tcp);
 		buf_puts(b, " ;\n");
 	}
-	for (size_t k = 0; k < r->nhosts; k++) {
-		const struct clone_host *h = NULL;
+	for (size_t k = 0; k < nnamed; k++) {
+		size_t i = named[k];
+		const struct clone_host *h = &r->hosts[i];
 		bool first = true;
-		size_t i;
 
-		/* in name order: h1, h2, ... */
-		for (i = 0; i < r->nhosts; i++)
-			if (r->hosts[i].name[0] && strtol(r->hosts[i].name + 1, NULL, 10) == (long)k + 1)
-				break;
-		if (i == r->nhosts)
-			break;
-		h = &r->hosts[i];
 		buf_printf(b, "host %s in %s", h->name, r->subnets[h->zone].name);
 		if (addr_ok(r, h)) {
 			buf_puts(b, " address ");
@@ -350,6 +349,7 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 		buf_printf(b, "\" ;\n");
 	}
 	free(order);
+	free(named);
 }
 
 void clone_result_free(struct clone_result *res)
