@@ -1111,7 +1111,8 @@ struct mclient {
 	struct muser **users;   /* NULL once a user is done */
 	int act[ACT__N];        /* model index of each action, or -1 */
 	uint32_t live, ndash, nsites;
-	uint64_t seed;          /* from the host's name: ids, sites */
+	uint64_t seed;          /* from the host's name: sites */
+	uint32_t dev_base;      /* from this client's generator: device ids */
 };
 
 struct muser {
@@ -1139,10 +1140,12 @@ static const char *site_name(const struct mclient *cl, uint32_t site)
 	return content_word(cl->seed + site * 7919u);
 }
 
-/* A device id: stable for (host, user), unlike between hosts. */
+/* A device id: stable for (client, user), and unlike between the
+ * clients of one host (a run adds groups of users there; equal ids made
+ * the broker close the older session of each, as MQTT says it must). */
 static unsigned dev_id(const struct mclient *cl, uint32_t k)
 {
-	return (unsigned)((cl->seed >> 8) + k * 2654435761u) & 0xffffff;
+	return (unsigned)(cl->dev_base + k * 2654435761u) & 0xffffff;
 }
 
 static int act_of(const struct mclient *cl, int a)
@@ -1506,7 +1509,6 @@ static void guard_cb(struct loop *l, struct timer *t)
 {
 	struct muser *u = container_of(t, struct muser, guard);
 
-	(void)l;
 	if (u->state == U_CLOSING && u->pending) {
 		/* Acks still missing (a broker under load is slow, not
 		 * wrong): leave anyway. */
@@ -1519,7 +1521,11 @@ static void guard_cb(struct loop *l, struct timer *t)
 		conn_close(&u->c, 0);
 		return;
 	}
-	/* No CONNACK. */
+	/* No CONNACK: a fault, unless our bucket holds it unread */
+	if (conn_held(&u->c)) {
+		loop_timer_start(l, t, host_ns(MQTT_CONNECT_WAIT));
+		return;
+	}
 	u->cl->env.st->errors++;
 	conn_close(&u->c, -ETIMEDOUT);
 }
@@ -1652,9 +1658,10 @@ static int user_packet(struct muser *u, const struct mqtt__hdr *h, const uint8_t
 	default:
 		return -EPROTO;
 	}
-	/* An ack of ours. */
+	/* An ack of ours (late ones too, once the user stopped waiting for
+	 * them to leave: guard_cb) */
 	if (!u->pending)
-		return -EPROTO;
+		return u->state == U_CLOSING ? 0 : -EPROTO;
 	u->pending--;
 	if (u->state == U_CLOSING && !u->pending)
 		send_disconnect(u);
@@ -1755,6 +1762,7 @@ static int mqtt_client(const struct agent_env *env, char *err, size_t errlen)
 	for (int i = 0; i < ACT__N; i++)
 		cl->act[i] = model_action(env->model, mqtt_actions[i]);
 	cl->seed = rng_hash(env->host->name, strlen(env->host->name), 0x6d717474);
+	cl->dev_base = (uint32_t)rng_next(r);
 	share = model_draw(env->model, "dashboards", r, 0.25);
 	cl->ndash = (uint32_t)lround(share * env->users);
 	/* Both kinds whenever there are two users, so that messages flow

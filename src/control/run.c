@@ -36,6 +36,7 @@
 #include "steer.h"
 
 #define GRACE_NS 1500000000ull    /* users finish what they do */
+#define SERVER_LINGER_NS 500000000ull  /* and a host with servers outlives its clients */
 #define KILL_AFTER_MS 8000        /* then a host that lingers is killed */
 #define READY_MS 15000
 #define FTP_DATA_LO 1024          /* FTP data connections: the server's side */
@@ -405,6 +406,7 @@ struct node_run {
 	struct io sig;
 	struct timer grace, tick;
 	bool stopping;
+	bool serves;                    /* runs a server or a program */
 };
 
 static struct node_run *the_node;
@@ -429,7 +431,9 @@ static void stop_all(struct node_run *nr)
 			nr->tcs[i].g[k]->view.stopping = true;
 	}
 	loop_timer_stop(nr->base.loop, &nr->tick);
-	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS);
+	/* Clients go first: a server that went while its clients still
+	 * spoke would be a fault to each of them, and none happened */
+	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS + (nr->serves ? SERVER_LINGER_NS : 0));
 }
 
 static void sig_cb(struct loop *l, struct io *io, unsigned revents)
@@ -749,6 +753,7 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 			models[nmodels] = md;
 			model_of[nmodels++] = tk->a;
 		}
+		nr.serves |= tk->server;
 		if (tk->server && tk->prog) {
 			bool up = false;
 

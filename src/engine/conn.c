@@ -108,6 +108,11 @@ void conn_close(struct conn *c, int err)
 	finish(c, err);
 }
 
+bool conn_held(const struct conn *c)
+{
+	return c->pw.next != NULL;
+}
+
 bool conn_is_open(const struct conn *c)
 {
 	return c->state != ST_CLOSED && c->state != ST_IDLE;

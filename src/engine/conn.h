@@ -94,6 +94,9 @@ void conn_shutdown(struct conn *c);
  * struct stays valid until the end of the loop iteration. */
 void conn_close(struct conn *c, int err);
 bool conn_is_open(const struct conn *c);
+/* Is c waiting for its bucket's tokens?  Then an answer may sit unread
+ * in the kernel: an owner's timeout for it is no sign of a dead peer. */
+bool conn_held(const struct conn *c);
 
 /* A self-signed certificate and key made at start, for TLS servers, and
  * a client context that accepts it.  TLS 1.3 only.  NULL on failure. */
