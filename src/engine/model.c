@@ -13,11 +13,15 @@
 #include "../lib/util.h"
 #include "model.h"
 
-enum dist_kind { D_CONST, D_UNIFORM, D_EXP, D_NORMAL, D_LOGNORMAL, D_PARETO, D_GEOMETRIC };
+enum dist_kind { D_CONST, D_UNIFORM, D_EXP, D_NORMAL, D_LOGNORMAL, D_PARETO, D_GEOMETRIC, D_QUANTILES };
+
+#define QUANTILES_MAX 101     /* points of a quantiles(...): every percent */
 
 struct dist {
 	enum dist_kind kind;
 	double a, b, c;      /* c: pareto's bound, 0 for none */
+	double *q;           /* quantiles: nq values at 0, 1/(nq-1), ..., 1 */
+	uint32_t nq;
 	bool set;
 };
 
@@ -57,6 +61,7 @@ static const struct {
 	{ "uniform", D_UNIFORM, 2, 2 }, { "exp", D_EXP, 1, 1 },
 	{ "normal", D_NORMAL, 2, 2 },   { "lognormal", D_LOGNORMAL, 2, 2 },
 	{ "pareto", D_PARETO, 2, 3 },   { "geometric", D_GEOMETRIC, 1, 1 },
+	{ "quantiles", D_QUANTILES, 2, QUANTILES_MAX },
 };
 
 static const struct {
@@ -175,7 +180,7 @@ static bool dist(struct rd *r, struct dist *d)
 {
 	const char *s;
 	char w[64];
-	double args[3] = { 0 };
+	double args[QUANTILES_MAX] = { 0 };
 	int n = 0, i;
 
 	skip_ws(r);
@@ -191,14 +196,15 @@ static bool dist(struct rd *r, struct dist *d)
 		if (!strcmp(dist_names[i].name, w))
 			break;
 	if (i == (int)ARRAY_SIZE(dist_names))
-		return fail(r, s, "unknown distribution '%s' (uniform, exp, normal, lognormal, pareto, geometric)", w);
+		return fail(r, s, "unknown distribution '%s' (uniform, exp, normal, lognormal, pareto, geometric, quantiles)", w);
 	skip_ws(r);
 	if (r->p == r->end || *r->p != '(')
 		return fail(r, r->p, "expected '(' after '%s'", w);
 	r->p++;
 	for (;;) {
 		if (n == dist_names[i].maxargs)
-			return fail(r, r->p, "%s takes at most %d values", w, dist_names[i].maxargs);
+			return fail(r, r->p, "%s takes at most %d value%s", w, dist_names[i].maxargs,
+				    dist_names[i].maxargs == 1 ? "" : "s");
 		if (!number(r, &args[n++], false))
 			return false;
 		skip_ws(r);
@@ -212,6 +218,8 @@ static bool dist(struct rd *r, struct dist *d)
 		}
 		return fail(r, r->p, "expected ',' or ')'");
 	}
+	if (n < dist_names[i].nargs && dist_names[i].maxargs > dist_names[i].nargs + 1)
+		return fail(r, s, "%s takes %d to %d values", w, dist_names[i].nargs, dist_names[i].maxargs);
 	if (n < dist_names[i].nargs)
 		return fail(r, s, "%s takes %d values", w, dist_names[i].nargs);
 	d->kind = dist_names[i].kind;
@@ -219,6 +227,15 @@ static bool dist(struct rd *r, struct dist *d)
 	d->b = args[1];
 	d->c = args[2];
 	d->set = true;
+	if (d->kind == D_QUANTILES) {
+		for (int k = 1; k < n; k++)
+			if (args[k] < args[k - 1])
+				return fail(r, s, "quantiles(...) needs values in rising order (value %d is below value %d)",
+					    k + 1, k);
+		d->q = xreallocarray(NULL, (size_t)n, sizeof(*d->q));
+		memcpy(d->q, args, (size_t)n * sizeof(*d->q));
+		d->nq = (uint32_t)n;
+	}
 	if (d->kind == D_UNIFORM && d->b < d->a)
 		return fail(r, s, "uniform(A, B) needs A <= B");
 	if (d->kind == D_PARETO && (d->a <= 0 || d->b <= 0 || (n == 3 && d->c < d->a)))
@@ -461,9 +478,12 @@ void model_free(struct model *m)
 	for (size_t i = 0; i < m->nacts; i++) {
 		free(m->acts[i].name);
 		free(m->acts[i].next);
+		free(m->acts[i].think.q);
 	}
-	for (size_t i = 0; i < m->nparams; i++)
+	for (size_t i = 0; i < m->nparams; i++) {
 		free(m->params[i].name);
+		free(m->params[i].d.q);
+	}
 	free(m->acts);
 	free(m->params);
 	free(m->name);
@@ -530,6 +550,25 @@ int model_next(const struct model *m, int a, struct rng *r)
 	return act->next[act->nnext - 1].to;
 }
 
+/* A draw from a distribution given by its quantiles: u falls between two
+ * of the points, and the value between theirs, geometrically when both
+ * are above zero (sizes and times spread over decades, and the top
+ * tenth of a heavy tail is no uniform spread), else linearly. */
+static double quantile(const struct dist *d, double u)
+{
+	double x = u * (d->nq - 1), f, lo, hi;
+	uint32_t k = (uint32_t)x;
+
+	if (k >= d->nq - 1)
+		return d->q[d->nq - 1];
+	f = x - k;
+	lo = d->q[k];
+	hi = d->q[k + 1];
+	if (lo > 0)
+		return lo * pow(hi / lo, f);
+	return lo + (hi - lo) * f;
+}
+
 static double draw(const struct dist *d, struct rng *r)
 {
 	double v;
@@ -552,6 +591,8 @@ static double draw(const struct dist *d, struct rng *r)
 	case D_GEOMETRIC:
 		/* Failures before a success, with mean a: p = 1 / (1 + a). */
 		return d->a <= 0 ? 0 : floor(log1p(-rng_unit(r)) / log1p(-1.0 / (1.0 + d->a)));
+	case D_QUANTILES:
+		return quantile(d, rng_unit(r));
 	}
 	return 0;
 }

@@ -13,7 +13,10 @@
  *
  * 'end' ends the session.  Distributions: a plain value, uniform(A, B),
  * exp(MEAN), normal(MEAN, SD), lognormal(MEDIAN, SIGMA), pareto(MIN,
- * ALPHA[, MAX]), geometric(MEAN) (whole numbers from 0).  Values take
+ * ALPHA[, MAX]), geometric(MEAN) (whole numbers from 0), quantiles(Q0,
+ * Q1, ..., QN) (2 to 101 values in rising order: the minimum, the values
+ * at 1/N, 2/N, ... of the way, the maximum; between two of them a draw
+ * is spread geometrically, or linearly from 0).  Values take
  * units of time (us, ms, s, min, h) or size (B, KB, KiB, MB, MiB, GB,
  * GiB), kept in seconds and bytes; probabilities are fractions or
  * percentages and must sum to 1 per action.  Errors name file:line:col. */

@@ -335,6 +335,47 @@ static void model_parses(void **state)
 	model_free(m);
 }
 
+/* quantiles(...): every draw within the points, a tenth of them in each
+ * tenth, spread geometrically between two points */
+static void model_quantiles(void **state)
+{
+	static const char text[] =
+		"start a\naction a\nnext a end 100%\n"
+		"param size quantiles(100 B, 200 B, 400 B, 800 B, 1600 B, 3200 B, 6400 B, 12800 B, 25600 B, 51200 B, 102400 B)\n"
+		"param flat quantiles(0, 10)\n";
+	static const char text2[] = "start a\naction a\nnext a end 100%\nparam s quantiles(100, 400)\n";
+	char *err = NULL;
+	struct model *m = model_parse("t.model", text, sizeof(text) - 1, &err);
+	int below[11] = { 0 }, n = 100000;
+	double flat = 0;
+	struct rng r;
+
+	(void)state;
+	assert_non_null(m);
+	rng_seed(&r, 7);
+	for (int i = 0; i < n; i++) {
+		double v = model_draw(m, "size", &r, -1), f = model_draw(m, "flat", &r, -1);
+
+		assert_true(v >= 100 && v <= 102400);
+		for (int k = 0; k < 11; k++)
+			below[k] += v <= 100 * pow(2, k);
+		assert_true(f >= 0 && f <= 10);
+		flat += f;
+	}
+	for (int k = 1; k < 11; k++)
+		assert_in_range(below[k], n * k / 10 - n / 100, n * k / 10 + n / 100);
+	assert_true(fabs(flat / n - 5) < 0.1);           /* linear from 0: mean 5 */
+	model_free(m);
+	/* the geometric middle of a tenth */
+	m = model_parse("t.model", text2, sizeof(text2) - 1, &err);
+	assert_non_null(m);
+	n = 0;
+	for (int i = 0; i < 10000; i++)
+		n += model_draw(m, "s", &r, -1) < 200;
+	assert_in_range(n, 4800, 5200);
+	model_free(m);
+}
+
 static void model_errors(void **state)
 {
 	static const struct { const char *text, *want; } bad[] = {
@@ -350,8 +391,10 @@ static void model_errors(void **state)
 		{ "begin a\n", "t.model:1:1: unknown line 'begin'" },
 		{ "start a\naction a\nnext a end 100% extra\n", "t.model:3:22: expected a number" },
 		{ "param x uniform(3, 1)\n", "t.model:1:9: uniform(A, B) needs A <= B" },
-		{ "param x exp(1, 2)\n", "t.model:1:15: exp takes at most 1 values" },
+		{ "param x exp(1, 2)\n", "t.model:1:15: exp takes at most 1 value" },
 		{ "param x 1\nparam x 2\n", "t.model:2:7: param 'x' is given twice" },
+		{ "param x quantiles(1)\n", "t.model:1:9: quantiles takes 2 to 101 values" },
+		{ "param x quantiles(1, 3, 2)\n", "t.model:1:9: quantiles(...) needs values in rising order (value 3 is below value 2)" },
 		{ "start a\x01\n", "t.model:1:8: control character" },
 	};
 
@@ -440,6 +483,7 @@ int main(void)
 		cmocka_unit_test(conn_input_bounded),
 		cmocka_unit_test(conn_half_close),
 		cmocka_unit_test(model_parses),
+		cmocka_unit_test(model_quantiles),
 		cmocka_unit_test(model_errors),
 		cmocka_unit_test(shipped_models),
 		cmocka_unit_test(content_reads),
