@@ -33,6 +33,7 @@ struct conn__chunk {
 #define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
 #define WINDOW_SEGMENTS 4.0     /* full segments its window should hold, */
 #define WINDOW_BURST_S 0.02     /* if they are no more than this much of its rate */
+
 #define RTT_FLOOR_US 250       /* the round trip its window is made for, at least */
 #define IOV_MAX_BATCH 64
 
@@ -154,10 +155,14 @@ static void want(struct conn *c)
 	if (c->ssl && c->state == ST_HANDSHAKE)
 		mask = IO_IN | (SSL_want_write(c->ssl) ? IO_OUT : 0);
 	if (pc && mask && !pace_ok(pc)) {
-		/* out of tokens: nothing until the bucket refills */
+		/* out of tokens: no writing until the bucket refills, and
+		 * no reading either once the reads have run their allowance
+		 * ahead of it */
+		unsigned keep = mask & IO_IN && pace_ok_read(pc) ? IO_IN : 0;
+
 		c->pw.cb = paced_cb;
 		pace_wait(pc, &c->pw);
-		mask = 0;
+		mask = keep;
 	}
 	if (loop_io_set(c->loop, &c->io, mask) < 0)
 		finish(c, -EBADF);
@@ -208,7 +213,11 @@ static void round_trip_window(struct conn *c)
 	/* Room for a few full segments, where that is no more than a
 	 * moment of the rate: a window of a segment or less makes the peer
 	 * send segments of what was just read (782 bytes at 2.5 Mbps),
-	 * which real senders at that rate do not */
+	 * which real senders at that rate do not.  More than that is not
+	 * needed: reads run ahead of the bucket (pace.h), so the window
+	 * opens as fast as the data comes; and each connection's window is
+	 * what its peer may send ahead of the reads, whose sum over many
+	 * connections would make the seconds uneven. */
 	want = MAX(want, MIN(WINDOW_SEGMENTS * MAX(ti.tcpi_advmss, ti.tcpi_rcv_mss),
 			     c->st->pace->rate * c->st->pace->unit * WINDOW_BURST_S));
 	if (want <= WINDOW_MIN)
@@ -492,9 +501,9 @@ static int fill(struct conn *c)
 		}
 		room = c->in.cap - c->in.len;
 		if (pc) {
-			if (!pace_ok(pc))
+			if (!pace_ok_read(pc))
 				return 0;
-			room = pace_room(pc, room);
+			room = pace_room_read(pc, room);
 		}
 		if (c->ssl) {
 			int r;

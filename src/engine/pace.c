@@ -137,6 +137,31 @@ size_t pace_room(struct pace *p, size_t want)
 	return room >= (double)want ? want : (size_t)room;
 }
 
+double pace_ahead(const struct pace *p)
+{
+	if (p->rate <= 0)
+		return 0;
+	return MIN(MAX(p->rate * p->unit * PACE_AHEAD_S, PACE_AHEAD_MIN), PACE_AHEAD_MAX);
+}
+
+bool pace_ok_read(struct pace *p)
+{
+	if (p->rate <= 0)
+		return true;
+	refill(p);
+	return p->tokens > -pace_ahead(p) / p->unit;
+}
+
+size_t pace_room_read(struct pace *p, size_t want)
+{
+	double room;
+
+	if (p->rate <= 0)
+		return want;
+	room = MAX(p->tokens * p->unit + pace_ahead(p), QUANTUM_MIN);
+	return room >= (double)want ? want : (size_t)room;
+}
+
 void pace_take(struct pace *p, size_t n)
 {
 	double c = cost(p, n);

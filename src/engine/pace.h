@@ -7,7 +7,15 @@
  *
  * The bucket may go below zero (a read takes what the socket had), and
  * gathers at most a short burst while idle, so the bytes that cross the
- * wire follow the rate within a few milliseconds' worth. */
+ * wire follow the rate within a few milliseconds' worth.
+ *
+ * Reads may run ahead of the bucket by its read allowance (a tenth of a
+ * second of the rate, within PACE_AHEAD_MIN..PACE_AHEAD_MAX bytes);
+ * writes wait for tokens.  So a response that fits is read as it comes,
+ * as a real client reads it, and the pause falls before the next
+ * request: the wire shows transfers at the link's speed with gaps
+ * between them, not every transfer slowed to the rate (which makes
+ * zero windows, delayed ACKs and the peer's spurious retransmissions). */
 #ifndef DYNAMO_PACE_H
 #define DYNAMO_PACE_H
 
@@ -41,6 +49,10 @@ struct pace {
  * their ACKs), whatever the bytes. */
 #define PACE_SEGMENT 1448.0
 
+#define PACE_AHEAD_S 0.1
+#define PACE_AHEAD_MIN (4 * PACE_SEGMENT)
+#define PACE_AHEAD_MAX 65536.0
+
 void pace_init(struct pace *p, struct loop *l);
 /* Count segments, not bytes (after pace_init()). */
 void pace_per_segment(struct pace *p);
@@ -50,6 +62,11 @@ void pace_set(struct pace *p, double rate);
 bool pace_ok(struct pace *p);
 /* The most it should move in one go now (at least a small chunk). */
 size_t pace_room(struct pace *p, size_t want);
+/* The same for reads, which may run ahead by the read allowance. */
+bool pace_ok_read(struct pace *p);
+size_t pace_room_read(struct pace *p, size_t want);
+/* The read allowance in bytes (0 with no limit). */
+double pace_ahead(const struct pace *p);
 /* n bytes moved. */
 void pace_take(struct pace *p, size_t n);
 /* Call w->cb once the bucket has tokens again (FIFO). */
