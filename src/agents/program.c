@@ -437,25 +437,12 @@ static bool accepts(uint32_t addr, uint16_t port)
 	return ok;
 }
 
-static struct model *load_model(const char *datadir, enum spec_proto proto, char *err,
-				size_t errlen)
-{
-	const struct agent *a = agent_find(proto);
-	char *dir = xasprintf("%s/behaviours", datadir), *msg = NULL;
-	struct model *m = a ? model_load(dir, a->model, &msg) : NULL;
-
-	if (!m)
-		snprintf(err, errlen, "%s", msg ? msg : "no agent for the protocol");
-	free(msg);
-	free(dir);
-	return m;
-}
-
 /* ---- what every program needs ---------------------------------------------- */
 
 struct setup {
 	const struct program_def *d;
 	const char *bin, *dir, *host, *datadir;
+	const char *model;       /* the statement's model file, or NULL */
 	uint32_t addr;
 	uint16_t port;
 	uint64_t seed;
@@ -463,6 +450,21 @@ struct setup {
 	pid_t helper;                   /* nginx: the site's writer */
 	struct passwd pw;               /* a user it drops to, when it does */
 };
+
+static struct model *load_model(const struct setup *s, enum spec_proto proto, char *err,
+				size_t errlen)
+{
+	const struct agent *a = agent_find(proto);
+	char *dir = xasprintf("%s/behaviours", s->datadir), *msg = NULL;
+	struct model *m = !a ? NULL : s->model ? model_load_file(s->model, &msg)
+		: model_load(dir, a->model, &msg);
+
+	if (!m)
+		snprintf(err, errlen, "%s", msg ? msg : "no agent for the protocol");
+	free(msg);
+	free(dir);
+	return m;
+}
 
 static int setup_redis(struct setup *s, char *err, size_t errlen)
 {
@@ -756,7 +758,7 @@ static int setup_nginx(struct setup *s, char *err, size_t errlen)
 		snprintf(err, errlen, "nginx: cannot make its TLS certificate: %s", strerror(-r));
 		goto out;
 	}
-	if (!(m = load_model(s->datadir, PROTO_HTTP, err, errlen))) {
+	if (!(m = load_model(s, PROTO_HTTP, err, errlen))) {
 		r = -EINVAL;
 		goto out;
 	}
@@ -1011,7 +1013,7 @@ out:
 
 static int setup_dnsmasq(struct setup *s, char *err, size_t errlen)
 {
-	struct model *m = load_model(s->datadir, PROTO_DNS, err, errlen);
+	struct model *m = load_model(s, PROTO_DNS, err, errlen);
 	struct ifaddrs *ifs = NULL;
 	struct buf auth = { 0 };
 	int r;
@@ -1208,7 +1210,7 @@ static int setup_vsftpd(struct setup *s, char *err, size_t errlen)
 		anon = "nobody";
 	if ((r = find_user(anon, "vsftpd", &s->pw, err, errlen)))
 		goto out;
-	if (!(m = load_model(s->datadir, PROTO_FTP, err, errlen))) {
+	if (!(m = load_model(s, PROTO_FTP, err, errlen))) {
 		r = -EINVAL;
 		goto out;
 	}
@@ -1564,11 +1566,11 @@ out:
 /* ---- start and stop --------------------------------------------------------- */
 
 int program_start(const struct program_def *d, const char *dir, const char *host, uint32_t addr,
-		  uint16_t port, const char *datadir, uint64_t seed, int timeout_ms,
+		  uint16_t port, const char *datadir, const char *model, uint64_t seed, int timeout_ms,
 		  struct program *out, char *err, size_t errlen)
 {
-	struct setup s = { .d = d, .dir = dir, .host = host, .datadir = datadir, .addr = addr,
-			   .port = port, .seed = seed };
+	struct setup s = { .d = d, .dir = dir, .host = host, .datadir = datadir, .model = model,
+			   .addr = addr, .port = port, .seed = seed };
 	char tail[320], *log;
 	uint64_t end;
 	int r, fd;

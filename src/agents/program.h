@@ -42,11 +42,12 @@ extern const size_t program_ndefs;
  * (address addr), serving every protocol of d->protos on its usual port,
  * with its files under dir (made here); waits until it accepts
  * connections on addr:port, or timeout_ms.  Content it serves is made
- * from the models under datadir and seed, as the built-in servers make
- * theirs.  0 or -errno, with the reason (and the end of its log) in err.
- * Blocks while it writes files and starts: call it before the run. */
+ * from the models under datadir (or from the model file model, when not
+ * NULL) and seed, as the built-in servers make theirs.  0 or -errno,
+ * with the reason (and the end of its log) in err.  Blocks while it
+ * writes files and starts: call it before the run. */
 int program_start(const struct program_def *d, const char *dir, const char *host, uint32_t addr,
-		  uint16_t port, const char *datadir, uint64_t seed, int timeout_ms,
+		  uint16_t port, const char *datadir, const char *model, uint64_t seed, int timeout_ms,
 		  struct program *out, char *err, size_t errlen) __attribute__((warn_unused_result));
 /* Its stop signal to the leader by pid, then SIGKILL to what is left of
  * its group after a grace; removes nothing (the caller removes the

@@ -380,6 +380,11 @@ static void print_stmt(struct out *o, const struct plan *p, const struct plan_st
 		out_str(o, "source", "  source    %s (pinned)\n", g->source);
 	else
 		out_null(o, "source", "  source    %s\n", "chosen by the planner (sources below)");
+	if (g->model)
+		out_str(o, "model", g->model_file ? "  model     \"%s\" (a file, from the spec's folder)\n"
+			: "  model     %s (data/behaviours)\n", g->model);
+	else
+		out_null(o, "model", "  model     %s\n", "each protocol's own");
 	out_time(o, "start", "  start     %s after the run starts\n", g->offset_us);
 	if (g->duration_us)
 		out_time(o, "duration", "  duration  %s\n", g->duration_us);

@@ -63,6 +63,7 @@ struct task {
 	size_t counter;                 /* client: the part it counts toward */
 	size_t slot;                    /* client: its control slot */
 	uint32_t groups0, groups_max;   /* client: groups at start, at most */
+	const char *model;              /* its statement's model file, or NULL */
 	double weight;                  /* client: its share of the part */
 	double think0;                  /* client: think-scale to start with */
 	unsigned shard;                 /* which of its host's processes runs it */
@@ -95,6 +96,7 @@ struct ctx {
 	uint64_t duration_us;
 	char *workdir;                  /* programs' files; removed at the end */
 	size_t *counter_base;           /* per statement: its first counter */
+	char **models;                  /* per statement: its model's file, or NULL */
 	size_t ncounters;               /* parts of all statements */
 	struct slot *slots;             /* shared, one per client task */
 	size_t nslots;
@@ -194,6 +196,7 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 	tk->groups_max = gmax;
 	tk->weight = 1.0;
 	tk->think0 = think0;
+	tk->model = x->models[s];
 	tk->node = a;
 	tk->a = ag;
 	tk->prog = prog;   /* its server, named in the report */
@@ -221,6 +224,16 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 			 name);
 		return -EINVAL;
 	}
+	/* a server makes its content from its model: one model a server */
+	if (have && !(have->model == tk->model || (have->model && tk->model &&
+						    !strcmp(have->model, tk->model)))) {
+		snprintf(err, errlen,
+			 "statement %zu: the %s server on %s port %u would need two models (%s and %s); "
+			 "give the statements the same model, or servers of their own",
+			 ps->index, name, t->nodes[b].name, port, have->model ? have->model : "its own",
+			 tk->model ? tk->model : "its own");
+		return -EINVAL;
+	}
 	if (!have) {
 		tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
 		tk->node = b;
@@ -228,8 +241,34 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 		tk->a = ag;
 		tk->prog = prog;
 		tk->port = port;
+		tk->model = x->models[s];
 	}
 	return 0;
+}
+
+/* The model file a statement names with 'using model', made absolute:
+ * a "file" is found from the spec's folder, a name in DATADIR/behaviours. */
+static char *stmt_model(const struct ctx *x, const struct spec_gen *g)
+{
+	const char *file = x->p->spec->file, *slash;
+	char *path, *abs;
+
+	if (!g->model)
+		return NULL;
+	if (!g->model_file)
+		path = xasprintf("%s/behaviours/%s.model", x->o->datadir, g->model);
+	else if (g->model[0] == '/' || !file || !(slash = strrchr(file, '/')))
+		path = xstrdup(g->model);
+	else
+		path = xasprintf("%.*s/%s", (int)(slash - file), file, g->model);
+	/* host processes read it; keep it whole if it is not there (the
+	 * load says so, with the name as given) */
+	abs = realpath(path, NULL);
+	if (abs) {
+		free(path);
+		return abs;
+	}
+	return path;
 }
 
 static int plan_tasks(struct ctx *x, char *err, size_t errlen)
@@ -237,6 +276,9 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 	const struct plan *p = x->p;
 
 	x->counter_base = xcalloc(p->nstmts + 1, sizeof(*x->counter_base));
+	x->models = xcalloc(p->nstmts + 1, sizeof(*x->models));
+	for (size_t s = 0; s < p->nstmts; s++)
+		x->models[s] = stmt_model(x, p->stmts[s].gen);
 	for (size_t s = 0; s < p->nstmts; s++) {
 		x->counter_base[s] = x->ncounters;
 		x->ncounters += p->stmts[s].nparts;
@@ -334,6 +376,34 @@ static void shard_tasks(struct ctx *x)
 	}
 }
 
+/* The model a task's users (or its server) follow, checked against its
+ * agent; NULL with the reason in *msg. */
+static struct model *task_model(const struct ctx *x, const struct task *tk, char **msg)
+{
+	char *dir = xasprintf("%s/behaviours", x->o->datadir);
+	struct model *m = tk->model ? model_load_file(tk->model, msg)
+		: model_load(dir, tk->a->model, msg);
+
+	free(dir);
+	if (m && (*msg = model_check(m, tk->a->actions, tk->a->params))) {
+		char *why = *msg;
+
+		*msg = xasprintf("%s (for %s users)", why, tk->a->name);
+		free(why);
+		model_free(m);
+		m = NULL;
+	}
+	return m;
+}
+
+static void free_models(struct ctx *x)
+{
+	for (size_t s = 0; x->models && s < x->p->nstmts; s++)
+		free(x->models[s]);
+	free(x->models);
+	x->models = NULL;
+}
+
 int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen)
 {
 	struct run_opts o = { .datadir = datadir };
@@ -341,22 +411,18 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 	int r = plan_tasks(&x, err, errlen);
 
 	for (size_t i = 0; !r && i < x.ntasks; i++) {
-		char *dir, *msg = NULL;
-		struct model *m;
+		char *msg = NULL;
+		struct model *m = task_model(&x, &x.tasks[i], &msg);
 
-		dir = xasprintf("%s/behaviours", datadir);
-		m = model_load(dir, x.tasks[i].a->model, &msg);
-
-		if (m && !(msg = model_check(m, x.tasks[i].a->actions, x.tasks[i].a->params)))
-			;
-		else
+		if (!m) {
 			r = -EINVAL;
-		if (msg)
-			snprintf(err, errlen, "%s", msg);
+			snprintf(err, errlen, "statement %zu: %s", x.p->stmts[x.tasks[i].stmt].index,
+				 msg ? msg : "no model");
+		}
 		free(msg);
-		free(dir);
 		model_free(m);
 	}
+	free_models(&x);
 	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);
@@ -557,7 +623,7 @@ static int prog_start(struct node_run *nr, size_t i, char *err, size_t errlen)
 			    nr->prog_restarts[i])
 		: xasprintf("%s/%s-%s", nr->x->workdir, t->nodes[nr->node].name, tk->prog->name);
 	int r = program_start(tk->prog, pdir, t->nodes[nr->node].name, node_addr(t, nr->node), tk->port,
-			      nr->x->o->datadir, nr->x->o->seed, 10000, &nr->progs[i], err, errlen);
+			      nr->x->o->datadir, tk->model, nr->x->o->seed, 10000, &nr->progs[i], err, errlen);
 
 	free(pdir);
 	return r;
@@ -695,11 +761,11 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 	struct node_run nr = { .grace.cb = grace_cb, .tick.cb = tick_cb, .x = x, .node = node,
 			       .out = out };
 	struct stats srv = { 0 };
-	const struct model *models[64] = { 0 };
-	const struct agent *model_of[64] = { 0 };
+	const struct model **models = NULL;
+	const struct task **model_of = NULL;   /* the first task of each */
 	size_t nmodels = 0;
 	sigset_t ss;
-	char err[256] = "", *dir;
+	char err[256] = "";
 	struct buf b = { 0 };
 	int r;
 
@@ -733,7 +799,6 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 	nr.sig.cb = sig_cb;
 	if (nr.sig.fd < 0 || loop_io_set(nr.base.loop, &nr.sig, IO_IN))
 		node_fail(out, "%s: cannot watch signals", t->nodes[node].name);
-	dir = xasprintf("%s/behaviours", x->o->datadir);
 	for (size_t i = 0; i < x->ntasks; i++) {
 		const struct task *tk = &x->tasks[i];
 		size_t m;
@@ -742,16 +807,18 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 
 		if (tk->node != node || tk->shard != shard)
 			continue;
-		for (m = 0; m < nmodels && model_of[m] != tk->a; m++)
-			;
-		if (m == nmodels && nmodels < ARRAY_SIZE(models)) {
-			md = model_load(dir, tk->a->model, &msg);
-			if (md && (msg = model_check(md, tk->a->actions, tk->a->params)))
-				md = NULL;
-			if (!md)
+		/* one copy of each (agent, model file) on this process */
+		for (m = 0; m < nmodels; m++)
+			if (model_of[m]->a == tk->a && (model_of[m]->model == tk->model ||
+			    (model_of[m]->model && tk->model && !strcmp(model_of[m]->model, tk->model))))
+				break;
+		if (m == nmodels) {
+			if (!(md = task_model(x, tk, &msg)))
 				node_fail(out, "%s", msg);
+			models = xreallocarray(models, nmodels + 1, sizeof(*models));
+			model_of = xreallocarray(model_of, nmodels + 1, sizeof(*model_of));
 			models[nmodels] = md;
-			model_of[nmodels++] = tk->a;
+			model_of[nmodels++] = tk;
 		}
 		nr.serves |= tk->server;
 		if (tk->server && tk->prog) {
@@ -784,7 +851,6 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 			nr.tcs[nr.ntcs++].model = models[m];
 		}
 	}
-	free(dir);
 	write_all(out, "R\n", 2);
 	/* Wait for go: the supervisor closes the pipe once every host is
 	 * ready (a byte would also do; EOF reaches every host at once). */
@@ -1667,6 +1733,7 @@ out:
 		ctl_free(&ctl);
 	if (x.slots)
 		munmap(x.slots, (x.nslots + 1) * sizeof(*x.slots));
+	free_models(&x);
 	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);

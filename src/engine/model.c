@@ -447,6 +447,14 @@ out:
 struct model *model_load(const char *dir, const char *name, char **err)
 {
 	char *path = xasprintf("%s/%s.model", dir, name);
+	struct model *m = model_load_file(path, err);
+
+	free(path);
+	return m;
+}
+
+struct model *model_load_file(const char *path, char **err)
+{
 	struct buf b = { 0 };
 	struct model *m = NULL;
 	FILE *f = fopen(path, "r");
@@ -467,7 +475,6 @@ struct model *model_load(const char *dir, const char *name, char **err)
 	fclose(f);
 out:
 	buf_free(&b);
-	free(path);
 	return m;
 }
 

@@ -36,6 +36,8 @@ struct model;
 struct model *model_parse(const char *file, const char *text, size_t len, char **err);
 /* Read DIR/NAME.model. */
 struct model *model_load(const char *dir, const char *name, char **err);
+/* Read the file at path (a model's name is its file's, less '.model'). */
+struct model *model_load_file(const char *path, char **err);
 void model_free(struct model *m);
 const char *model_name(const struct model *m);
 

@@ -1147,12 +1147,13 @@ static bool take_protos(struct parser *p, int cls, spec_protoset *set, struct sp
 
 enum {
 	C_FROM = 1, C_TO = 2, C_WITH = 4, C_OVER = 8, C_SOURCE = 16, C_FLOWS = 32,
-	C_FOR = 64, C_AFTER = 128, C_AT = 256, C_LABEL = 512,
+	C_FOR = 64, C_AFTER = 128, C_AT = 256, C_LABEL = 512, C_MODEL = 1024,
 };
 
 static void free_gen(struct spec_gen *g)
 {
 	free(g->source);
+	free(g->model);
 	free_names(g->from, g->nfrom);
 	free_names(g->to, g->nto);
 	free(g->label);
@@ -1184,14 +1185,14 @@ static bool take_clause(struct parser *p, struct spec_gen *g, const struct token
 	if (is_word(kw, "using")) {
 		const struct token *t = &p->t[p->i + 1 < p->n ? p->i + 1 : p->i];
 
-		bit = is_word(t, "source") ? C_SOURCE : C_FLOWS;
+		bit = is_word(t, "source") ? C_SOURCE : is_word(t, "model") ? C_MODEL : C_FLOWS;
 	}
 	if (!bit)
 		return false;
 	next(p);
 	if (g->seen & bit)
 		perr(p, kw, NULL, "'%.*s%s' is given twice", (int)kw->n, kw->s,
-		     bit == C_SOURCE ? " source" : bit == C_FLOWS ? " ... flows" : "");
+		     bit == C_SOURCE ? " source" : bit == C_MODEL ? " model" : bit == C_FLOWS ? " ... flows" : "");
 	g->seen |= bit;
 
 	switch (bit) {
@@ -1231,6 +1232,23 @@ static bool take_clause(struct parser *p, struct spec_gen *g, const struct token
 		free(g->source);
 		g->source = peek(p)->kind == T_STRING ? unquote(peek(p)) : tok_dup(peek(p));
 		g->source_loc = next(p)->loc;
+		return true;
+	case C_MODEL:
+		next(p); /* "model" */
+		if (peek(p)->kind != T_NAME && peek(p)->kind != T_STRING) {
+			expected(p, "a behaviour model: a name from data/behaviours, or a \"file\"",
+				 "write: using model \"office.models/web.model\"");
+			return false;
+		}
+		free(g->model);
+		g->model_file = peek(p)->kind == T_STRING;
+		g->model = g->model_file ? unquote(peek(p)) : tok_dup(peek(p));
+		g->model_loc = next(p)->loc;
+		if (g->model_file && !g->model[0])
+			perr(p, prev(p), NULL, "the model's file name is empty");
+		if (g->mix)
+			perr(p, prev(p), "give each class its own statement, with its model",
+			     "a model is for the users of one class; a mix has several");
 		return true;
 	case C_FLOWS: {
 		const struct token *op = peek(p), *num;

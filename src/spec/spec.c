@@ -163,6 +163,7 @@ void spec_free(struct spec *s)
 		struct spec_gen *g = &s->gens[i];
 
 		free(g->source);
+		free(g->model);
 		for (size_t k = 0; k < g->nfrom; k++)
 			free(g->from[k].name);
 		free(g->from);

@@ -173,6 +173,9 @@ struct spec_gen {
 	struct spec_loc protos_loc;
 	char *source;               /* pinned catalog source, or NULL */
 	struct spec_loc source_loc;
+	char *model;                /* 'using model': a behaviour model, or NULL */
+	bool model_file;            /* a "file" (from the spec's folder), not a name */
+	struct spec_loc model_loc;
 	struct spec_name *from, *to; /* ranges expanded; "external" kept */
 	size_t nfrom, nto;
 	struct spec_loc from_loc, to_loc;

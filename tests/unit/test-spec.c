@@ -336,6 +336,32 @@ static void clauses(void **state)
 	expect_error_at(s, 0, 1, 48, "'with' is given twice");
 	spec_free(s);
 
+	/* using model: a "file" from the spec's folder, or a name */
+	s = parse("generate web traffic from h1 to h2 with 1 Mbps using model \"m/web-http.model\" ;"
+		  "generate web traffic from h1 to h2 with 1 Mbps using model web using >= 2 flows ;");
+	expect_errors(s, 0);
+	assert_string_equal(s->gens[0].model, "m/web-http.model");
+	assert_true(s->gens[0].model_file);
+	assert_string_equal(s->gens[1].model, "web");
+	assert_false(s->gens[1].model_file);
+	assert_int_equal(s->gens[1].flows, 2);
+	spec_free(s);
+
+	s = parse("generate web traffic from h1 to h2 with 1 Mbps using model a using model b ;");
+	expect_errors(s, 1);
+	expect_error_at(s, 0, 1, 62, "'using model' is given twice");
+	spec_free(s);
+
+	s = parse("generate mix from h1 to h2 with 1 Mbps using model web : web 100% ;");
+	expect_errors(s, 1);
+	expect_error_at(s, 0, 1, 52, "a model is for the users of one class; a mix has several");
+	spec_free(s);
+
+	s = parse("generate web traffic from h1 to h2 with 1 Mbps using model ;");
+	expect_errors(s, 1);
+	expect_error_at(s, 0, 1, 60, "expected a behaviour model");
+	spec_free(s);
+
 	s = parse("generate web traffic from h1 with 1 Mbps ;");
 	expect_errors(s, 1);
 	expect_error_at(s, 0, 1, 1, "generate statement has no 'to'");
