@@ -6,6 +6,7 @@
  * The message parsers (http.h) come first, then the server, then the
  * client. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1083,6 +1084,7 @@ static int serve(struct host *h, struct stats *st, const struct model *m, uint16
 #define CLI_TIMEOUT 60.0            /* s: a response must make progress */
 #define CLI_LINGER 5.0              /* s: after our FIN, the server's */
 #define CLI_WATCH 0.2               /* s: how often the stop flag is looked at */
+#define CLI_MAX_REQUEST 8192        /* bytes of a request head, at most (nginx's line limit) */
 
 enum { A_OPEN, A_FETCH, A_THINK, A_FOLLOW, A_DOWNLOAD, A__COUNT };
 
@@ -1135,6 +1137,7 @@ struct hconn {
 	struct http_chunked ch;
 	uint64_t left;             /* body bytes to come */
 	uint32_t nreq;             /* requests sent on it */
+	uint32_t max_req;          /* then it is closed (conn_requests); 0: never */
 	uint8_t slot;
 	uint8_t kind;              /* R_* of the request in flight */
 	uint8_t body;              /* B_* */
@@ -1245,12 +1248,54 @@ static const char *accept_for(const char *path, int kind)
 	return "*/*";
 }
 
+/* Cookies that bring a request to want bytes (request_size): the
+ * session and tracking values a site sets, which make most of the
+ * spread of real request sizes.  Names and values are drawn; nothing
+ * when the request is that large already. */
+static void cookies(struct hb *b, size_t want, size_t tail, struct rng *r)
+{
+	static const char *const names[] = { "_ga", "_gid", "sid", "csrftoken", "_fbp", "consent", "prefs", "ab" };
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	/* and the tail still to come: the Connection field, the empty line */
+	size_t end = MIN(want, b->cap) - tail;
+	unsigned i = 0;
+
+	if (MIN(want, b->cap) < 64 || b->n + 40 > end)
+		return;
+	HB_LIT(b, "\r\nCookie: ");
+	for (;;) {
+		const char *nm = names[i % ARRAY_SIZE(names)];
+		size_t n = strlen(nm), len;
+
+		/* "; " name, a number after the first round, "=", a value */
+		if (b->n + 2 + n + 4 + 1 + 8 > end)
+			break;
+		if (i)
+			HB_LIT(b, "; ");
+		hb_put(b, nm, n);
+		if (i >= ARRAY_SIZE(names))
+			hb_u64(b, i / ARRAY_SIZE(names));
+		HB_LIT(b, "=");
+		len = 16 + rng_below(r, 80);    /* once: MIN() names its arguments twice */
+		len = MIN(end - b->n, len);
+		if (end - b->n - len < 24)
+			len = end - b->n;       /* no stub of a pair at the end */
+		for (size_t k = 0; k < len; k++)
+			b->p[b->n + k] = b64[rng_below(r, 64)];
+		b->n += len;
+		i++;
+	}
+}
+
 static void hc_send(struct hconn *hc, const char *path, int kind)
 {
 	struct user *u = hc->u;
 	struct client *cl = u->cl;
-	char buf[1024];
+	char buf[CLI_MAX_REQUEST];
 	struct hb b = { buf, 0, sizeof(buf) };
+	bool last = hc->max_req && hc->nreq + 1 >= hc->max_req;
+	const char *tail;
+	double want = model_draw(cl->env.model, "request_size", &u->rng, 0);
 
 	HB_LIT(&b, "GET ");
 	hb_str(&b, path);
@@ -1266,7 +1311,10 @@ static void hc_send(struct hconn *hc, const char *path, int kind)
 		hb_str(&b, cl->origin);
 		hb_str(&b, u->page);
 	}
-	HB_LIT(&b, "\r\nConnection: keep-alive\r\n\r\n");
+	tail = last ? "\r\nConnection: close\r\n\r\n" : "\r\nConnection: keep-alive\r\n\r\n";
+	if (want > 0)
+		cookies(&b, (size_t)MIN(want, CLI_MAX_REQUEST), strlen(tail), &u->rng);
+	hb_str(&b, tail);
 	conn_write(&hc->c, buf, b.n);
 	if (!conn_is_open(&hc->c)) {
 		u->failed = true;       /* closed already: its memory is going */
@@ -1320,6 +1368,9 @@ static struct hconn *hc_get(struct user *u)
 	hc = xcalloc(1, sizeof(*hc));
 	hc->slot = (uint8_t)slot;
 	hc->t.cb = hc_timeout;
+	if (model_has(cl->env.model, "conn_requests"))
+		hc->max_req = (uint32_t)MAX(1, MIN(1e6, lround(model_draw(cl->env.model, "conn_requests",
+									     &u->rng, 1))));
 	hc->c.st = cl->env.st;
 	r = conn_connect(&hc->c, cl->env.host->loop, &cli_ops, cl->env.host->addr, cl->env.server,
 			 cl->env.port);

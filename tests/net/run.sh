@@ -169,6 +169,39 @@ for prog in $progs; do
 		run_one "$prog-$p" "$p" "$prog"
 	done
 done
+# A statement's own model ('using model'): requests padded with cookies
+# to the model's request_size, each connection closed after its
+# conn_requests; tshark judges both on the wire.
+if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w http)" ]; then
+	sed -e '/^param parallel_conns/d' data/behaviours/web.model >"$T/own.model"
+	cat >>"$T/own.model" <<-EOF
+	param parallel_conns  2
+	param request_size    quantiles(900 B, 1000 B)
+	param conn_requests   2
+	EOF
+	echo 'generate web traffic from h1 to h2 with 2 Mbps over http using model "own.model" using source http for 8 s ;' >"$T/own.dyn"
+	if timeout 90 "$DYNAMO" run --open-loop --record "$T/own.pcapng" "$T/own.dyn" >"$T/own.out" 2>&1; then
+		ok "using model: dynamo run"
+		tshark -r "$T/own.pcapng" -Y 'http.request && tcp.dstport == 80' -T fields -e tcp.stream -e tcp.len \
+			-e http.connection 2>/dev/null >"$T/own.req"
+		n=$(wc -l <"$T/own.req")
+		out=$(awk '$2 < 900 || $2 > 1000 { print }' "$T/own.req" | tee "$T/own.bad" | wc -l)
+		if [ "$n" -ge 10 ] && [ "$out" -eq 0 ]; then
+			ok "using model: every request is 900-1000 bytes, as request_size says ($n requests)"
+		else
+			not_ok "using model: every request is 900-1000 bytes" "$out of $n outside: $(head -3 "$T/own.bad")"
+		fi
+		bad=$(awk '{ k[$1]++; if (k[$1] == 2 && $3 != "close") b++; if (k[$1] > 2) b++ } END { print b + 0 }' "$T/own.req")
+		if [ "$n" -ge 10 ] && [ "$bad" -eq 0 ]; then
+			ok "using model: at most 2 requests a connection, the second with Connection: close"
+		else
+			not_ok "using model: at most 2 requests a connection" "$bad connections otherwise"
+		fi
+	else
+		not_ok "using model: dynamo run" "$(tail -5 "$T/own.out")"
+	fi
+fi
+
 # catalog measure: a source run alone, its profile written into a copy
 # of its entry, the rest of the file kept.
 if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w redis)" ]; then
