@@ -7,6 +7,7 @@
 #include "../control/lab.h"
 #include "../lib/out.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char cmd_clone_usage[] =
 	"usage: dynamo clone CAPTURE [-o FILE.dyn] [--profile FILE.json] [--json]\n"
@@ -353,6 +355,63 @@ void cli_ndpi_map(char *out, size_t n)
 	snprintf(out, n, "%s/clone/ndpi.map", data);
 }
 
+/* Behaviour models fitted to the capture, one per server and protocol
+ * (one server answers all its groups), into OUTPUT's name less .dyn
+ * plus .models/; each group's statement names its model. */
+static int write_models(struct clone_result *r, const char *output, const char *capture,
+			const bool *playable, char **dirp, size_t *nmodels)
+{
+	size_t len = strlen(output), *idx = xcalloc(r->ngroups + 1, sizeof(*idx));
+	const char *base;
+	char *dir;
+	int status = EXIT_OK;
+
+	if (len > 4 && !strcmp(output + len - 4, ".dyn"))
+		len -= 4;
+	dir = *dirp = xasprintf("%.*s.models", (int)len, output);
+	base = strrchr(dir, '/');
+	base = base ? base + 1 : dir;
+	for (size_t i = 0; i < r->ngroups && status == EXIT_OK; i++) {
+		struct clone_group *g = &r->groups[i];
+		struct buf text = { 0 };
+		size_t n = 0;
+		char *path, name[96];
+		FILE *f;
+
+		if (g->model || !playable[g->cls] || g->czone == CLONE_EXTERNAL)
+			continue;
+		for (size_t j = i; j < r->ngroups; j++)
+			if (r->groups[j].server == g->server && r->groups[j].proto == g->proto &&
+			    r->groups[j].cls == g->cls && r->groups[j].czone != CLONE_EXTERNAL)
+				idx[n++] = j;
+		if (!clone_fit(r, idx, n, capture, &text)) {
+			buf_free(&text);
+			continue;
+		}
+		if (!*nmodels && mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "dynamo: %s: %s\n", dir, strerror(errno));
+			status = EXIT_FAIL;
+		}
+		snprintf(name, sizeof(name), "%s-%s-%s.model", spec_class_name(g->cls),
+			 spec_proto_name(g->proto), g->server < 0 ? "external" : r->hosts[g->server].name);
+		path = xasprintf("%s/%s", dir, name);
+		if (status == EXIT_OK && (!(f = fopen(path, "w")) ||
+		    fwrite(text.p, 1, text.len, f) != text.len || fclose(f))) {
+			fprintf(stderr, "dynamo: %s: cannot write it\n", path);
+			status = EXIT_FAIL;
+		}
+		if (status == EXIT_OK) {
+			for (size_t k = 0; k < n; k++)
+				r->groups[idx[k]].model = xasprintf("%s/%s", base, name);
+			++*nmodels;
+		}
+		free(path);
+		buf_free(&text);
+	}
+	free(idx);
+	return status;
+}
+
 int cmd_clone(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -381,7 +440,8 @@ int cmd_clone(int argc, char **argv)
 	struct reader *rd = NULL;
 	struct buf spec = { 0 };
 	uint64_t unplayable = 0;
-	size_t ninternal = 0;
+	size_t ninternal = 0, nmodels = 0;
+	char *mdir = NULL;
 	int c, status = EXIT_FAIL;
 	FILE *f;
 
@@ -466,6 +526,9 @@ int cmd_clone(int argc, char **argv)
 		goto out;
 	}
 	clone_anonymize(&res, key);
+	if (output && (status = write_models(&res, output, capture, playable, &mdir, &nmodels)) != EXIT_OK)
+		goto out;
+	status = EXIT_FAIL;
 	clone_spec(&res, capture, playable, &spec, &unplayable);
 	if (output) {
 		f = fopen(output, "w");
@@ -500,9 +563,13 @@ int cmd_clone(int argc, char **argv)
 		out_free(o);
 	} else {
 		summary(output ? stdout : stderr, &res, output ? output : "the spec", unplayable);
+		if (nmodels)
+			printf("wrote %zu behaviour model%s fitted to the capture into %s/\n", nmodels,
+			       nmodels == 1 ? "" : "s", mdir);
 	}
 	status = EXIT_OK;
 out:
+	free(mdir);
 	buf_free(&spec);
 	clone_result_free(&res);
 	live_reader = NULL;

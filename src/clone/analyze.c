@@ -32,6 +32,7 @@ struct cflow {
 	/* the exchange under way (TCP): who speaks, how much so far, and
 	 * when the last response ended */
 	uint64_t burst_bytes, burst_end_ns, resp_end_ns;
+	uint32_t nreq;              /* requests: the client's bursts */
 	uint8_t burst_dir;
 };
 
@@ -403,6 +404,7 @@ static void exchange(struct ctx *x, struct cflow *cf, const struct pkt *k, int d
 			hist_add(&x->res->groups[cf->group].think_us,
 				 (double)(ts - cf->resp_end_ns) / 1000);
 		cf->burst_dir = (uint8_t)dir;
+		cf->nreq += dir == FLOW_UP;
 	}
 	cf->burst_bytes += k->payload_len;
 	cf->burst_end_ns = ts;
@@ -419,7 +421,6 @@ static void on_end(struct flow *f, enum flow_end why, void *arg)
 	uint64_t bytes = f->bytes[0] + f->bytes[1], dur = f->last_ns - f->first_ns;
 	uint64_t first = cf->first_active, last = first + dur;
 
-	(void)why;
 	if (cf->group < 0)
 		resolve(x, f, cf);
 	burst_done(x, cf);
@@ -431,6 +432,10 @@ static void on_end(struct flow *f, enum flow_end why, void *arg)
 	g->packets[1] += f->packets[1];
 	hist_add(&g->flow_bytes, (double)bytes);
 	hist_add(&g->flow_us, (double)dur / 1000);
+	/* requests a connection carries, from those that closed: one the
+	 * capture cut off or that went idle may have carried more */
+	if (cf->nreq && why == FLOW_CLOSED)
+		hist_add(&g->flow_reqs, cf->nreq);
 	if (!g->first_ns || first < g->first_ns)
 		g->first_ns = first;
 	g->last_ns = MAX(g->last_ns, last);

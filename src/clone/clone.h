@@ -96,6 +96,8 @@ struct clone_group {
 	 * last packet to the next request's first.  What sizes the objects
 	 * and pauses of a source that reproduces the group. */
 	struct hist req_bytes, resp_bytes, think_us;
+	struct hist flow_reqs;        /* requests on each TCP flow that closed with some */
+	char *model;                  /* 'using model' of its statement, or NULL */
 	struct clone_series rate, opens, starts;
 	uint32_t *clients;            /* host indices */
 	size_t nclients, clients_cap;
@@ -141,6 +143,14 @@ void clone_anonymize(struct clone_result *res, const char *key);
  * comments, and their bytes counted in *unplayable. */
 void clone_spec(struct clone_result *res, const char *capture, const bool *playable,
 		struct buf *b, uint64_t *unplayable);
+
+/* A behaviour model fitted to groups (their indices in res; the same
+ * server and protocol, as one server answers them all), as model text
+ * into b: the protocol's actions, with the sizes and pauses the capture
+ * shows, as quantiles.  false when no model of their protocol can be
+ * fitted (only web's are, for now) or they hold too few exchanges. */
+bool clone_fit(const struct clone_result *res, const size_t *groups, size_t n, const char *capture,
+	       struct buf *b);
 
 /* The group's rate over active time, bits/s; the fewest flows open in
  * 90 % of its seconds. */

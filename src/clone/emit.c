@@ -340,6 +340,8 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			buf_printf(b, " over %s", spec_proto_name(g->proto));
 		if (flows >= 2)
 			buf_printf(b, " using >= %llu flows", (unsigned long long)flows);
+		if (g->model)
+			buf_printf(b, " using model \"%s\"", g->model);
 		buf_printf(b, " label \"");
 		for (size_t j = 0, n = 0; j < 4; j++) {
 			if (!g->names[j].bytes)
@@ -363,6 +365,7 @@ void clone_result_free(struct clone_result *res)
 		free(res->groups[i].rate.v);
 		free(res->groups[i].opens.v);
 		free(res->groups[i].starts.v);
+		free(res->groups[i].model);
 	}
 	free(res->hosts);
 	free(res->subnets);

@@ -114,6 +114,36 @@ if jq -e '.mix_error > 0 and .classes.web.packet_size.js > 0' "$T/out" >/dev/nul
 else
 	not_ok "compare: two different captures are apart" "$(head -c 1500 "$T/out")"
 fi
+# Fitted models: with -o, one per server and protocol beside the spec,
+# named by the statements; the spec checks and plans with them
+expect_exit 0 "clone -o writes fitted models" "$DYNAMO" clone $C/cs-http_espn.pcapng -o "$T/espn.dyn"
+expect_grep "$T/out" "wrote 1 behaviour model fitted to the capture into $T/espn.models/" "says where"
+m=$T/espn.models/web-http-external.model
+if [ -f "$m" ] && grep -q 'using model "espn.models/web-http-external.model"' "$T/espn.dyn"; then
+	ok "the web statement names its model, beside the spec"
+else
+	not_ok "the web statement names its model, beside the spec" "$(grep generate "$T/espn.dyn")"
+fi
+# tshark's own view of the requests: their sizes are the model's
+tshark -r $C/cs-http_espn.pcapng -Y http.request -T fields -e tcp.len 2>/dev/null | sort -n >"$T/req"
+n=$(wc -l <"$T/req")
+med=$(sed -n "$(( (n + 1) / 2 ))p" "$T/req")
+fit=$(sed -n 's/^param request_size *quantiles(//p' "$m" | tr -d ')B ' | awk -F', *' '{ print $11 }')
+if [ -n "$fit" ] && awk -v a="$fit" -v b="$med" 'BEGIN { exit !(a >= b * 0.9 && a <= b * 1.1) }'; then
+	ok "the model's median request is tshark's (model $fit, tshark $med bytes of $n requests)"
+else
+	not_ok "the model's median request is tshark's" "model '$fit', tshark $med of $n"
+fi
+expect_exit 0 "the spec with its models checks" "$DYNAMO" check "$T/espn.dyn"
+expect_exit 0 "and plans" "$DYNAMO" plan "$T/espn.dyn"
+expect_grep "$T/out" 'model     "espn.models/web-http-external.model"' "plan shows the model"
+expect_exit 0 "clone to standard output" sh -c "'$DYNAMO' clone $C/cs-http_espn.pcapng 2>/dev/null"
+if grep -q "using model" "$T/out"; then
+	not_ok "without -o no model is written or named"
+else
+	ok "without -o no model is written or named"
+fi
+
 expect_exit 0 "compare --html" "$DYNAMO" compare --html "$T/c.html" $C/ndpi-chrome.pcap $C/cs-http_espn.pcapng
 svgs=$(grep -c '<svg' "$T/c.html")
 if [ "$svgs" -ge 8 ] && grep -q '</html>' "$T/c.html"; then
