@@ -1,12 +1,14 @@
 /* agent.c - the table of built-in agents and the socket helpers they
  * share. */
 #include <errno.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent.h"
+#include "../lib/util.h"
 
 /* Weak while the agents land one by one; a missing one is skipped. */
 #define AGENT(x) extern const struct agent x __attribute__((weak));
@@ -34,6 +36,23 @@ const struct agent *agent_by_name(const char *name)
 		if (table[i] && !strcmp(table[i]->name, name))
 			return table[i];
 	return NULL;
+}
+
+struct model *agent_model(const struct agent *a, const char *datadir, const char *path, char **msg)
+{
+	char *dir = xasprintf("%s/behaviours", datadir);
+	struct model *m = path ? model_load_file(path, msg) : model_load(dir, a->model, msg);
+
+	free(dir);
+	if (m && (*msg = model_check(m, a->actions, a->params))) {
+		char *why = *msg;
+
+		*msg = xasprintf("%s (for %s users)", why, a->name);
+		free(why);
+		model_free(m);
+		m = NULL;
+	}
+	return m;
 }
 
 int agent_listen_tcp(uint16_t port, int *fd)

@@ -54,6 +54,11 @@ static inline double agent_think_scale(const struct agent_env *e)
 	return e->think_scale * (e->host->think > 0 ? e->host->think : 1.0);
 }
 
+/* The model a's users (and server) follow: the file at path, or with
+ * path NULL a's own, DATADIR/behaviours/<a->model>.model; checked
+ * against the actions and params a knows.  NULL with an allocated
+ * reason in *msg. */
+struct model *agent_model(const struct agent *a, const char *datadir, const char *path, char **msg);
 const struct agent *agent_find(enum spec_proto p);
 const struct agent *agent_by_name(const char *name);
 

@@ -1279,7 +1279,7 @@ static void cookies(struct hb *b, size_t want, size_t tail, struct rng *r)
 		len = 16 + rng_below(r, 80);    /* once: MIN() names its arguments twice */
 		len = MIN(end - b->n, len);
 		if (end - b->n - len < 24)
-			len = end - b->n;       /* no stub of a pair at the end */
+			len = end - b->n;       /* no scrap of a value at the end */
 		for (size_t k = 0; k < len; k++)
 			b->p[b->n + k] = b64[rng_below(r, 64)];
 		b->n += len;

@@ -455,14 +455,12 @@ static struct model *load_model(const struct setup *s, enum spec_proto proto, ch
 				size_t errlen)
 {
 	const struct agent *a = agent_find(proto);
-	char *dir = xasprintf("%s/behaviours", s->datadir), *msg = NULL;
-	struct model *m = !a ? NULL : s->model ? model_load_file(s->model, &msg)
-		: model_load(dir, a->model, &msg);
+	char *msg = NULL;
+	struct model *m = a ? agent_model(a, s->datadir, s->model, &msg) : NULL;
 
 	if (!m)
 		snprintf(err, errlen, "%s", msg ? msg : "no agent for the protocol");
 	free(msg);
-	free(dir);
 	return m;
 }
 

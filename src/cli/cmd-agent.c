@@ -105,7 +105,7 @@ int cmd_agent(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct cmd *self = cli_find("agent");
-	char datadir[PATH_MAX] = "", err[256] = "", *dir = NULL, *msg = NULL;
+	char datadir[PATH_MAX] = "", err[256] = "", *msg = NULL;
 	unsigned long port = 0, users = 1;
 	uint64_t duration_us = 0;
 	double think = 1;
@@ -167,8 +167,7 @@ int cmd_agent(int argc, char **argv)
 		port = spec_proto_port(a->proto);
 	if (!datadir[0])
 		cli_find_datadir(datadir, sizeof(datadir));
-	dir = xasprintf("%s/behaviours", datadir);
-	if (!(m = model_load(dir, a->model, &msg)) || (msg = model_check(m, a->actions, a->params))) {
+	if (!(m = agent_model(a, datadir, NULL, &msg))) {
 		fprintf(stderr, "dynamo: %s\n", msg);
 		goto out;
 	}
@@ -234,6 +233,5 @@ out:
 		close(sig_io.fd);
 	model_free(m);
 	free(msg);
-	free(dir);
 	return status;
 }

@@ -129,10 +129,10 @@ bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, con
 	buf_printf(b, "# %llu requests on %llu connections of %llu client%s (%s). The actions\n",
 		   (unsigned long long)requests, (unsigned long long)flows, (unsigned long long)clients,
 		   clients == 1 ? "" : "s", spec_proto_name(g0->proto));
-	buf_puts(b, "# are data/behaviours/web.model's; sizes, pauses and requests per\n"
-		    "# connection are the capture's, as quantiles every 5 %. Responses\n"
-		    "# are less a head of about " "240" " bytes; a page load is the requests\n"
-		    "# between two pauses of 0.2 s or more. Edit freely.\n\n");
+	buf_printf(b, "# are data/behaviours/web.model's; sizes, pauses and requests per\n"
+		      "# connection are the capture's, as quantiles every 5 %%. Responses\n"
+		      "# are less a head of about %d bytes; a page load is the requests\n"
+		      "# between two pauses of %g s or more. Edit freely.\n\n", HEAD_BYTES, PAUSE_US / 1e6);
 	buf_puts(b, "start open_page\naction open_page\naction follow_link\naction fetch_objects\n");
 	buf_puts(b, "action think          think ");
 	if (!put_quantiles(b, think, PAUSE_US, FIT_MIN, 1e-6, 0, 0.2, "s"))

@@ -174,6 +174,12 @@ rules:
 	return via;
 }
 
+/* Two tasks' model files (NULL: the agent's own) are the same one. */
+static bool same_model(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 /* A client task on host a toward server b, and b's server unless
  * another task already runs it. */
 static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t counter, size_t a,
@@ -225,8 +231,7 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 		return -EINVAL;
 	}
 	/* a server makes its content from its model: one model a server */
-	if (have && !(have->model == tk->model || (have->model && tk->model &&
-						    !strcmp(have->model, tk->model)))) {
+	if (have && !same_model(have->model, tk->model)) {
 		snprintf(err, errlen,
 			 "statement %zu: the %s server on %s port %u would need two models (%s and %s); "
 			 "give the statements the same model, or servers of their own",
@@ -376,26 +381,6 @@ static void shard_tasks(struct ctx *x)
 	}
 }
 
-/* The model a task's users (or its server) follow, checked against its
- * agent; NULL with the reason in *msg. */
-static struct model *task_model(const struct ctx *x, const struct task *tk, char **msg)
-{
-	char *dir = xasprintf("%s/behaviours", x->o->datadir);
-	struct model *m = tk->model ? model_load_file(tk->model, msg)
-		: model_load(dir, tk->a->model, msg);
-
-	free(dir);
-	if (m && (*msg = model_check(m, tk->a->actions, tk->a->params))) {
-		char *why = *msg;
-
-		*msg = xasprintf("%s (for %s users)", why, tk->a->name);
-		free(why);
-		model_free(m);
-		m = NULL;
-	}
-	return m;
-}
-
 static void free_models(struct ctx *x)
 {
 	for (size_t s = 0; x->models && s < x->p->nstmts; s++)
@@ -412,7 +397,7 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 
 	for (size_t i = 0; !r && i < x.ntasks; i++) {
 		char *msg = NULL;
-		struct model *m = task_model(&x, &x.tasks[i], &msg);
+		struct model *m = agent_model(x.tasks[i].a, datadir, x.tasks[i].model, &msg);
 
 		if (!m) {
 			r = -EINVAL;
@@ -809,11 +794,10 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 			continue;
 		/* one copy of each (agent, model file) on this process */
 		for (m = 0; m < nmodels; m++)
-			if (model_of[m]->a == tk->a && (model_of[m]->model == tk->model ||
-			    (model_of[m]->model && tk->model && !strcmp(model_of[m]->model, tk->model))))
+			if (model_of[m]->a == tk->a && same_model(model_of[m]->model, tk->model))
 				break;
 		if (m == nmodels) {
-			if (!(md = task_model(x, tk, &msg)))
+			if (!(md = agent_model(tk->a, x->o->datadir, tk->model, &msg)))
 				node_fail(out, "%s", msg);
 			models = xreallocarray(models, nmodels + 1, sizeof(*models));
 			model_of = xreallocarray(model_of, nmodels + 1, sizeof(*model_of));

@@ -33,7 +33,6 @@ struct conn__chunk {
 #define WINDOW_MIN 2048         /* a paced connection's receive buffer, at least */
 #define WINDOW_SEGMENTS 4.0     /* full segments its window should hold, */
 #define WINDOW_BURST_S 0.02     /* if they are no more than this much of its rate */
-
 #define RTT_FLOOR_US 250       /* the round trip its window is made for, at least */
 #define IOV_MAX_BATCH 64
 
@@ -160,8 +159,10 @@ static void want(struct conn *c)
 		 * ahead of it */
 		unsigned keep = mask & IO_IN && pace_ok_read(pc) ? IO_IN : 0;
 
-		c->pw.cb = paced_cb;
-		pace_wait(pc, &c->pw);
+		if (mask & ~keep) {
+			c->pw.cb = paced_cb;
+			pace_wait(pc, &c->pw);
+		}
 		mask = keep;
 	}
 	if (loop_io_set(c->loop, &c->io, mask) < 0)

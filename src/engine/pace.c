@@ -119,22 +119,34 @@ void pace_set(struct pace *p, double rate)
 	arm(p);
 }
 
-bool pace_ok(struct pace *p)
+/* May bytes move, going down to ahead bytes below an empty bucket? */
+static bool ok_below(struct pace *p, double ahead)
 {
 	if (p->rate <= 0)
 		return true;
 	refill(p);
-	return p->tokens > 0;
+	return p->tokens * p->unit > -ahead;
 }
 
-size_t pace_room(struct pace *p, size_t want)
+/* The most to move in one go, down to ahead bytes below empty. */
+static size_t room_below(struct pace *p, size_t want, double ahead)
 {
 	double room;
 
 	if (p->rate <= 0)
 		return want;
-	room = MAX(p->tokens * p->unit, QUANTUM_MIN);
+	room = MAX(p->tokens * p->unit + ahead, QUANTUM_MIN);
 	return room >= (double)want ? want : (size_t)room;
+}
+
+bool pace_ok(struct pace *p)
+{
+	return ok_below(p, 0);
+}
+
+size_t pace_room(struct pace *p, size_t want)
+{
+	return room_below(p, want, 0);
 }
 
 double pace_ahead(const struct pace *p)
@@ -146,20 +158,12 @@ double pace_ahead(const struct pace *p)
 
 bool pace_ok_read(struct pace *p)
 {
-	if (p->rate <= 0)
-		return true;
-	refill(p);
-	return p->tokens > -pace_ahead(p) / p->unit;
+	return ok_below(p, pace_ahead(p));
 }
 
 size_t pace_room_read(struct pace *p, size_t want)
 {
-	double room;
-
-	if (p->rate <= 0)
-		return want;
-	room = MAX(p->tokens * p->unit + pace_ahead(p), QUANTUM_MIN);
-	return room >= (double)want ? want : (size_t)room;
+	return room_below(p, want, pace_ahead(p));
 }
 
 void pace_take(struct pace *p, size_t n)
