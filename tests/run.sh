@@ -73,6 +73,7 @@ for flavour in plain asan; do
 		group "$flavour/net/control" tests/net/control.sh "$dyn" 20
 		group "$flavour/net/mix" tests/net/mix.sh "$dyn" 15 60
 		group "$flavour/net/pps" tests/net/pps.sh "$dyn" 25 5000
+		group "$flavour/net/paced" tests/net/paced.sh "$dyn" 15 1000
 		group "$flavour/net/run" tests/net/run.sh "$dyn"
 	else
 		group "$flavour/net/run" tests/net/run.sh "$dyn" http dns mosquitto

@@ -69,6 +69,8 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h>
 
+#include "../engine/conn.h"
+#include "../engine/pace.h"
 #include "../lib/util.h"
 #include "agent.h"
 #include "ssh.h"
@@ -2050,6 +2052,9 @@ struct user {
 	struct io io;
 	struct timer t;
 	struct defer d;
+	struct pace_wait pw;            /* waiting for the group's bucket */
+	struct ssh_counter_struct ctr;  /* what libssh moved on the socket */
+	uint64_t ctr_seen;              /* of it, what the bucket was told */
 	struct client *cl;
 	struct user *next;
 	ssh_session s;
@@ -2165,6 +2170,7 @@ static void u_free(struct user *u)
 	u->gone = true;
 	loop_timer_stop(l, &u->t);
 	loop_io_stop(l, &u->io);
+	pace_cancel(&u->pw);
 	for (struct user **p = &u->cl->users; *p; p = &(*p)->next) {
 		if (*p == u) {
 			*p = u->next;
@@ -2183,6 +2189,7 @@ static void u_end(struct user *u, bool polite, double pause)
 	struct stats *st = u->cl->env.st;
 
 	loop_io_stop(l, &u->io);
+	pace_cancel(&u->pw);
 	if (u->s) {
 		if (u->ev) {
 			ssh_event_remove_session(u->ev, u->s);
@@ -2239,6 +2246,9 @@ static void u_connect(struct user *u)
 		return;
 	}
 	ssh_set_blocking(u->s, 0);
+	memset(&u->ctr, 0, sizeof(u->ctr));
+	u->ctr_seen = 0;
+	ssh_set_counters(u->s, &u->ctr, NULL);
 	u->shell_closed = u->x_closed = u->prompt = false;
 	u->act = model_start(e->model);
 	u->state = U_CONNECT;
@@ -2255,6 +2265,57 @@ static void nonblock(int fd)
 
 	if (fl >= 0 && !(fl & O_NONBLOCK))
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Tell the group's bucket what libssh moved on the socket since it
+ * was last told (key exchange and all: the bytes are the wire's). */
+static void u_count(struct user *u)
+{
+	struct pace *pc = u->cl->env.st->pace;
+	uint64_t moved = u->ctr.in_bytes + u->ctr.out_bytes;
+
+	if (pc && moved > u->ctr_seen)
+		pace_take(pc, (size_t)MIN(moved - u->ctr_seen, (uint64_t)SIZE_MAX));
+	u->ctr_seen = moved;
+}
+
+static void u_paced(struct pace_wait *w)
+{
+	struct user *u = container_of(w, struct user, pw);
+
+	u_io(u_loop(u), &u->io, 0);
+}
+
+/* A file copy up has bytes to write. */
+static bool u_writing(const struct user *u)
+{
+	return u->state == U_XFER && u->x_left;
+}
+
+/* Must the session wait for the bucket: no reading once the reads ran
+ * their allowance ahead of it, no copying up while it is empty?  If so,
+ * it is woken when the bucket refills. */
+static bool u_held(struct user *u)
+{
+	struct pace *pc = u->cl->env.st->pace;
+
+	if (!pc || !u->s || (pace_ok_read(pc) && (!u_writing(u) || pace_ok(pc))))
+		return false;
+	u->pw.cb = u_paced;
+	pace_wait(pc, &u->pw);
+	return !pace_ok_read(pc);
+}
+
+/* Let libssh read and write, as far as the bucket allows. */
+static void u_pump(struct user *u)
+{
+	for (int i = 0; i < PUMPS && u->ev && !u_held(u); i++) {
+		int rc = ssh_event_dopoll(u->ev, 0);
+
+		u_count(u);
+		if (rc != SSH_OK)
+			break;
+	}
 }
 
 static void key(struct user *u, const char *p, size_t n)
@@ -2412,6 +2473,9 @@ static void u_step(struct user *u)
 	case U_CONNECT:
 		rc = ssh_connect(u->s);
 		if (ssh_get_fd(u->s) != SSH_INVALID_SOCKET) {
+			if (u->io.fd < 0)
+				/* nothing has come yet but the SYN-ACK */
+				conn_window_small(ssh_get_fd(u->s), st->pace);
 			u->io.fd = ssh_get_fd(u->s);
 			nonblock(u->io.fd);
 		}
@@ -2427,6 +2491,7 @@ static void u_step(struct user *u)
 			}
 			return;
 		}
+		conn_window_fit(u->io.fd, st->pace);
 		/* pump through an event of its own from now on */
 		u->ev = ssh_event_new();
 		if (!u->ev || ssh_event_add_session(u->ev, u->s) != SSH_OK) {
@@ -2486,9 +2551,11 @@ static void u_step(struct user *u)
 		}
 		return;
 	case U_XFER:
-		if (u->x_left) {
+		if (u->x_left && (!st->pace || pace_ok(st->pace))) {
+			uint64_t n = st->pace ? pace_room(st->pace, (size_t)MIN(u->x_left, CHUNK))
+					      : u->x_left;
 			int64_t r = stream(u->s, u->xfer, &u->cl->env.host->content, true, u->x_key,
-					   u->x_off, u->x_left);
+					   u->x_off, n);
 
 			if (r < 0) {
 				u_fail(u);
@@ -2574,9 +2641,16 @@ static void u_drive(struct user *u)
 	}
 	if (u->gone || u->state == U_IDLE || u->io.fd < 0)
 		return;
+	u_count(u);
 	/* the server hung up, or libssh gave up on the socket */
-	if (dead(u->s) || !watch(u_loop(u), &u->io, u->s))
+	if (dead(u->s)) {
 		u_fail(u);
+	} else if (u_held(u)) {
+		if (loop_io_set(u_loop(u), &u->io, 0) < 0)
+			u_fail(u);
+	} else if (!watch(u_loop(u), &u->io, u->s)) {
+		u_fail(u);
+	}
 }
 
 static void u_io(struct loop *l, struct io *io, unsigned revents)
@@ -2584,8 +2658,12 @@ static void u_io(struct loop *l, struct io *io, unsigned revents)
 	struct user *u = container_of(io, struct user, io);
 
 	(void)revents;
-	if (u->ev)
-		pump(u->ev);
+	if (u->io.fd >= 0 && u_held(u)) {
+		if (loop_io_set(l, &u->io, 0) < 0)
+			u_fail(u);
+		return;
+	}
+	u_pump(u);
 	/* progress: patience starts again */
 	if (u->state != U_THINK && u->state != U_TYPE)
 		u->deadline = loop_now(l) + (stopping(u) ? STOP_NS : WAIT_NS);
@@ -2670,6 +2748,9 @@ static void u_tick(struct loop *l, struct timer *t)
 			u_drive(u);
 		return;
 	default:
+		if (u->pw.next && !stopping(u))
+			/* it is our bucket that waits, not the server */
+			u->deadline = now + WAIT_NS;
 		if (now < u->deadline) {
 			loop_timer_start(l, t, u->deadline - now);
 			return;

@@ -43,7 +43,7 @@
 #define WARMUP_US 5000000ull      /* default warm-up */
 #define TICK_MS 100               /* the controller's period */
 #define HOST_TICK_NS 50000000ull  /* a host's look at its control slots */
-#define GROUP_USERS 4             /* users per group, unless flows say fewer */
+#define GROUP_USERS 4             /* users per group, unless fewer are planned */
 #define GROUPS_MAX 256            /* per task */
 #define RESTARTS_MAX 5            /* of one program in a run */
 #define HOST_PROCS_MAX 8          /* processes per host */
@@ -345,7 +345,7 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							uint64_t u = ((uint64_t)src->instances * src->users + src->tasks - 1) /
 								     MAX(src->tasks, 1);
 
-							users = GROUP_USERS;
+							users = (uint32_t)MAX(1, MIN(GROUP_USERS, u));
 							groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (u + users - 1) / users));
 							groups = (uint32_t)MAX(groups, MIN(GROUPS_MAX, (want + users - 1) / users));
 							think0 = src->think_scale > 0 ? src->think_scale : 1;

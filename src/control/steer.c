@@ -27,12 +27,20 @@
 #include "steer.h"
 
 #define K_START 1.08        /* IP bytes per socket byte, full segments */
-#define K_MIN_BYTES 262144  /* before this much, K_START */
-#define K_MIN_SEGMENTS 256  /* the same for packet rates */
+#define K_MIN_BYTES 262144  /* before this much, K_START, */
+#define K_MIN_SEGMENTS 256  /* the same for packet rates, */
+#define K_MIN_S 2.0         /* or this long at the target, if less: a
+			     * quiet statement's few bytes are its small
+			     * packets, whose headers and ACKs are most of
+			     * the wire (k of 2 and more for SSH keys) */
 #define TAU_S 1.0           /* warming up */
 #define TAU_WARM_S 8.0
 #define CATCH_UP 0.04       /* the ask's band around the target, warm */
-#define DEMAND_NS 500000000ull
+#define DEMAND_NS 500000000ull    /* a look at demand spans this, */
+#define DEMAND_BYTES 16384.0      /* or as long as the bucket takes to */
+#define DEMAND_SEGMENTS 16.0
+#define DEMAND_MAX_NS 4000000000ull /* allow this many (a quiet task's users
+				     * are seldom all busy at once) */
 #define GROW_NS 1000000000ull     /* new users need this to show */
 #define RELAX_NS 3000000000ull
 #define THINK_MIN 0.02
@@ -61,7 +69,8 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 	*s = (struct steer){
 		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
 		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = 5,
-		.k_min_used = K_MIN_BYTES,
+		.k_min_used = (uint64_t)MIN((double)K_MIN_BYTES, MAX(2048.0, (double)rate_bps / 8 * K_MIN_S)),
+		.demand_tokens = DEMAND_BYTES,
 	};
 	share_out(s, s->target);
 	for (size_t i = 0; i < ntasks; i++) {
@@ -82,7 +91,8 @@ void steer_packets(struct steer *s, double pps, double k0)
 	s->k = k0;
 	s->k_lo = k0 / 20;
 	s->k_hi = k0 * 20;
-	s->k_min_used = K_MIN_SEGMENTS;
+	s->k_min_used = (uint64_t)MIN((double)K_MIN_SEGMENTS, MAX(16.0, pps * K_MIN_S));
+	s->demand_tokens = DEMAND_SEGMENTS;
 	share_out(s, pps);
 }
 
@@ -111,6 +121,14 @@ static void hold_rate(struct steer *s, uint64_t now, uint64_t wire)
 	share_out(s, ask);
 }
 
+/* How long a look at a task's demand spans. */
+static uint64_t demand_ns(const struct steer *s, const struct steer_task *t)
+{
+	double ns = t->rate > 0 ? s->demand_tokens / (double)t->rate * 1e9 : 0;
+
+	return ns < DEMAND_NS ? DEMAND_NS : ns > DEMAND_MAX_NS ? DEMAND_MAX_NS : (uint64_t)ns;
+}
+
 static void add_demand(struct steer *s, uint64_t now)
 {
 	for (size_t i = 0; i < s->ntasks; i++) {
@@ -118,7 +136,9 @@ static void add_demand(struct steer *s, uint64_t now)
 		double dt, used, starved, short_by;
 		uint32_t add;
 
-		if (now < t->seen_ns + DEMAND_NS)
+		bool moving = t->seen_used > 0;
+
+		if (now < t->seen_ns + demand_ns(s, t))
 			continue;
 		dt = (double)(now - t->seen_ns) / 1e9;
 		used = (double)(t->used - t->seen_used) / dt;
@@ -126,7 +146,9 @@ static void add_demand(struct steer *s, uint64_t now)
 		t->seen_ns = now;
 		t->seen_used = t->used;
 		t->seen_starved = t->starved_ns;
-		if (now < SETTLE_NS || t->running < t->want)
+		/* not before its users are there and have moved something
+		 * for a whole look (some arrive over the first seconds) */
+		if (now < SETTLE_NS || t->running < t->want || !moving)
 			continue;
 		if (starved > 0.9 && t->think < THINK_TRADE && t->want < t->groups_max &&
 		    now >= t->grown_ns + RELAX_NS) {
@@ -141,7 +163,8 @@ static void add_demand(struct steer *s, uint64_t now)
 			continue;
 		}
 		/* enough: users wait for the bucket most of the time */
-		if (starved > 0.6 || used >= 0.97 * (double)t->rate || now < t->grown_ns + GROW_NS)
+		if (starved > 0.6 || used >= 0.97 * (double)t->rate ||
+		    now < t->grown_ns + MAX(GROW_NS, demand_ns(s, t)))
 			continue;
 		/* short: quicker users now (as much quicker as they are
 		 * short, at most ten times), and more of them */

@@ -43,6 +43,7 @@ struct steer {
 	double k;                /* wire bytes (packets) per socket byte */
 	double k_lo, k_hi;       /* the range it is believed in */
 	uint64_t k_min_used;     /* socket units a look needs before k is */
+	double demand_tokens;    /* a look at demand spans at least these */
 #define K_LOOKS 50
 	uint64_t look_wire[K_LOOKS], look_used[K_LOOKS];
 	size_t nlooks;

@@ -192,25 +192,26 @@ static bool paced(const struct conn *c)
 	return c->st && c->st->pace && c->st->pace->rate > 0;
 }
 
-static void small_window(struct conn *c)
+void conn_window_small(int fd, const struct pace *p)
 {
 	int size = WINDOW_MIN;
 
-	(void)setsockopt(c->io.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (p && p->rate > 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
-static void round_trip_window(struct conn *c)
+void conn_window_fit(int fd, const struct pace *p)
 {
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 	double want;
 	int size;
 
-	if (getsockopt(c->io.fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+	if (!p || p->rate <= 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return;
 	/* the handshake's round trip in an idle namespace is tens of
 	 * microseconds, far below what a busy host's loop makes of it */
-	want = c->st->pace->rate * c->st->pace->unit * (double)MAX(ti.tcpi_rtt, RTT_FLOOR_US) / 1e6 * 2;
+	want = p->rate * p->unit * (double)MAX(ti.tcpi_rtt, RTT_FLOOR_US) / 1e6 * 2;
 	/* Room for a few full segments, where that is no more than a
 	 * moment of the rate: a window of a segment or less makes the peer
 	 * send segments of what was just read (782 bytes at 2.5 Mbps),
@@ -220,11 +221,11 @@ static void round_trip_window(struct conn *c)
 	 * what its peer may send ahead of the reads, whose sum over many
 	 * connections would make the seconds uneven. */
 	want = MAX(want, MIN(WINDOW_SEGMENTS * MAX(ti.tcpi_advmss, ti.tcpi_rcv_mss),
-			     c->st->pace->rate * c->st->pace->unit * WINDOW_BURST_S));
+			     p->rate * p->unit * WINDOW_BURST_S));
 	if (want <= WINDOW_MIN)
 		return;
 	size = want > (1 << 22) ? 1 << 22 : (int)want;
-	(void)setsockopt(c->io.fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
 }
 
 int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
@@ -243,7 +244,7 @@ int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
 			goto fail;
 	}
 	if (paced(c))
-		small_window(c);
+		conn_window_small(fd, c->st->pace);
 	sa.sin_addr.s_addr = htonl(addr);
 	sa.sin_port = htons(port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
@@ -582,7 +583,7 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents)
 		if (c->st)
 			c->st->active++;
 		if (paced(c))
-			round_trip_window(c);
+			conn_window_fit(c->io.fd, c->st->pace);
 	}
 	if (c->state == ST_HANDSHAKE) {
 		handshake(c);

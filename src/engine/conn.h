@@ -64,6 +64,13 @@ struct conn {
 	struct pace_wait pw;            /* waiting for st->pace's tokens */
 };
 
+/* The receive buffer of a socket whose reads follow bucket p (nothing
+ * if p has no limit): small before the connect, then, once connected,
+ * as large as the round trip needs at p's rate (see conn.c).  For
+ * sockets a library owns (SSH). */
+void conn_window_small(int fd, const struct pace *p);
+void conn_window_fit(int fd, const struct pace *p);
+
 /* Start a non-blocking connect to addr:port (host order) from src (0:
  * any).  0 or -errno; on success connected() or closed() follows. */
 int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,

@@ -5,21 +5,26 @@
 #include "../lib/util.h"
 
 /* A woken waiter finds at least this much room, so that wake-ups come a
- * few hundred times a second at most, not once per packet. */
+ * few hundred times a second at most, not once per packet; a slow
+ * bucket wakes its waiters within QUANTUM_MAX_S, not once its rate has
+ * gathered 16 KiB (13 s at 10 kbit/s). */
 #define QUANTUM_S 0.002
 #define QUANTUM_MIN 16384.0
-/* What an idle bucket may gather. */
+#define QUANTUM_MAX_S 0.05
+/* What an idle bucket may gather: at most a quarter of a second's worth
+ * on a slow bucket. */
 #define BURST_S 0.010
 #define BURST_MIN 32768.0
+#define BURST_MAX_S 0.25
 
 static double quantum(const struct pace *p)
 {
-	return MAX(p->rate * QUANTUM_S, QUANTUM_MIN / p->unit);
+	return MAX(p->rate * QUANTUM_S, MIN(QUANTUM_MIN / p->unit, p->rate * QUANTUM_MAX_S));
 }
 
 static double burst(const struct pace *p)
 {
-	return MAX(p->rate * BURST_S, BURST_MIN / p->unit);
+	return MAX(p->rate * BURST_S, MIN(BURST_MIN / p->unit, p->rate * BURST_MAX_S));
 }
 
 /* Tokens that n bytes moved in one call cost. */

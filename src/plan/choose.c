@@ -15,7 +15,8 @@
  * tasks.  It runs enough instances that none is planned above
  * PLAN_HEADROOM of its measured rate-max, at least one per task, with
  * the think-scale that makes one instance's measured rate its part of
- * the share (the controller then steers it).  '>= N flows' adds
+ * the share (the controller then steers it); below one instance's rate,
+ * with fewer users first, down to one.  '>= N flows' adds
  * instances until the expected flows reach N; '<= N' refuses a rate
  * that needs more flows than N at the sources' measured rate per flow. */
 #include "plan.h"
@@ -427,11 +428,21 @@ static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_
 		const struct catalog_entry *e = ps->e;
 		double bps, room = PLAN_HEADROOM * plan_instance_rate(e, pt->packets, true);
 
+		uint32_t n;
+
 		ps->share = (double)ps->tasks / (double)tasks;
 		bps = ps->share * (double)pt->rate;
 		ps->users = instance_users(e);
-		size_source(ps, bps, e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0,
-			    pt->packets);
+		n = e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0;
+		size_source(ps, bps, n, pt->packets);
+		if (ps->think_scale > 1 && ps->users > 1) {
+			/* a quiet part: fewer users before slower ones, as
+			 * a user's first handshakes come whatever its think
+			 * times (eight users logging in at once are many
+			 * times a rate that one user makes) */
+			ps->users = (uint32_t)MAX(1.0, ceil(ps->users / ps->think_scale));
+			size_source(ps, bps, n, pt->packets);
+		}
 	}
 	for (int round = 0; g->flow_op == FLOWS_GE && round < 4; round++) {
 		double f = 0;

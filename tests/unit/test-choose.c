@@ -4,6 +4,7 @@
 #include "unit.h"
 
 #include <errno.h>
+#include <math.h>
 
 /* A measured entry: rate and rate-max in Mbps, flows and flows-max. */
 static void entry(struct catalog *c, const char *name, const char *cls, const char *protos,
@@ -291,6 +292,46 @@ static void packet_rates(void **state)
 	catalog_free(&c);
 }
 
+/* Below one instance's rate, fewer users first, then slower ones. */
+static void quiet_parts_fewer_users(void **state)
+{
+	struct catalog c;
+	struct spec *s;
+	char err[512];
+	struct plan *p;
+	const struct plan_source *ps;
+
+	(void)state;
+	catalog_web_db(&c);
+	/* smtp: 8 users make 100 kbps; 25 kbps is two users at that pace */
+	p = chosen("host a, b ; generate mail traffic from a to b with 25 kbps ;", &c, NULL, false, &s,
+		   err, sizeof(err));
+	assert_non_null(p);
+	ps = &p->stmts[0].parts[0].srcs[0];
+	assert_int_equal(ps->instances, 1);
+	assert_int_equal(ps->users, 2);
+	assert_true(ps->think_scale == 1);
+	plan_free(p);
+	spec_free(s);
+	/* 1 kbps: one user, thinking 12.5 times as long */
+	p = chosen("host a, b ; generate mail traffic from a to b with 1 kbps ;", &c, NULL, false, &s,
+		   err, sizeof(err));
+	assert_non_null(p);
+	ps = &p->stmts[0].parts[0].srcs[0];
+	assert_int_equal(ps->users, 1);
+	assert_true(fabs(ps->think_scale - 12.5) < 1e-9);
+	plan_free(p);
+	spec_free(s);
+	/* at the measured rate, as measured */
+	p = chosen("host a, b ; generate mail traffic from a to b with 100 kbps ;", &c, NULL, false, &s,
+		   err, sizeof(err));
+	assert_non_null(p);
+	assert_int_equal(p->stmts[0].parts[0].srcs[0].users, 8);
+	plan_free(p);
+	spec_free(s);
+	catalog_free(&c);
+}
+
 static void refusals_say_why(void **state)
 {
 	struct catalog c;
@@ -346,6 +387,7 @@ int main(void)
 		cmocka_unit_test(flows_at_most_refused),
 		cmocka_unit_test(flows_at_least_adds_instances),
 		cmocka_unit_test(packet_rates),
+		cmocka_unit_test(quiet_parts_fewer_users),
 		cmocka_unit_test(refusals_say_why),
 	};
 
