@@ -449,6 +449,8 @@ static void on_end(struct flow *f, enum flow_end why, void *arg)
 	r->cls_flows[g->cls]++;
 	c = &r->hosts[cf->chost];
 	s = &r->hosts[cf->shost];
+	if (f->rtt_us && c->internal != s->internal)
+		hist_add(&r->ext_rtt_us, f->rtt_us);
 	c->bytes_sent += f->bytes[FLOW_UP];
 	c->bytes_recv += f->bytes[FLOW_DOWN];
 	c->packets_sent += f->packets[FLOW_UP];

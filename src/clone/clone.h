@@ -122,6 +122,7 @@ struct clone_result {
 	struct clone_group *groups;
 	size_t ngroups;
 	int link;
+	struct hist ext_rtt_us;       /* TCP handshakes between inside and out */
 };
 
 /* Read everything r has into res.  0, or -1 with err set (res holds

@@ -16,6 +16,8 @@
 #include "clone.h"
 
 #define MTU_MIN_FULL 1200   /* largest segments below this: no bulk data seen */
+#define RTT_MIN_SAMPLES 3   /* handshakes before a round trip is given */
+#define RTT_MIN_MS 1.0      /* below it, a LAN: no delay */
 
 uint64_t clone_group_rate(const struct clone_result *res, const struct clone_group *g)
 {
@@ -248,6 +250,43 @@ static int cmp_group_bytes(const void *a, const void *b, void *arg)
 	return x > y ? -1 : x < y;
 }
 
+/* Does a statement that will be written cross to or from external? */
+static bool uses_external(const struct clone_result *r, const bool *playable)
+{
+	for (size_t i = 0; i < r->ngroups; i++) {
+		const struct clone_group *g = &r->groups[i];
+
+		if (!playable[g->cls] || !clone_group_rate(r, g) ||
+		    (g->czone == CLONE_EXTERNAL && g->server < 0))
+			continue;
+		if (g->server < 0 || g->czone == CLONE_EXTERNAL)
+			return true;
+	}
+	return false;
+}
+
+/* The Internet's round trip, as the capture's TCP handshakes between
+ * inside and outside show it (their median): the gateway's link to
+ * external gets half of it each way.  Without it the copy's round trips
+ * are microseconds, and TCP behaves otherwise: a tail segment's probe
+ * (twice the round trip) fires before the client's delayed ACK, and the
+ * copy's packets show retransmissions and SACKs the reference has not. */
+static void put_external_link(struct buf *b, const struct clone_result *r, const bool *playable)
+{
+	double rtt_ms;
+
+	if (r->ext_rtt_us.n < RTT_MIN_SAMPLES || !uses_external(r, playable))
+		return;
+	rtt_ms = hist_quantile(&r->ext_rtt_us, 0.5) / 1000;
+	if (rtt_ms < RTT_MIN_MS)
+		return;
+	buf_printf(b, "# round trip to external: median of %llu TCP handshakes\nrouter gw joins ",
+		   (unsigned long long)r->ext_rtt_us.n);
+	for (size_t i = 0; i < r->nsubnets; i++)
+		buf_printf(b, "%s, ", r->subnets[i].name);
+	buf_printf(b, "external ;\nlink gw -- external delay %.1f ms ;\n", MIN(rtt_ms / 2, 10000.0));
+}
+
 void clone_spec(struct clone_result *r, const char *capture, const bool *playable, struct buf *b,
 		uint64_t *unplayable)
 {
@@ -302,6 +341,7 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 		}
 		buf_puts(b, " ;\n");
 	}
+	put_external_link(b, r, playable);
 	buf_putc(b, '\n');
 	for (size_t i = 0; i < r->ngroups; i++)
 		order[i] = (uint32_t)i;

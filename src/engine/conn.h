@@ -60,6 +60,7 @@ struct conn {
 	SSL *ssl;
 	uint8_t state;
 	bool eof_after_flush;
+	bool accepted;                  /* the server's end: ACKs ride on answers */
 	bool peer_eof;                  /* the peer half-closed: flush, then close */
 	struct pace_wait pw;            /* waiting for st->pace's tokens */
 };

@@ -9,8 +9,9 @@
  * gathers at most a short burst while idle, so the bytes that cross the
  * wire follow the rate within a few milliseconds' worth.
  *
- * Reads may run ahead of the bucket by its read allowance (a tenth of a
- * second of the rate, within PACE_AHEAD_MIN..PACE_AHEAD_MAX bytes);
+ * Reads may run ahead of the bucket by its read allowance (a quarter of
+ * a second of the rate, within PACE_AHEAD_MIN..PACE_AHEAD_MAX bytes: so
+ * only tasks below 2 Mbit/s get more than a tenth of a second);
  * writes wait for tokens.  So a response that fits is read as it comes,
  * as a real client reads it, and the pause falls before the next
  * request: the wire shows transfers at the link's speed with gaps
@@ -49,7 +50,7 @@ struct pace {
  * their ACKs), whatever the bytes. */
 #define PACE_SEGMENT 1448.0
 
-#define PACE_AHEAD_S 0.1
+#define PACE_AHEAD_S 0.25
 #define PACE_AHEAD_MIN (4 * PACE_SEGMENT)
 #define PACE_AHEAD_MAX 65536.0
 

@@ -241,11 +241,25 @@ static bool frag_ports(struct flow_table *t, struct pkt *k)
 	return false;
 }
 
-static void tcp_track(struct flow_table *t, struct flow *f, const struct pkt *k, int dir)
+static void tcp_track(struct flow_table *t, struct flow *f, const struct pkt *k, int dir,
+		      uint64_t ts)
 {
 	uint8_t fl = k->tcp_flags;
 	int want;
 
+	/* The round trip: the SYN (the flow's first packet) to the SYN-ACK,
+	 * and that to the client's ACK, whichever end the capture is at;
+	 * a retransmitted SYN or SYN-ACK leaves it unknown. */
+	if ((fl & 0x12) == 0x12 && dir == FLOW_DOWN && f->flow__state == T_SYN && f->packets[FLOW_UP] == 1 &&
+	    !f->flow__synack_ns) {
+		f->flow__synack_ns = ts;
+		f->flow__hs_us = (uint32_t)MIN((ts - f->first_ns) / 1000, (uint64_t)UINT32_MAX / 2);
+	} else if (dir == FLOW_UP && (fl & 0x12) == 0x10 && f->flow__synack_ns && !f->rtt_us &&
+		   f->packets[FLOW_DOWN] == 1) {
+		f->rtt_us = f->flow__hs_us + (uint32_t)MIN((ts - f->flow__synack_ns) / 1000,
+							   (uint64_t)UINT32_MAX / 2);
+		f->rtt_us = MAX(f->rtt_us, 1u);
+	}
 	if (fl & 0x04) {                                /* RST */
 		f->flow__state = T_CLOSED;
 	} else if ((fl & 0x12) == 0x12 && dir == FLOW_DOWN) {   /* SYN-ACK */
@@ -357,7 +371,7 @@ struct flow *flow_packet(struct flow_table *t, const struct pkt *kin, uint64_t t
 		}
 	}
 	if (k->proto == IPPROTO_TCP && k->frag != FRAG_LATER)
-		tcp_track(t, f, k, *dir);
+		tcp_track(t, f, k, *dir, t->now);
 	else if (*dir == FLOW_DOWN)
 		f->answered = true;
 	return f;

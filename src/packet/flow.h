@@ -41,7 +41,11 @@ struct flow {
 	uint64_t bytes[2];       /* IP bytes each way */
 	uint64_t packets[2];
 	uint64_t payload[2];     /* transport payload bytes each way */
+	uint32_t rtt_us;         /* TCP: SYN to SYN-ACK to ACK, the round trip
+				  * through the capture point (0: not seen) */
 	/* internals */
+	uint32_t flow__hs_us;    /* SYN to SYN-ACK */
+	uint64_t flow__synack_ns;
 	uint8_t flow__state, flow__list, flow__fins;
 	uint32_t flow__hash;
 	struct flow *flow__next, *flow__lprev, *flow__lnext;

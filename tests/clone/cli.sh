@@ -134,6 +134,19 @@ if [ -n "$fit" ] && awk -v a="$fit" -v b="$med" 'BEGIN { exit !(a >= b * 0.9 && 
 else
 	not_ok "the model's median request is tshark's" "model '$fit', tshark $med of $n"
 fi
+# The Internet's round trip: the gateway's link to external gets half the
+# median of tshark's initial RTTs (SYN to ACK of the handshake)
+tshark -r $C/cs-http_espn.pcapng -Y tcp.analysis.initial_rtt -T fields -e tcp.stream \
+	-e tcp.analysis.initial_rtt 2>/dev/null | awk '!seen[$1]++ { print $2 }' | sort -n >"$T/rtt"
+n=$(wc -l <"$T/rtt")
+med=$(sed -n "$(( (n + 1) / 2 ))p" "$T/rtt")
+d=$(sed -n 's/^link gw -- external delay \([0-9.]*\) ms ;$/\1/p' "$T/espn.dyn")
+if [ -n "$d" ] && [ "$n" -ge 3 ] &&
+	awk -v d="$d" -v m="$med" 'BEGIN { exit !(d * 2 >= m * 1000 * 0.9 && d * 2 <= m * 1000 * 1.1) }'; then
+	ok "the link to external has half tshark's median initial RTT ($d ms, tshark $med s of $n)"
+else
+	not_ok "the link to external has half tshark's median initial RTT" "delay '$d' ms, tshark $med s of $n"
+fi
 expect_exit 0 "the spec with its models checks" "$DYNAMO" check "$T/espn.dyn"
 expect_exit 0 "and plans" "$DYNAMO" plan "$T/espn.dyn"
 expect_grep "$T/out" 'model     "espn.models/web-http-external.model"' "plan shows the model"

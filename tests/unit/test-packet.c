@@ -326,6 +326,39 @@ static void flows_tcp(void **state)
 	flow_table_free(t);
 }
 
+/* The handshake's round trip: SYN to SYN-ACK plus SYN-ACK to ACK,
+ * unknown when the SYN came twice or the flow joined late. */
+static void flows_rtt(void **state)
+{
+	struct ended e = { 0 };
+	struct flow_config c = { .end = on_end, .arg = &e };
+	struct flow_table *t = flow_table_new(&c);
+	struct pkt syn = tcp_pkt(1, 2, 40000, 80, 0x02), synack = tcp_pkt(2, 1, 80, 40000, 0x12);
+	struct pkt ack = tcp_pkt(1, 2, 40000, 80, 0x10);
+	struct pkt syn2 = tcp_pkt(1, 2, 40001, 80, 0x02), synack2 = tcp_pkt(2, 1, 80, 40001, 0x12);
+	struct pkt ack2 = tcp_pkt(1, 2, 40001, 80, 0x10);
+	struct flow *f;
+	bool is_new;
+	int dir;
+
+	(void)state;
+	/* at the client: 9 ms out and back, then its ACK 50 us later */
+	flow_packet(t, &syn, 1 * SEC, &dir, &is_new);
+	flow_packet(t, &synack, 1 * SEC + 9000000, &dir, &is_new);
+	f = flow_packet(t, &ack, 1 * SEC + 9050000, &dir, &is_new);
+	assert_int_equal(f->rtt_us, 9050);
+	/* data later does not change it */
+	f = flow_packet(t, &ack, 2 * SEC, &dir, &is_new);
+	assert_int_equal(f->rtt_us, 9050);
+	/* a SYN sent again: which one was answered is not known */
+	flow_packet(t, &syn2, 3 * SEC, &dir, &is_new);
+	flow_packet(t, &syn2, 4 * SEC, &dir, &is_new);
+	flow_packet(t, &synack2, 4 * SEC + 1000000, &dir, &is_new);
+	f = flow_packet(t, &ack2, 4 * SEC + 2000000, &dir, &is_new);
+	assert_int_equal(f->rtt_us, 0);
+	flow_table_free(t);
+}
+
 static void flows_bounded(void **state)
 {
 	struct ended e = { 0 };
@@ -417,6 +450,7 @@ int main(void)
 		cmocka_unit_test(ipv6_ext_and_frag),
 		cmocka_unit_test(ipv4_bad),
 		cmocka_unit_test(flows_tcp),
+		cmocka_unit_test(flows_rtt),
 		cmocka_unit_test(flows_bounded),
 		cmocka_unit_test(hist_bins),
 		cmocka_unit_test(hist_distances),
