@@ -531,6 +531,8 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 		if (s->internal)
 			r->subnets[s->zone].max_tcp = MAX(r->subnets[s->zone].max_tcp, k->ip_len);
 	}
+	if (k->proto == IPPROTO_TCP && k->payload_len && (k->sport == 21 || k->dport == 21))
+		classifier_ftp(x->cls, k);
 	if (cf->group < 0) {
 		classifier_packet(x->cls, &cf->cls, k, ts);
 		if (!cf->pend)

@@ -31,11 +31,21 @@ struct slot {
 	uint8_t cls, proto;
 };
 
+#define EXPECT 64                  /* FTP data connections announced, the last */
+
+struct expect {
+	uint8_t addr[16];
+	uint16_t port;
+	uint8_t family;
+};
+
 struct classifier {
 	struct ndpi_detection_module_struct *nd;
 	struct slot *protos;       /* by nDPI protocol id */
 	size_t nprotos;
 	struct slot cats[NDPI_PROTOCOL_NUM_CATEGORIES];
+	struct expect expect[EXPECT];   /* a ring */
+	size_t nexpect;
 };
 
 /* Other usual ports of dynamo's protocols, past spec_proto_port()'s */
@@ -186,6 +196,95 @@ found:
 	return false;
 }
 
+/* Up to 5 decimal numbers of at most 3 digits (or one of at most 5,
+ * when one is 1) separated by sep, from p (n bytes); how many, or 0 when
+ * the text is not that. */
+static int numbers(const uint8_t *p, size_t n, char sep, unsigned *v, int want, unsigned max)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < want; k++) {
+		unsigned x = 0;
+		size_t d = 0;
+
+		while (i < n && p[i] == ' ')
+			i++;
+		for (; i < n && p[i] >= '0' && p[i] <= '9' && d < 6; i++, d++)
+			x = x * 10 + (unsigned)(p[i] - '0');
+		if (!d || x > max)
+			return 0;
+		v[k] = x;
+		if (k + 1 < want) {
+			if (i >= n || p[i] != sep)
+				return 0;
+			i++;
+		}
+	}
+	return want;
+}
+
+/* Where in p (n bytes) the byte c first is, after at; n if nowhere. */
+static size_t find(const uint8_t *p, size_t n, size_t at, uint8_t c)
+{
+	while (at < n && p[at] != c)
+		at++;
+	return at;
+}
+
+static void expect_add(struct classifier *c, const uint8_t *addr, uint8_t family, unsigned port)
+{
+	struct expect *e = &c->expect[c->nexpect++ % EXPECT];
+
+	memcpy(e->addr, addr, 16);
+	e->family = family;
+	e->port = (uint16_t)port;
+}
+
+void classifier_ftp(struct classifier *c, const struct pkt *k)
+{
+	const uint8_t *p = k->payload;
+	size_t n = MIN(k->payload_len, k->payload_cap), at;
+	unsigned v[6];
+
+	if (k->proto != IPPROTO_TCP || !p || n < 8)
+		return;
+	if (k->sport == 21 && (!memcmp(p, "227 ", 4) || !memcmp(p, "229 ", 4))) {
+		/* the server listens: 227 Entering Passive Mode (h,h,h,h,p,p),
+		 * 229 Entering Extended Passive Mode (|||port|).  Its address
+		 * is the control connection's (a NAT may have said another). */
+		at = find(p, n, 4, '(');
+		if (at + 1 >= n)
+			return;
+		if (p[2] == '7' && numbers(p + at + 1, n - at - 1, ',', v, 6, 255) == 6)
+			expect_add(c, k->src, k->family, v[4] * 256 + v[5]);
+		else if (p[2] == '9' && n - at > 4 && p[at + 1] == p[at + 2] && p[at + 2] == p[at + 3] &&
+			 numbers(p + at + 4, n - at - 4, '|', v, 1, 65535) == 1)
+			expect_add(c, k->src, k->family, v[0]);
+	} else if (k->dport == 21 && (!memcmp(p, "PORT ", 5) || !memcmp(p, "EPRT ", 5))) {
+		/* the client listens: PORT h,h,h,h,p,p; EPRT |1|addr|port| */
+		if (p[0] == 'P' && numbers(p + 5, n - 5, ',', v, 6, 255) == 6) {
+			expect_add(c, k->src, k->family, v[4] * 256 + v[5]);
+		} else if (p[0] == 'E' && n > 6) {
+			at = find(p, n, 6, p[5]);           /* past the family */
+			at = find(p, n, at + 1, p[5]);      /* past the address */
+			if (at + 1 < n && numbers(p + at + 1, n - at - 1, p[5], v, 1, 65535) == 1)
+				expect_add(c, k->src, k->family, v[0]);
+		}
+	}
+}
+
+/* Was f's server announced as an FTP data connection's listener? */
+static bool expected(const struct classifier *c, const struct flow *f)
+{
+	for (size_t i = 0; i < MIN(c->nexpect, (size_t)EXPECT); i++) {
+		const struct expect *e = &c->expect[i];
+
+		if (e->port == f->sport && e->family == f->family && !memcmp(e->addr, f->server, 16))
+			return true;
+	}
+	return false;
+}
+
 void classifier_result(struct classifier *c, struct cls_state *st, const struct flow *f,
 		       struct cls_result *r)
 {
@@ -205,6 +304,14 @@ void classifier_result(struct classifier *c, struct cls_state *st, const struct 
 	else
 		snprintf(r->name, sizeof(r->name), "%s",
 			 ndpi_get_proto_name(c->nd, st->app ? st->app : st->master));
+	if (f->proto == IPPROTO_TCP && expected(c, f)) {
+		/* an FTP data connection, whatever it carries */
+		snprintf(r->name, sizeof(r->name), "FTP_DATA");
+		r->cls = CLASS_FILE_TRANSFER;
+		r->proto = PROTO_FTP;
+		r->how = CLS_DPI;
+		return;
+	}
 	if (st->master && st->master < c->nprotos && c->protos[st->master].mapped)
 		s = &c->protos[st->master];
 	else if (st->app && st->app < c->nprotos && c->protos[st->app].mapped)

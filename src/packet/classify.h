@@ -46,6 +46,10 @@ static inline bool classifier_done(const struct cls_state *st)
 {
 	return st->done;
 }
+/* Every TCP packet with payload, decided or not: FTP control replies
+ * and commands that announce a data connection (227, 229, PORT, EPRT),
+ * whose flow is then file-transfer over ftp, as tshark's ftp-data. */
+void classifier_ftp(struct classifier *c, const struct pkt *k);
 /* Decide now (nDPI gives up and guesses if it must) and say what f is.
  * Frees nDPI's state; st may be given again (it says the same). */
 void classifier_result(struct classifier *c, struct cls_state *st, const struct flow *f,

@@ -8,7 +8,10 @@
 #   - the class mix by bytes agrees with ndpiReader's on the same file,
 #     each class within 5 percentage points, its flows mapped onto
 #     classes through the same table (data/clone/ndpi.map: the master
-#     protocol, the application, its category; Unknown is generic);
+#     protocol, the application, its category; Unknown is generic),
+#     except that a flow tshark decodes as ftp-data (it follows the
+#     control connection's PASV and PORT, which ndpiReader, flow by
+#     flow, cannot) is file-transfer;
 #   - the spec it writes passes dynamo check and dynamo plan.
 # usage: tests/clone/captures.sh DYNAMO [CAPTURE...]
 set -u
@@ -82,12 +85,17 @@ $(cat "$T/c.dyn")"
 	# Class mix against ndpiReader's flows
 	ndpiReader -i "$cap" -v 2 2>/dev/null | grep -E '^[[:space:]]+[0-9]+[[:space:]]+(TCP|UDP|ICMP|ICMPV6|IGMP)' |
 		sed -n 's/.*\[proto: [0-9.]*\/\([^]]*\)\].*/&/p' >"$T/nd"
-	awk -v mapfile="$MAP" '
+	tshark -r "$cap" -Y ftp-data -T fields -e tcp.srcport -e tcp.dstport 2>/dev/null | sort -u >"$T/ftpdata"
+	awk -v mapfile="$MAP" -v ftpdata="$T/ftpdata" '
 		BEGIN {
 			while ((getline l < mapfile) > 0) {
 				split(l, f, /[ \t]+/)
 				if (f[1] == "protocol") pm[f[2]] = f[3]
 				else if (f[1] == "category") cm[f[2]] = f[3]
+			}
+			while ((getline l < ftpdata) > 0) {
+				split(l, f, /[ \t]+/)
+				fd[f[1] " " f[2]] = 1; fd[f[2] " " f[1]] = 1
 			}
 		}
 		{
@@ -107,6 +115,11 @@ $(cat "$T/c.dyn")"
 			else if (a in pm) c = pm[a]
 			else if (a != "Unknown" && cat in cm) c = cm[cat]
 			else c = "generic"
+			# "TCP a:p <-> b:q": the ports, as tshark gives them
+			if (c == "generic" && match($0, /:[0-9]+ <-> [^ ]*:[0-9]+ /)) {
+				split(substr($0, RSTART + 1, RLENGTH - 2), q, / <-> [^ ]*:/)
+				if ((q[1] " " q[2]) in fd) c = "file-transfer"
+			}
 			by[c] += b; tot += b
 		}
 		END { for (c in by) printf "%s %.4f\n", c, by[c] / tot }' "$T/nd" | sort >"$T/nd_mix"

@@ -126,6 +126,58 @@ static void exchanges(void **state)
 	clone_result_free(&r);
 }
 
+/* An FTP data connection is file-transfer when its control connection
+ * announced it (227, 229, PORT, EPRT), whatever it carries; one that a
+ * broken reply announced is not. */
+static void ftp_data(void **state)
+{
+	static const char *const ctl[] = {
+		"227 Entering Passive Mode (10,0,0,2,117,48).\r\n",      /* 2:30000 */
+		"229 Entering Extended Passive Mode (|||30001|)\r\n",    /* 2:30001 */
+		"PORT 10,0,0,1,156,64\r\n",                             /* 1:40000 */
+		"EPRT |1|10.0.0.1|40002|\r\n",                          /* 1:40002 */
+		"227 Entering Passive Mode (10,0,0,2,999,48).\r\n",     /* none */
+		"227 Entering Passive Mode (10,0,0,2,117\r\n",          /* none */
+	};
+	static const struct {
+		uint8_t s, d;
+		uint16_t sp, dp;
+	} data[] = { { 1, 2, 41000, 30000 }, { 1, 2, 41001, 30001 }, { 2, 1, 20, 40000 },
+		     { 2, 1, 20, 40002 }, { 1, 2, 41004, 30002 } };
+	struct clone_result r;
+	struct cap c;
+	uint64_t t = 1 * SEC;
+
+	(void)state;
+	cap_open(&c);
+	tcp(&c, t, 1, 40100, 2, 21, 0x02, NULL, 0);
+	tcp(&c, t + 1000, 2, 21, 1, 40100, 0x12, NULL, 0);
+	tcp(&c, t + 2000, 1, 40100, 2, 21, 0x10, NULL, 0);
+	tcp(&c, t + 3000, 2, 21, 1, 40100, 0x18, "220 (vsFTPd 3.0.3)\r\n", 20);
+	for (size_t i = 0; i < ARRAY_SIZE(ctl); i++) {
+		bool cmd = ctl[i][0] == 'P' || ctl[i][0] == 'E';
+
+		t += SEC / 10;
+		if (cmd)
+			tcp(&c, t, 1, 40100, 2, 21, 0x18, ctl[i], (uint32_t)strlen(ctl[i]));
+		else
+			tcp(&c, t, 2, 21, 1, 40100, 0x18, ctl[i], (uint32_t)strlen(ctl[i]));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(data); i++) {
+		t += SEC / 10;
+		tcp(&c, t, data[i].s, data[i].sp, data[i].d, data[i].dp, 0x02, NULL, 0);
+		tcp(&c, t + 1000, data[i].d, data[i].dp, data[i].s, data[i].sp, 0x12, NULL, 0);
+		tcp(&c, t + 2000, data[i].s, data[i].sp, data[i].d, data[i].dp, 0x10, NULL, 0);
+		tcp(&c, t + 3000, 2, data[i].s == 2 ? data[i].sp : data[i].dp, 1,
+		    data[i].s == 2 ? data[i].dp : data[i].sp, 0x18, NULL, 1400);
+	}
+	read_capture(&c, &r);
+	assert_int_equal(r.flows, 6);
+	assert_int_equal(r.cls_flows[CLASS_FILE_TRANSFER], 5);
+	assert_int_equal(r.cls_flows[CLASS_GENERIC], 1);
+	clone_result_free(&r);
+}
+
 static void spec_of_it(void **state)
 {
 	static const bool playable[CLASS__COUNT] = { [CLASS_WEB] = true };
@@ -158,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exchanges),
+		cmocka_unit_test(ftp_data),
 		cmocka_unit_test(spec_of_it),
 	};
 
