@@ -72,6 +72,10 @@ static void put_dist(struct out *o, const char *key, const struct cmp_dist *d, e
 {
 	out_obj_open(o, key);
 	out_double(o, "js", " JS %.3f", d->js);
+	if (d->ref.n && d->gen.n)
+		out_double(o, "js_floor", " (floor %.3f)", d->js_floor);
+	else
+		out_null(o, "js_floor", NULL, NULL);
 	out_double(o, "ks", " KS %.3f", d->ks);
 	out_double(o, "emd", out_is_json(o) ? NULL : " EMD %.4g", d->emd);
 	if (!out_is_json(o))

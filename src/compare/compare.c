@@ -53,9 +53,12 @@ static const struct clone_host *find_host(const struct clone_result *r, const ui
 	return NULL;
 }
 
+#define FLOOR_DRAWS 8
+
 static void dist(struct cmp_dist *d)
 {
 	d->js = hist_js(&d->ref, &d->gen);
+	d->js_floor = hist_js_floor(&d->gen, d->ref.n, FLOOR_DRAWS);
 	d->ks = hist_ks(&d->ref, &d->gen);
 	d->emd = hist_emd(&d->ref, &d->gen);
 }

@@ -17,6 +17,7 @@ enum cmp_metric { CMP_PKT_SIZE, CMP_IAT, CMP_FLOW_BYTES, CMP_FLOW_DUR, CMP_REQ, 
 
 struct cmp_dist {
 	double js, ks, emd;
+	double js_floor;              /* a sample of ref's size from gen itself */
 	struct hist ref, gen;
 };
 

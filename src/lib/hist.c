@@ -1,8 +1,10 @@
 /* hist.c - log-binned histograms and distances (see hist.h). */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hist.h"
+#include "util.h"
 
 int hist_bin(double v)
 {
@@ -97,6 +99,51 @@ double hist_js(const struct hist *a, const struct hist *b)
 			d += q * log2(q / m) / 2;
 	}
 	return d > 0 ? sqrt(d > 1 ? 1 : d) : 0;
+}
+
+double hist_js_floor(const struct hist *b, uint64_t n, unsigned draws)
+{
+	uint64_t cum[HIST_BINS], x = 0x9e3779b97f4a7c15ull;
+	struct hist *s;
+	double sum = 0;
+	int last = 0;
+
+	if (!b->n || !n || !draws)
+		return 0;
+	n = n > HIST_FLOOR_MAX ? HIST_FLOOR_MAX : n;
+	for (int i = 0; i < HIST_BINS; i++) {
+		cum[i] = (i ? cum[i - 1] : 0) + b->bin[i];
+		if (b->bin[i])
+			last = i;
+	}
+	s = xcalloc(1, sizeof(*s));
+	for (unsigned d = 0; d < draws; d++) {
+		memset(s, 0, sizeof(*s));
+		for (uint64_t k = 0; k < n; k++) {
+			uint64_t r;
+			int lo = 0, hi = last;
+
+			/* xorshift64*, then a value below b->n (the modulo's
+			 * bias is below 2^-40 for any count that fits memory) */
+			x ^= x >> 12;
+			x ^= x << 25;
+			x ^= x >> 27;
+			r = (x * 0x2545f4914f6cdd1dull) % b->n;
+			while (lo < hi) {
+				int mid = (lo + hi) / 2;
+
+				if (cum[mid] > r)
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+			s->bin[lo]++;
+			s->n++;
+		}
+		sum += hist_js(s, b);
+	}
+	free(s);
+	return sum / draws;
 }
 
 /* The CDFs from cumulative counts, so that both reach exactly 1: the

@@ -35,4 +35,13 @@ double hist_js(const struct hist *a, const struct hist *b);   /* 0..1, base-2 di
 double hist_ks(const struct hist *a, const struct hist *b);   /* 0..1 */
 double hist_emd(const struct hist *a, const struct hist *b);  /* in the values' unit */
 
+/* The Jensen-Shannon distance that a sample of n values drawn from b
+ * itself shows from b, the mean of draws samples (a fixed seed: the same
+ * figures every time); n is taken as HIST_FLOOR_MAX at most, which makes
+ * it an upper bound above that.  A reference of n values is at least
+ * about this far from b even if both came from the same process: the
+ * part of hist_js(ref, b) that is the reference's own sampling. */
+#define HIST_FLOOR_MAX 100000
+double hist_js_floor(const struct hist *b, uint64_t n, unsigned draws);
+
 #endif

@@ -410,6 +410,30 @@ static void hist_bins(void **state)
 	assert_int_equal(hist_bin(1e300), HIST_BINS - 1);
 }
 
+/* The sampling floor: a small sample of a spread distribution is far
+ * from it, a large one near; one value is never apart; the same figure
+ * every time. */
+static void hist_floor(void **state)
+{
+	static struct hist spread, one;
+	double f100, f10k, f1m;
+
+	(void)state;
+	for (int i = 0; i < 200000; i++)
+		hist_add(&spread, 40 + (i * 7919) % 1460);
+	hist_add_n(&one, 1500, 1000);
+	f100 = hist_js_floor(&spread, 100, 8);
+	f10k = hist_js_floor(&spread, 10000, 8);
+	f1m = hist_js_floor(&spread, 1000000, 2);
+	/* over K = 84 bins about sqrt((K - 1) / (8 n ln 2)): 0.387 and 0.0387 */
+	assert_true(f100 > 0.35 && f100 < 0.43);
+	assert_true(f10k > 0.035 && f10k < 0.043);
+	assert_true(f1m < f10k && f1m == hist_js_floor(&spread, HIST_FLOOR_MAX, 2));
+	assert_true(hist_js_floor(&spread, 100, 8) == f100);
+	assert_true(hist_js_floor(&one, 10, 4) == 0);
+	assert_true(hist_js_floor(&one, 0, 4) == 0);
+}
+
 static void hist_distances(void **state)
 {
 	static struct hist a, b, c, z;
@@ -453,6 +477,7 @@ int main(void)
 		cmocka_unit_test(flows_rtt),
 		cmocka_unit_test(flows_bounded),
 		cmocka_unit_test(hist_bins),
+		cmocka_unit_test(hist_floor),
 		cmocka_unit_test(hist_distances),
 	};
 
