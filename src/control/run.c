@@ -345,8 +345,11 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 							uint64_t u = ((uint64_t)src->instances * src->users + src->tasks - 1) /
 								     MAX(src->tasks, 1);
 
-							users = (uint32_t)MAX(1, MIN(GROUP_USERS, u));
-							groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (u + users - 1) / users));
+							/* as few groups as GROUP_USERS allow, the
+							 * users spread evenly over them (5: 3 and 3,
+							 * not 4 and 4) */
+							groups = (uint32_t)MAX(1, MIN(GROUPS_MAX, (u + GROUP_USERS - 1) / GROUP_USERS));
+							users = (uint32_t)MAX(1, MIN(GROUP_USERS, (u + groups - 1) / groups));
 							groups = (uint32_t)MAX(groups, MIN(GROUPS_MAX, (want + users - 1) / users));
 							think0 = src->think_scale > 0 ? src->think_scale : 1;
 						}

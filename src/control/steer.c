@@ -27,6 +27,8 @@
 #include "steer.h"
 
 #define K_START 1.08        /* IP bytes per socket byte, full segments */
+#define K_HI 64.0           /* at most: an MQTT ping is 2 bytes of payload
+			     * in 54 on the wire, and its ACK 52 more */
 #define K_MIN_BYTES 262144  /* before this much, K_START, */
 #define K_MIN_SEGMENTS 256  /* the same for packet rates, */
 #define K_MIN_S 2.0         /* or this long at the target, if less: a
@@ -68,8 +70,8 @@ void steer_init(struct steer *s, uint64_t rate_bps, enum spec_flow_op op, uint32
 {
 	*s = (struct steer){
 		.target = (double)rate_bps / 8, .op = op, .flows = flows, .warmup_ns = warmup_ns,
-		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = 5,
-		.k_min_used = (uint64_t)MIN((double)K_MIN_BYTES, MAX(2048.0, (double)rate_bps / 8 * K_MIN_S)),
+		.tasks = tasks, .ntasks = ntasks, .k = K_START, .k_lo = 0.3, .k_hi = K_HI,
+		.k_min_used = (uint64_t)MIN((double)K_MIN_BYTES, MAX(256.0, (double)rate_bps / 8 * K_MIN_S)),
 		.demand_tokens = DEMAND_BYTES,
 	};
 	share_out(s, s->target);
@@ -129,7 +131,18 @@ static uint64_t demand_ns(const struct steer *s, const struct steer_task *t)
 	return ns < DEMAND_NS ? DEMAND_NS : ns > DEMAND_MAX_NS ? DEMAND_MAX_NS : (uint64_t)ns;
 }
 
-static void add_demand(struct steer *s, uint64_t now)
+/* Is the part behind its target: since the end of the warm-up, or,
+ * while warming up, since the start?  Only then do short users get more
+ * of them: a quiet part's users are often all thinking at once, and each
+ * user added is handshakes and logins that a few kbit/s cannot carry. */
+static bool behind(const struct steer *s, uint64_t now, uint64_t wire)
+{
+	if (s->warm)
+		return s->target * (double)(now - s->ref_ns) / 1e9 > (double)(wire - s->ref_wire);
+	return s->target * (double)now / 1e9 > (double)wire;
+}
+
+static void add_demand(struct steer *s, uint64_t now, uint64_t wire)
 {
 	for (size_t i = 0; i < s->ntasks; i++) {
 		struct steer_task *t = &s->tasks[i];
@@ -162,8 +175,9 @@ static void add_demand(struct steer *s, uint64_t now)
 			t->grown_ns = now;
 			continue;
 		}
-		/* enough: users wait for the bucket most of the time */
-		if (starved > 0.6 || used >= 0.97 * (double)t->rate ||
+		/* enough: users wait for the bucket most of the time, or
+		 * the part is where it should be */
+		if (starved > 0.6 || used >= 0.97 * (double)t->rate || !behind(s, now, wire) ||
 		    now < t->grown_ns + MAX(GROW_NS, demand_ns(s, t)))
 			continue;
 		/* short: quicker users now (as much quicker as they are
@@ -236,7 +250,7 @@ void steer_tick(struct steer *s, uint64_t now, uint64_t wire, uint64_t open)
 	s->last_ns = now;
 	if (s->target > 0) {
 		hold_rate(s, now, wire);
-		add_demand(s, now);
+		add_demand(s, now, wire);
 	}
 	hold_flows(s, now, open);
 }

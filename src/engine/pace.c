@@ -156,9 +156,15 @@ size_t pace_room(struct pace *p, size_t want)
 
 double pace_ahead(const struct pace *p)
 {
+	double r;
+
 	if (p->rate <= 0)
 		return 0;
-	return MIN(MAX(p->rate * p->unit * PACE_AHEAD_S, PACE_AHEAD_MIN), PACE_AHEAD_MAX);
+	/* at least a few segments, unless that is more than a second of
+	 * the rate: reads that ran 5.8 KiB ahead of a 50 B/s bucket were
+	 * two minutes of it, most of a quiet statement's run */
+	r = p->rate * p->unit;
+	return MIN(MAX(r * PACE_AHEAD_S, MIN(PACE_AHEAD_MIN, r * PACE_AHEAD_MIN_S)), PACE_AHEAD_MAX);
 }
 
 bool pace_ok_read(struct pace *p)

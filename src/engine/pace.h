@@ -52,6 +52,7 @@ struct pace {
 
 #define PACE_AHEAD_S 0.25
 #define PACE_AHEAD_MIN (4 * PACE_SEGMENT)
+#define PACE_AHEAD_MIN_S 1.0     /* ... unless that is more than this long */
 #define PACE_AHEAD_MAX 65536.0
 
 void pace_init(struct pace *p, struct loop *l);
