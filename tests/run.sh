@@ -20,8 +20,10 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 group() {
 	name=$1
 	shift
+	t0=$(date +%s)
 	"$@" >"$log" 2>&1
 	rc=$?
+	secs=$(($(date +%s) - t0))
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -30,10 +32,10 @@ group() {
 	pass=$((pass + p))
 	fail=$((fail + f))
 	if [ "$f" -ne 0 ]; then
-		printf 'FAIL %-28s %d passed, %d failed (exit %d)\n' "$name" "$p" "$f" "$rc"
+		printf 'FAIL %-28s %d passed, %d failed (exit %d, %d s)\n' "$name" "$p" "$f" "$rc" "$secs"
 		sed 's/^/    /' "$log"
 	else
-		printf 'ok   %-28s %d passed\n' "$name" "$p"
+		printf 'ok   %-28s %d passed (%d s)\n' "$name" "$p" "$secs"
 	fi
 }
 
@@ -58,6 +60,7 @@ for flavour in plain asan; do
 	# the reader through IPv6, multicast, stitched time and a lone flow
 	if [ $flavour = plain ]; then
 		group "$flavour/clone/captures" tests/clone/captures.sh "$dyn"
+		group "$flavour/clone/copy" tests/clone/copy.sh "$dyn" 20
 	else
 		group "$flavour/clone/captures" tests/clone/captures.sh "$dyn" \
 			tests/data/captures/ndpi-android.pcap tests/data/captures/ndpi-http_ipv6.pcap \

@@ -2,6 +2,7 @@
  * (src/clone) as a spec that dynamo runs, a profile of its distributions,
  * and a summary of what was found. */
 #include "cli.h"
+#include "../agents/agent.h"
 #include "../catalog/catalog.h"
 #include "../clone/clone.h"
 #include "../control/lab.h"
@@ -355,6 +356,32 @@ void cli_ndpi_map(char *out, size_t n)
 	snprintf(out, n, "%s/clone/ndpi.map", data);
 }
 
+/* The text of the model proto's agent follows by default (NULL: none). */
+static char *base_model(enum spec_proto proto)
+{
+	const struct agent *a = agent_find(proto);
+	char data[PATH_MAX], *path;
+	struct buf b = { 0 };
+	FILE *f;
+
+	if (!a || !a->model)
+		return NULL;
+	cli_find_datadir(data, sizeof(data));
+	path = xasprintf("%s/behaviours/%s.model", data, a->model);
+	f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return NULL;
+	if (buf_read_file(&b, f, 1 << 20) < 0) {
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
+	fclose(f);
+	buf_putc(&b, '\0');
+	return b.p;
+}
+
 /* Behaviour models fitted to the capture, one per server and protocol
  * (one server answers all its groups), into OUTPUT's name less .dyn
  * plus .models/; each group's statement names its model. */
@@ -375,7 +402,8 @@ static int write_models(struct clone_result *r, const char *output, const char *
 		struct clone_group *g = &r->groups[i];
 		struct buf text = { 0 };
 		size_t n = 0;
-		char *path, name[96];
+		char *path, name[96], *own;
+		bool fitted;
 		FILE *f;
 
 		if (g->model || !playable[g->cls] || g->czone == CLONE_EXTERNAL)
@@ -384,7 +412,10 @@ static int write_models(struct clone_result *r, const char *output, const char *
 			if (r->groups[j].server == g->server && r->groups[j].proto == g->proto &&
 			    r->groups[j].cls == g->cls && r->groups[j].czone != CLONE_EXTERNAL)
 				idx[n++] = j;
-		if (!clone_fit(r, idx, n, capture, &text)) {
+		own = base_model(g->proto);
+		fitted = clone_fit(r, idx, n, capture, own, &text);
+		free(own);
+		if (!fitted) {
 			buf_free(&text);
 			continue;
 		}

@@ -82,8 +82,65 @@ static bool web(uint8_t proto)
 	return proto == PROTO_HTTP || proto == PROTO_HTTPS;
 }
 
+/* base, line by line, with the line "param NAME ..." of each fitted
+ * param (nfit of them, name and value) replaced by its fitted value. */
+static void put_base(struct buf *b, const char *base, const char *const *name, struct buf *value,
+		     size_t nfit)
+{
+	for (const char *p = base; *p;) {
+		size_t len = strcspn(p, "\n"), i;
+
+		for (i = 0; i < nfit; i++) {
+			size_t k = strlen(name[i]);
+
+			if (len > 6 + k && !strncmp(p, "param ", 6) && !strncmp(p + 6, name[i], k) &&
+			    (p[6 + k] == ' ' || p[6 + k] == '\t') && value[i].len)
+				break;
+		}
+		if (i < nfit)
+			buf_printf(b, "param %s %.*s\n", name[i], (int)value[i].len, value[i].p);
+		else
+			buf_printf(b, "%.*s\n", (int)len, p);
+		p += len + (p[len] == '\n');
+	}
+}
+
+/* FTP: the files are what the server sent in one go of 1 KiB or more
+ * (a data connection carries one file or one listing; the control
+ * connection's replies are smaller), the uploads what the client sent
+ * so; the rest is ftp.model's. */
+#define FTP_FILE_MIN 1024.0
+
+static bool fit_ftp(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
+		    const char *base, struct buf *b)
+{
+	static const char *const name[] = { "file_size", "upload_size" };
+	struct hist *h = xcalloc(2, sizeof(*h));
+	struct buf value[2] = { { 0 }, { 0 } };
+	bool ok = false;
+
+	for (size_t i = 0; i < n; i++) {
+		hist_merge(&h[0], &r->groups[groups[i]].resp_bytes);
+		hist_merge(&h[1], &r->groups[groups[i]].req_bytes);
+	}
+	for (int k = 0; k < 2; k++)
+		put_quantiles(&value[k], &h[k], FTP_FILE_MIN, 1, 1, 0, FTP_FILE_MIN, "B");
+	if (base && value[0].len) {
+		buf_printf(b, "# ftp.model fitted by dynamo clone to %s:\n", capture);
+		buf_printf(b, "# file sizes (what the server sent in one go of %g bytes or more)%s\n",
+			   FTP_FILE_MIN, value[1].len ? " and upload sizes" : "");
+		buf_puts(b, "# are the capture's, as quantiles every 5 %; the rest is ftp.model's.\n#\n");
+		put_base(b, base, name, value, 2);
+		ok = true;
+	}
+	buf_free(&value[0]);
+	buf_free(&value[1]);
+	free(h);
+	return ok;
+}
+
 bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
-	       struct buf *b)
+	       const char *base, struct buf *b)
 {
 	struct hist *req = xcalloc(4, sizeof(*req)), *resp = req + 1, *think = req + 2,
 		    *reqs = req + 3;
@@ -92,6 +149,10 @@ bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, con
 	bool ok = false;
 	const struct clone_group *g0 = n ? &r->groups[groups[0]] : NULL;
 
+	if (n && g0->proto == PROTO_FTP) {
+		free(req);
+		return fit_ftp(r, groups, n, capture, base, b);
+	}
 	if (!n || !web(g0->proto))
 		goto out;
 	for (size_t i = 0; i < n; i++) {
