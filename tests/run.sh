@@ -75,14 +75,18 @@ for flavour in plain asan; do
 	if [ $flavour = plain ]; then
 		group "$flavour/net/control" tests/net/control.sh "$dyn" 20
 		group "$flavour/net/mix" tests/net/mix.sh "$dyn" 15 60
-		group "$flavour/net/pps" tests/net/pps.sh "$dyn" 25 5000
+		group "$flavour/net/pps" tests/net/pps.sh "$dyn" 20 5000
 		group "$flavour/net/paced" tests/net/paced.sh "$dyn" 15 1000
 		group "$flavour/net/run" tests/net/run.sh "$dyn"
 	else
 		group "$flavour/net/run" tests/net/run.sh "$dyn" http dns mosquitto
 	fi
 	group "$flavour/net/lifecycle" tests/net/lifecycle.sh "$dyn"
-	group "$flavour/net/peers" tests/net/peers.sh "$bin"
+	# Broken peers under the sanitizers only: the same checks, and what
+	# they are for is memory errors (the plain run took 56 s of CI)
+	if [ $flavour = asan ]; then
+		group "$flavour/net/peers" tests/net/peers.sh "$bin"
+	fi
 	for r in "$bin"/fuzz-replay-*; do
 		t=${r##*/fuzz-replay-}
 		group "$flavour/fuzz-corpus/$t" "$r" "tests/fuzz/corpus/$t"

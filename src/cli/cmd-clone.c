@@ -245,7 +245,6 @@ static void put_json(struct out *o, const struct clone_result *r, bool profile)
 static void summary(FILE *f, const struct clone_result *r, const char *spec, uint64_t unplayable)
 {
 	size_t internal = 0, servers = 0, services = 0;
-	uint64_t answered_flows = 0;
 
 	for (size_t i = 0; i < r->nhosts; i++) {
 		const struct clone_host *h = &r->hosts[i];
@@ -256,7 +255,6 @@ static void summary(FILE *f, const struct clone_result *r, const char *spec, uin
 			if (h->svc[j].answered) {
 				services++;
 				server = true;
-				answered_flows += h->svc[j].answered;
 			}
 		}
 		servers += server;
