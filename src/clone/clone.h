@@ -148,10 +148,10 @@ void clone_spec(struct clone_result *res, const char *capture, const bool *playa
 /* A behaviour model fitted to groups (their indices in res; the same
  * server and protocol, as one server answers them all), as model text
  * into b: the protocol's actions, with the sizes and pauses the capture
- * shows, as quantiles.  base is the protocol's own model (its text),
- * which a fitted model of another protocol than web's keeps but for the
- * params fitted.  false when no model of their protocol can be fitted
- * (web's and ftp's are, for now) or they hold too little. */
+ * shows, as quantiles.  base is the text of the protocol's own model,
+ * which the fitted one is but for the lines fitted.  false when base is
+ * NULL, when no model of their protocol can be fitted (web's and ftp's
+ * are, for now), or when they hold too little. */
 bool clone_fit(const struct clone_result *res, const size_t *groups, size_t n, const char *capture,
 	       const char *base, struct buf *b);
 

@@ -82,27 +82,51 @@ static bool web(uint8_t proto)
 	return proto == PROTO_HTTP || proto == PROTO_HTTPS;
 }
 
-/* base, line by line, with the line "param NAME ..." of each fitted
- * param (nfit of them, name and value) replaced by its fitted value. */
-static void put_base(struct buf *b, const char *base, const char *const *name, struct buf *value,
-		     size_t nfit)
+/* A line of a model to replace: "param NAME", "action NAME" or "next
+ * NAME", and what follows it in the fitted model (nothing: kept). */
+struct fit {
+	const char *key;
+	struct buf val;
+};
+
+/* The agent's own model (base), line by line, with each line whose
+ * first two words are a fitted key given the fitted value; fitted keys
+ * the base lacks (optional params) follow at the end.  So a fitted model
+ * is its agent's model and what the capture says, and keeps up with the
+ * agent's model as that changes. */
+static void put_fitted(struct buf *b, const char *base, struct fit *f, size_t n)
 {
+	bool *done = xcalloc(n, sizeof(*done));
+
 	for (const char *p = base; *p;) {
 		size_t len = strcspn(p, "\n"), i;
 
-		for (i = 0; i < nfit; i++) {
-			size_t k = strlen(name[i]);
+		for (i = 0; i < n; i++) {
+			size_t k = strlen(f[i].key);
 
-			if (len > 6 + k && !strncmp(p, "param ", 6) && !strncmp(p + 6, name[i], k) &&
-			    (p[6 + k] == ' ' || p[6 + k] == '\t') && value[i].len)
+			if (f[i].val.len && len > k && !strncmp(p, f[i].key, k) &&
+			    (p[k] == ' ' || p[k] == '\t'))
 				break;
 		}
-		if (i < nfit)
-			buf_printf(b, "param %s %.*s\n", name[i], (int)value[i].len, value[i].p);
-		else
+		if (i < n) {
+			/* the key and its spacing as they were */
+			size_t v = strlen(f[i].key);
+
+			while (v < len && (p[v] == ' ' || p[v] == '\t'))
+				v++;
+			buf_printf(b, "%.*s%.*s\n", (int)v, p, (int)f[i].val.len, f[i].val.p);
+			done[i] = true;
+		} else {
 			buf_printf(b, "%.*s\n", (int)len, p);
+		}
 		p += len + (p[len] == '\n');
 	}
+	for (size_t i = 0; i < n; i++)
+		if (f[i].val.len && !done[i])
+			buf_printf(b, "%-25s %.*s\n", f[i].key, (int)f[i].val.len, f[i].val.p);
+	for (size_t i = 0; i < n; i++)
+		buf_free(&f[i].val);
+	free(done);
 }
 
 /* FTP: the files are what the server sent in one go of 1 KiB or more
@@ -114,47 +138,48 @@ static void put_base(struct buf *b, const char *base, const char *const *name, s
 static bool fit_ftp(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
 		    const char *base, struct buf *b)
 {
-	static const char *const name[] = { "file_size", "upload_size" };
+	struct fit f[] = { { "param file_size", { 0 } }, { "param upload_size", { 0 } } };
 	struct hist *h = xcalloc(2, sizeof(*h));
-	struct buf value[2] = { { 0 }, { 0 } };
-	bool ok = false;
 
 	for (size_t i = 0; i < n; i++) {
 		hist_merge(&h[0], &r->groups[groups[i]].resp_bytes);
 		hist_merge(&h[1], &r->groups[groups[i]].req_bytes);
 	}
 	for (int k = 0; k < 2; k++)
-		put_quantiles(&value[k], &h[k], FTP_FILE_MIN, 1, 1, 0, FTP_FILE_MIN, "B");
-	if (base && value[0].len) {
-		buf_printf(b, "# ftp.model fitted by dynamo clone to %s:\n", capture);
-		buf_printf(b, "# file sizes (what the server sent in one go of %g bytes or more)%s\n",
-			   FTP_FILE_MIN, value[1].len ? " and upload sizes" : "");
-		buf_puts(b, "# are the capture's, as quantiles every 5 %; the rest is ftp.model's.\n#\n");
-		put_base(b, base, name, value, 2);
-		ok = true;
-	}
-	buf_free(&value[0]);
-	buf_free(&value[1]);
+		put_quantiles(&f[k].val, &h[k], FTP_FILE_MIN, 1, 1, 0, FTP_FILE_MIN, "B");
 	free(h);
-	return ok;
+	if (!f[0].val.len) {
+		buf_free(&f[0].val);
+		buf_free(&f[1].val);
+		return false;
+	}
+	buf_printf(b, "# ftp.model fitted by dynamo clone to %s:\n", capture);
+	buf_printf(b, "# file sizes (what the server sent in one go of %g bytes or more)%s\n",
+		   FTP_FILE_MIN, f[1].val.len ? " and upload sizes" : "");
+	buf_puts(b, "# are the capture's, as quantiles every 5 %; the rest is ftp.model's.\n#\n");
+	put_fitted(b, base, f, ARRAY_SIZE(f));
+	return true;
 }
 
-bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
-	       const char *base, struct buf *b)
+/* Web: sizes, pauses, page loads and connections from the exchanges;
+ * no downloads or heavy tail beyond what the sizes hold. */
+static bool fit_web(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
+		    const char *base, struct buf *b)
 {
+	struct fit f[] = {
+		{ "action think", { 0 } }, { "next think", { 0 } }, { "param page_size", { 0 } },
+		{ "param object_size", { 0 } }, { "param objects_per_page", { 0 } },
+		{ "param object_tail", { 0 } }, { "param downloads_per_page", { 0 } },
+		{ "param parallel_conns", { 0 } }, { "param request_size", { 0 } },
+		{ "param conn_requests", { 0 } },
+	};
 	struct hist *req = xcalloc(4, sizeof(*req)), *resp = req + 1, *think = req + 2,
 		    *reqs = req + 3;
 	uint64_t flows = 0, clients = 0, pauses = 0, requests;
-	double per_load, par;
+	double per_load, par = 0;
 	bool ok = false;
-	const struct clone_group *g0 = n ? &r->groups[groups[0]] : NULL;
+	const struct clone_group *g0 = &r->groups[groups[0]];
 
-	if (n && g0->proto == PROTO_FTP) {
-		free(req);
-		return fit_ftp(r, groups, n, capture, base, b);
-	}
-	if (!n || !web(g0->proto))
-		goto out;
 	for (size_t i = 0; i < n; i++) {
 		const struct clone_group *g = &r->groups[groups[i]];
 
@@ -166,62 +191,61 @@ bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, con
 		hist_merge(reqs, &g->flow_reqs);
 		flows += g->flows;
 		clients += g->nclients;
+		/* connections a user holds at once: the flows open at a
+		 * time per client, within what browsers allow */
+		par = MAX(par, (double)clone_group_flows(g) / (double)MAX(g->nclients, 1));
 	}
 	if (resp->n < FIT_MIN || req->n < FIT_MIN)
 		goto out;
 	requests = req->n;
 	for (int i = hist_bin(PAUSE_US); i < HIST_BINS; i++)
 		pauses += think->bin[i];
-	/* Connections a user holds at once: the flows open at a time per
-	 * client, within what browsers allow */
-	par = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct clone_group *g = &r->groups[groups[i]];
-
-		par = MAX(par, (double)clone_group_flows(g) / (double)MAX(g->nclients, 1));
-	}
 	par = MIN(MAX(round(par), 1), 6);
 	/* A page load is what comes between two pauses: the requests of
 	 * the capture over the pauses it shows, and the visits (a user's
 	 * first connections) */
 	per_load = (double)requests / (double)MAX(pauses + MAX(flows / (uint64_t)par, 1), 1);
 
+	buf_puts(&f[0].val, "think ");
+	if (!put_quantiles(&f[0].val, think, PAUSE_US, FIT_MIN, 1e-6, 0, 0.2, "s"))
+		f[0].val.len = 0;               /* web.model's own */
+	buf_puts(&f[1].val, "follow_link 80%  open_page 5%  end 15%");
+	put_quantiles(&f[2].val, resp, 0, 1, 1, HEAD_BYTES, 512, "B");
+	put_quantiles(&f[3].val, resp, 0, 1, 1, HEAD_BYTES, 64, "B");
+	buf_printf(&f[4].val, "geometric(%.3g)", MAX(per_load - 1, 0.0));
+	buf_puts(&f[5].val, "0%");
+	buf_puts(&f[6].val, "0");
+	buf_printf(&f[7].val, "%.0f", par);
+	put_quantiles(&f[8].val, req, 0, 1, 1, 0, 1, "B");
+	if (reqs->n >= FIT_MIN / 2)
+		put_quantiles(&f[9].val, reqs, 0, 1, 1, 0, 1, "");
+
 	buf_printf(b, "# web.model fitted by dynamo clone to %s:\n", capture);
-	buf_printf(b, "# %llu requests on %llu connections of %llu client%s (%s). The actions\n",
+	buf_printf(b, "# %llu requests on %llu connections of %llu client%s (%s). Sizes,\n",
 		   (unsigned long long)requests, (unsigned long long)flows, (unsigned long long)clients,
 		   clients == 1 ? "" : "s", spec_proto_name(g0->proto));
-	buf_printf(b, "# are data/behaviours/web.model's; sizes, pauses and requests per\n"
-		      "# connection are the capture's, as quantiles every 5 %%. Responses\n"
-		      "# are less a head of about %d bytes; a page load is the requests\n"
-		      "# between two pauses of %g s or more. Edit freely.\n\n", HEAD_BYTES, PAUSE_US / 1e6);
-	buf_puts(b, "start open_page\naction open_page\naction follow_link\naction fetch_objects\n");
-	buf_puts(b, "action think          think ");
-	if (!put_quantiles(b, think, PAUSE_US, FIT_MIN, 1e-6, 0, 0.2, "s"))
-		buf_puts(b, "lognormal(3 s, 0.8)");
-	buf_puts(b, "\n\nnext open_page      fetch_objects 100%\n"
-		    "next follow_link    fetch_objects 100%\n"
-		    "next fetch_objects  think 100%\n"
-		    "next think          follow_link 80%  open_page 5%  end 15%\n\n");
-	buf_puts(b, "param site_pages          1000\n");
-	buf_puts(b, "param page_size           ");
-	put_quantiles(b, resp, 0, 1, 1, HEAD_BYTES, 512, "B");
-	buf_puts(b, "\nparam object_size         ");
-	put_quantiles(b, resp, 0, 1, 1, HEAD_BYTES, 64, "B");
-	buf_printf(b, "\nparam objects_per_page    geometric(%.3g)\n", MAX(per_load - 1, 0.0));
-	buf_puts(b, "param object_tail         0%\n"
-		    "param object_tail_size    128 KiB\n"
-		    "param links_per_page      uniform(8, 30)\n"
-		    "param downloads_per_page  0\n");
-	buf_printf(b, "param parallel_conns      %.0f\n", par);
-	buf_puts(b, "param request_size        ");
-	put_quantiles(b, req, 0, 1, 1, 0, 1, "B");
-	if (reqs->n >= FIT_MIN / 2) {
-		buf_puts(b, "\nparam conn_requests       ");
-		put_quantiles(b, reqs, 0, 1, 1, 0, 1, "");
-	}
-	buf_puts(b, "\nparam session_gap         exp(5 s)\n");
+	buf_printf(b, "# pauses and requests per connection are the capture's, as quantiles\n"
+		      "# every 5 %%; responses are less a head of about %d bytes; a page load\n"
+		      "# is the requests between two pauses of %g s or more; no downloads.\n"
+		      "# The rest is web.model's. Edit freely.\n#\n", HEAD_BYTES, PAUSE_US / 1e6);
+	put_fitted(b, base, f, ARRAY_SIZE(f));
 	ok = true;
 out:
+	if (!ok)
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			buf_free(&f[i].val);
 	free(req);
 	return ok;
+}
+
+bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
+	       const char *base, struct buf *b)
+{
+	if (!n || !base)
+		return false;
+	if (web(r->groups[groups[0]].proto))
+		return fit_web(r, groups, n, capture, base, b);
+	if (r->groups[groups[0]].proto == PROTO_FTP)
+		return fit_ftp(r, groups, n, capture, base, b);
+	return false;
 }
