@@ -148,7 +148,6 @@ static void add_demand(struct steer *s, uint64_t now, uint64_t wire)
 		struct steer_task *t = &s->tasks[i];
 		double dt, used, starved, short_by;
 		uint32_t add;
-
 		bool moving = t->seen_used > 0;
 
 		if (now < t->seen_ns + demand_ns(s, t))

@@ -196,9 +196,9 @@ found:
 	return false;
 }
 
-/* Up to 5 decimal numbers of at most 3 digits (or one of at most 5,
- * when one is 1) separated by sep, from p (n bytes); how many, or 0 when
- * the text is not that. */
+/* want decimal numbers, each at most max (and 6 digits), separated by
+ * sep, spaces before each allowed, into v from p (n bytes): want, or 0
+ * when the text is not that. */
 static int numbers(const uint8_t *p, size_t n, char sep, unsigned *v, int want, unsigned max)
 {
 	size_t i = 0;

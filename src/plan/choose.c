@@ -427,7 +427,6 @@ static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_
 		struct plan_source *ps = &pt->srcs[s];
 		const struct catalog_entry *e = ps->e;
 		double bps, room = PLAN_HEADROOM * plan_instance_rate(e, pt->packets, true);
-
 		uint32_t n;
 
 		ps->share = (double)ps->tasks / (double)tasks;
