@@ -38,12 +38,17 @@ const struct agent *agent_by_name(const char *name)
 	return NULL;
 }
 
+char *agent_model_path(const char *datadir, const char *name)
+{
+	return xasprintf("%s/behaviours/%s.model", datadir, name);
+}
+
 struct model *agent_model(const struct agent *a, const char *datadir, const char *path, char **msg)
 {
-	char *dir = xasprintf("%s/behaviours", datadir);
-	struct model *m = path ? model_load_file(path, msg) : model_load(dir, a->model, msg);
+	char *own = path ? NULL : agent_model_path(datadir, a->model);
+	struct model *m = model_load_file(path ? path : own, msg);
 
-	free(dir);
+	free(own);
 	if (m && (*msg = model_check(m, a->actions, a->params))) {
 		char *why = *msg;
 

@@ -59,6 +59,8 @@ static inline double agent_think_scale(const struct agent_env *e)
  * against the actions and params a knows.  NULL with an allocated
  * reason in *msg. */
 struct model *agent_model(const struct agent *a, const char *datadir, const char *path, char **msg);
+/* DATADIR/behaviours/NAME.model, allocated: where model NAME lives. */
+char *agent_model_path(const char *datadir, const char *name);
 const struct agent *agent_find(enum spec_proto p);
 const struct agent *agent_by_name(const char *name);
 

@@ -365,7 +365,7 @@ static char *base_model(enum spec_proto proto)
 	if (!a || !a->model)
 		return NULL;
 	cli_find_datadir(data, sizeof(data));
-	path = xasprintf("%s/behaviours/%s.model", data, a->model);
+	path = agent_model_path(data, a->model);
 	f = fopen(path, "re");
 	free(path);
 	if (!f)

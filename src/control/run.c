@@ -261,7 +261,7 @@ static char *stmt_model(const struct ctx *x, const struct spec_gen *g)
 	if (!g->model)
 		return NULL;
 	if (!g->model_file)
-		path = xasprintf("%s/behaviours/%s.model", x->o->datadir, g->model);
+		path = agent_model_path(x->o->datadir, g->model);
 	else if (g->model[0] == '/' || !file || !(slash = strrchr(file, '/')))
 		path = xstrdup(g->model);
 	else

@@ -262,12 +262,7 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		nanosleep(&ts, NULL);
 	}
-	char *dir = NULL;
-
-	if (asprintf(&dir, "%s/behaviours", datadir) < 0)
-		return 1;
-	m = model_load(dir, a->model, &msg);
-	if (!m || (msg = model_check(m, a->actions, a->params))) {
+	if (!(m = agent_model(a, datadir, NULL, &msg))) {
 		fprintf(stderr, "agent-try: %s\n", msg);
 		return 1;
 	}
@@ -302,7 +297,6 @@ int main(int argc, char **argv)
 	abuse_end();
 	host_fini(&h);
 	model_free(m);
-	free(dir);
 	if (shark > 0) {
 		kill(shark, SIGINT);
 		waitpid(shark, NULL, 0);
