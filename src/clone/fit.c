@@ -35,7 +35,8 @@ static double quantile_above(const struct hist *h, double lo, double q)
 
 		if (!h->bin[i])
 			continue;
-		if ((double)(seen + h->bin[i]) < want && q < 1) {
+		/* the top quantile is the last bin's, not the first's */
+		if (seen + h->bin[i] < n && (double)(seen + h->bin[i]) < want) {
 			seen += h->bin[i];
 			continue;
 		}

@@ -206,12 +206,49 @@ static void spec_of_it(void **state)
 	clone_result_free(&r);
 }
 
+/* A fitted size is the capture's, quantile by quantile, from the
+ * smallest to the largest: 2, 4, ..., 200 KB of files give file_size
+ * quantiles(2 KB ... 200 KB) within a bin (4.4 %), the rest of the base
+ * model kept. */
+static void fitted_sizes(void **state)
+{
+	static const char base[] = "start login\nparam file_size 10 KiB\nparam upload_size 1 KiB\n";
+	struct clone_group g = { .proto = PROTO_FTP, .server = -1 };
+	struct clone_result r = { .groups = &g, .ngroups = 1 };
+	size_t one = 0;
+	struct buf b = { 0 };
+	double v[21];
+	const char *p;
+	int n = 0;
+
+	(void)state;
+	for (int i = 1; i <= 100; i++)
+		hist_add(&g.resp_bytes, 2000.0 * i);
+	assert_true(clone_fit(&r, &one, 1, "t.pcap", base, &b));
+	buf_putc(&b, 0);
+	if (!strstr(b.p, "start login\n") || !strstr(b.p, "param upload_size 1 KiB\n") ||
+	    !(p = strstr(b.p, "param file_size quantiles(")))
+		fail_msg("%s", b.p);
+	for (p = strchr(p, '('); n < 21 && *p != ')'; n++) {
+		char *end;
+
+		v[n] = strtod(p + 1, &end);
+		p = end + strcspn(end, ",)");
+	}
+	assert_int_equal(n, 21);
+	if (fabs(v[0] / 2000 - 1) > 0.045 || fabs(v[10] / 100000 - 1) > 0.045 ||
+	    fabs(v[20] / 200000 - 1) > 0.045)
+		fail_msg("%s", b.p);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(exchanges),
 		cmocka_unit_test(ftp_data),
 		cmocka_unit_test(spec_of_it),
+		cmocka_unit_test(fitted_sizes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
