@@ -1079,7 +1079,7 @@ static int serve(struct host *h, struct stats *st, const struct model *m, uint16
 #define CLI_MAX_CONNS 8             /* parallel connections of one user, at most */
 #define CLI_MAX_OBJS 160            /* objects fetched for one page, at most */
 #define CLI_OBJ_BUF 4096            /* their paths */
-#define CLI_CACHE 32                /* objects a user remembers having fetched */
+#define CLI_CACHE 256               /* objects a user remembers having fetched, across visits */
 #define CLI_KEEPALIVE 50.0          /* s: a longer pause closes the connections */
 #define CLI_TIMEOUT 60.0            /* s: a response must make progress */
 #define CLI_LINGER 5.0              /* s: after our FIN, the server's */
@@ -1170,7 +1170,7 @@ struct user {
 	uint8_t state;             /* U_* */
 	uint8_t nconn;             /* connections this session may open */
 	uint8_t ua;
-	uint8_t cache_at;
+	uint16_t cache_at;
 	uint16_t inflight;         /* requests sent, not yet answered */
 	bool failed;               /* could not connect during this action */
 	bool resolved;             /* the visit's name lookup is done */
@@ -1795,7 +1795,6 @@ static void user_tick(struct loop *l, struct timer *t)
 	u->resolved = false;
 	if (u->next_action == NEXT_SESSION) {
 		cl->env.st->sessions++;
-		memset(u->cache, 0, sizeof(u->cache));
 		n = model_draw(cl->env.model, "parallel_conns", &u->rng, 6);
 		u->nconn = (uint8_t)(n < 1 ? 1 : n > CLI_MAX_CONNS ? CLI_MAX_CONNS : n + 0.5);
 		u->next_action = model_start(cl->env.model);

@@ -4,7 +4,9 @@
  * markup is kept once built, since a page is asked for again and again.
  * Sizes come from the model: page_size, objects_per_page, object_size
  * with a heavy tail (object_tail, object_tail_size), links_per_page,
- * downloads_per_page, download_size. */
+ * downloads_per_page, download_size.  A page's HTML also holds a block
+ * made for each fetch (page_dynamic), as a news site's front page does:
+ * its objects are the same bytes every time, its HTML is not. */
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -38,7 +40,8 @@ struct seg {
 
 struct page {
 	uint64_t size;
-	size_t nseg;
+	uint64_t target;           /* page_size's draw: what fetches average */
+	size_t nseg, dyn_at;       /* the per-fetch block goes before seg[dyn_at] */
 	struct seg seg[];          /* then the markup the segments point into */
 };
 
@@ -48,6 +51,8 @@ struct site {
 	uint64_t seed;
 	uint32_t npages;
 	double tail;               /* chance an object is drawn from the tail */
+	double dynamic;            /* page_dynamic: at most this much of a page is per fetch */
+	struct rng r;              /* per-fetch draws */
 	struct page **pages;       /* built on first lookup */
 	uint32_t ncached;
 	char *css, *js, *gif;      /* BLOB bytes each */
@@ -228,7 +233,8 @@ static struct page *page_build(const struct site *s, uint32_t n)
 	char title[96], w[64], href[32];
 	uint8_t kinds[SITE_MAX_OBJS];
 	uint32_t nimg = 0, img_at = 0, rank = 0;
-	uint64_t text, markup_guess, size;
+	uint64_t text, markup_guess, size, fixed;
+	size_t dyn_at;
 	unsigned npara;
 	char *mk;
 
@@ -256,9 +262,14 @@ static struct page *page_build(const struct site *s, uint32_t n)
 		   "width=\"120\" height=\"40\"></a></header>\n<main>\n<h1>%s</h1>\n",
 		   shared_path[2], title);
 
-	/* Text fills what the markup leaves of the page's size. */
+	/* The block made per fetch goes here, under the heading. */
+	b_cut(&bd);
+	dyn_at = bd.nv;
+	/* Text fills what the markup and half the per-fetch block leave
+	 * of the page's size, so fetches average page_size. */
+	fixed = (uint64_t)((double)k.size * (1 - s->dynamic / 2));
 	markup_guess = bd.b.len + nimg * 80 + k.nlinks * 64 + k.ndl * 80 + 120;
-	text = k.size > markup_guess + 200 ? k.size - markup_guess : 200;
+	text = fixed > markup_guess + 200 ? fixed - markup_guess : 200;
 	npara = (unsigned)MIN(MAX_PARA, MAX(1, text / PARA));
 	for (unsigned p = 0; p < npara; p++) {
 		uint64_t len = text / npara + (p + 1 == npara ? text % npara : 0);
@@ -307,7 +318,9 @@ static struct page *page_build(const struct site *s, uint32_t n)
 		size += bd.v[i].n;
 	}
 	pg->nseg = bd.nv;
+	pg->dyn_at = dyn_at;
 	pg->size = size;
+	pg->target = k.size;
 	free(bd.v);
 	buf_free(&bd.b);
 	return pg;
@@ -432,6 +445,9 @@ struct site *site_new(const struct model *m, const struct content *ct, uint64_t 
 	if (!s->npages)
 		s->npages = 1;
 	s->tail = model_draw(m, "object_tail", &r, 0.05);
+	s->dynamic = model_draw(m, "page_dynamic", &r, 0);
+	s->dynamic = s->dynamic > 0 ? MIN(s->dynamic, 1.0) : 0;
+	rng_seed(&s->r, rng_next(&r));
 	s->pages = xcalloc(s->npages, sizeof(*s->pages));
 	s->css = xmalloc(BLOB);
 	s->js = xmalloc(BLOB);
@@ -486,6 +502,18 @@ static bool eat(const char **p, const char *end, const char *lit)
 	return true;
 }
 
+/* The block a fetch of a page adds: what changes between two fetches
+ * (headlines, counters, ads), between none and page_dynamic of the page. */
+static const char dyn_open[] = "<aside class=\"latest\"><p>", dyn_close[] = "</p></aside>\n";
+#define DYN_MARKUP (sizeof(dyn_open) - 1 + sizeof(dyn_close) - 1)
+
+static uint32_t dyn_bytes(struct site *s, const struct page *pg)
+{
+	double x = rng_unit(&s->r) * s->dynamic * (double)pg->target;
+
+	return x > DYN_MARKUP + 1 && x < CONTENT_BLOB ? (uint32_t)x : 0;
+}
+
 static int lookup_page(struct site *s, uint32_t n, struct site_obj *o)
 {
 	struct page *pg;
@@ -495,6 +523,7 @@ static int lookup_page(struct site *s, uint32_t n, struct site_obj *o)
 	o->kind = SITE_PAGE;
 	o->page = n;
 	o->key = n;
+	o->dkey = rng_next(&s->r);
 	pg = s->pages[n];
 	if (!pg) {
 		/* Queued answers point into cached pages, so those stay
@@ -505,14 +534,41 @@ static int lookup_page(struct site *s, uint32_t n, struct site_obj *o)
 			s->pages[n] = pg;
 			s->ncached++;
 		} else {
-			o->size = pg->size;
+			o->dyn = dyn_bytes(s, pg);
+			o->size = pg->size + o->dyn;
 			free(pg);
 			return 0;
 		}
 	}
-	o->size = pg->size;
+	o->dyn = dyn_bytes(s, pg);
+	o->size = pg->size + o->dyn;
 	o->cached = pg;
 	return 0;
+}
+
+/* seg[from, to) of pg, as references when they stay (a cached page) */
+static void page_segs(const struct page *pg, size_t from, size_t to, bool stays, struct conn *c)
+{
+	for (size_t i = from; i < to; i++) {
+		if (stays || !pg->seg[i].markup)
+			conn_write_ref(c, pg->seg[i].p, pg->seg[i].n);
+		else
+			conn_write(c, pg->seg[i].p, pg->seg[i].n);
+	}
+}
+
+static void page_send(const struct site *s, const struct page *pg, const struct site_obj *o,
+		      bool stays, struct conn *c)
+{
+	page_segs(pg, 0, pg->dyn_at, stays, c);
+	if (o->dyn) {
+		size_t n = o->dyn - DYN_MARKUP;
+
+		conn_write_ref(c, dyn_open, sizeof(dyn_open) - 1);
+		conn_write_ref(c, content_get(s->ct, CONTENT_TEXT, o->dkey, n), n);
+		conn_write_ref(c, dyn_close, sizeof(dyn_close) - 1);
+	}
+	page_segs(pg, pg->dyn_at, pg->nseg, stays, c);
 }
 
 int site_lookup(struct site *s, const char *path, size_t n, struct site_obj *o)
@@ -667,17 +723,11 @@ void site_send(const struct site *s, const struct site_obj *o, struct conn *c)
 		if (!pg) {
 			struct page *tmp = page_build(s, o->page);
 
-			for (size_t i = 0; i < tmp->nseg; i++) {
-				if (tmp->seg[i].markup)
-					conn_write(c, tmp->seg[i].p, tmp->seg[i].n);
-				else
-					conn_write_ref(c, tmp->seg[i].p, tmp->seg[i].n);
-			}
+			page_send(s, tmp, o, false, c);
 			free(tmp);
 			break;
 		}
-		for (size_t i = 0; i < pg->nseg; i++)
-			conn_write_ref(c, pg->seg[i].p, pg->seg[i].n);
+		page_send(s, pg, o, true, c);
 		break;
 	case SITE_CSS:
 		blob_send(s->css, c, o->key, o->size);

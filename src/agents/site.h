@@ -1,6 +1,7 @@
 /* site.h - the web site the HTTP(S) server serves: pages and the objects
  * they embed, made up from a seed and the model's params, so the same
- * path always names the same bytes and nothing is stored but a cache of
+ * path always names the same bytes (but for the block of a page that is
+ * made per fetch, page_dynamic) and nothing is stored but a cache of
  * page markup.  Bodies are queued as references into shared blobs
  * (content.h and the site's own CSS, script and GIF blobs), never built
  * per request.
@@ -33,6 +34,8 @@ struct site_obj {
 	uint64_t key;              /* seeds its bytes */
 	uint64_t size;             /* body bytes */
 	const void *cached;        /* pages: the built page, NULL past the cache */
+	uint32_t dyn;              /* pages: bytes of this fetch's own block (in size) */
+	uint64_t dkey;             /* pages: seeds that block */
 };
 
 /* A site for model m (its params) over content ct, which must outlive

@@ -1,12 +1,15 @@
 /* test-engine.c - the event loop (timers in order, deferred frees, stopped
  * watchers skipped), connections over a socket pair (lines, references,
  * input limit, orderly close), behaviour models (parsing, errors with
- * their place, draws that follow their distributions) and content. */
+ * their place, draws that follow their distributions), content, and the
+ * web site's pages (the same bytes each fetch, but for their per-fetch
+ * block). */
 #include "unit.h"
 #include "../../src/engine/conn.h"
 #include "../../src/engine/content.h"
 #include "../../src/engine/model.h"
 #include "../../src/engine/stats.h"
+#include "../../src/agents/site.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -473,6 +476,100 @@ static void content_reads(void **state)
 	content_free(&c);
 }
 
+/* ---- the web site --------------------------------------------------------- */
+
+static const char site_model[] =
+	"start open_page\naction open_page\nnext open_page  end 100%\n"
+	"param site_pages 10\nparam page_size 24 KiB\nparam objects_per_page 5\n"
+	"param object_size 4 KiB\nparam object_tail 0%\nparam object_tail_size 1 MiB\n"
+	"param links_per_page 10\n";
+
+static const struct conn_ops quiet_ops = { .closed = side_closed };
+
+/* o's body as site_send() queues it, read back over a socket pair. */
+static uint64_t site_body(struct site *site, const struct site_obj *o, char *tail, size_t ntail)
+{
+	struct side a = { 0 };
+	struct loop *l;
+	char buf[65536];
+	uint64_t got = 0;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(loop_new(&l), 0);
+	assert_int_equal(conn_accept(&a.c, l, &quiet_ops, sv[0]), 0);
+	site_send(site, o, &a.c);
+	conn_shutdown(&a.c);
+	for (int i = 0; i < 200; i++) {
+		ssize_t n;
+
+		assert_int_equal(loop_once(l, 10), 0);
+		while ((n = read(sv[1], buf, sizeof(buf))) > 0) {
+			got += (uint64_t)n;
+			if ((size_t)n >= ntail)
+				memcpy(tail, buf + n - ntail, ntail);
+		}
+		if (n == 0)
+			break;
+	}
+	conn_close(&a.c, 0);
+	loop_free(l);
+	close(sv[1]);
+	return got;
+}
+
+static void site_pages_fetched(void **state)
+{
+	char *err = NULL, dyn_text[sizeof(site_model) + 32], tail[8];
+	struct model *fixed = model_parse("t.model", site_model, sizeof(site_model) - 1, &err), *dyn;
+	struct content ct;
+	struct site *s1, *s2;
+	struct site_obj o, css1, css2;
+	uint64_t one = 0, lo = UINT64_MAX, hi = 0;
+	double sum = 0;
+
+	(void)state;
+	snprintf(dyn_text, sizeof(dyn_text), "%sparam page_dynamic 20%%\n", site_model);
+	dyn = model_parse("t.model", dyn_text, strlen(dyn_text), &err);
+	if (!fixed || !dyn)
+		fail_msg("%s", err);
+	content_init(&ct, 5);
+	s1 = site_new(fixed, &ct, 9);
+	s2 = site_new(dyn, &ct, 9);
+	/* without page_dynamic a page is the same bytes every time */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(site_lookup(s1, "/p/3.html", 9, &o), 0);
+		if (i)
+			assert_int_equal(o.size, one);
+		one = o.size;
+	}
+	assert_int_equal(site_body(s1, &o, tail, 8), one);
+	/* with it, each fetch its own size, averaging the same page */
+	for (int i = 0; i < 400; i++) {
+		assert_int_equal(site_lookup(s2, "/p/3.html", 9, &o), 0);
+		sum += (double)o.size;
+		lo = MIN(lo, o.size);
+		hi = MAX(hi, o.size);
+		if (i < 5) {
+			/* and what is sent is what Content-Length will say */
+			assert_int_equal(site_body(s2, &o, tail, 8), o.size);
+			assert_memory_equal(tail, "</html>\n", 8);
+		}
+	}
+	if (!(hi > lo + 2000 && fabs(sum / 400 / (double)one - 1) < 0.03))
+		fail_msg("sizes %llu..%llu, mean %.0f, fixed page %llu", (unsigned long long)lo,
+			 (unsigned long long)hi, sum / 400, (unsigned long long)one);
+	/* objects stay the same bytes */
+	assert_int_equal(site_lookup(s2, "/static/site.css", 16, &css1), 0);
+	assert_int_equal(site_lookup(s2, "/static/site.css", 16, &css2), 0);
+	assert_int_equal(css1.size, css2.size);
+	site_free(s1);
+	site_free(s2);
+	content_free(&ct);
+	model_free(fixed);
+	model_free(dyn);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +584,7 @@ int main(void)
 		cmocka_unit_test(model_errors),
 		cmocka_unit_test(shipped_models),
 		cmocka_unit_test(content_reads),
+		cmocka_unit_test(site_pages_fetched),
 	};
 
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
