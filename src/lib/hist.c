@@ -123,12 +123,13 @@ double hist_js_floor(const struct hist *b, uint64_t n, unsigned draws)
 			uint64_t r;
 			int lo = 0, hi = last;
 
-			/* xorshift64*, then a value below b->n (the modulo's
-			 * bias is below 2^-40 for any count that fits memory) */
+			/* xorshift64*, then a value below b->n from its high
+			 * bits (multiply-shift: its low bits are the weak ones,
+			 * and a modulo of a small count takes only those) */
 			x ^= x >> 12;
 			x ^= x << 25;
 			x ^= x >> 27;
-			r = (x * 0x2545f4914f6cdd1dull) % b->n;
+			r = (uint64_t)(((unsigned __int128)(x * 0x2545f4914f6cdd1dull) * b->n) >> 64);
 			while (lo < hi) {
 				int mid = (lo + hi) / 2;
 
