@@ -232,9 +232,13 @@ static void put_json(struct out *o, const struct clone_result *r, bool profile)
 			put_hist(o, "request_bytes", &g->req_bytes);
 			put_hist(o, "response_bytes", &g->resp_bytes);
 			put_hist(o, "think_us", &g->think_us);
-			put_series(o, "rate_bytes", &g->rate, false);
+			/* keys of their own: "flows_open" above is the figure
+			 * of the statement, here it is each second's */
+			out_obj_open(o, "per_second");
+			put_series(o, "bytes", &g->rate, false);
 			put_series(o, "flows_open", &g->opens, true);
 			put_series(o, "flow_starts", &g->starts, false);
+			out_obj_close(o);
 		}
 		out_obj_close(o);
 	}

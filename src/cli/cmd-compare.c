@@ -26,6 +26,9 @@ const char cmd_compare_usage[] =
 	"    durations, and TCP request and response sizes: Jensen-Shannon\n"
 	"    distance (0..1, base 2), Kolmogorov-Smirnov (0..1) and earth\n"
 	"    mover's (in bytes or microseconds).\n"
+	"Either may be a profile that dynamo clone --profile wrote instead of a\n"
+	"capture: it stands for its capture, so a copy can be measured against a\n"
+	"network whose capture stays where it was made.\n"
 	"\n"
 	"options:\n"
 	"      --json            print JSON\n"
@@ -34,20 +37,30 @@ const char cmd_compare_usage[] =
 	"      --internal CIDR   what is internal, as for dynamo clone\n"
 	"  -h, --help            show this help\n"
 	"\n"
-	"exit status: 0 compared, 1 a capture cannot be read, 2 bad usage\n"
+	"exit status: 0 compared, 1 a capture or profile cannot be read, 2 bad usage\n"
 	"\n"
 	"example:\n"
 	"    dynamo clone office.pcapng -o office.dyn\n"
 	"    dynamo run office.dyn --duration 60s --record copy.pcapng\n"
-	"    dynamo compare office.pcapng copy.pcapng --html fidelity.html\n";
+	"    dynamo compare office.pcapng copy.pcapng --html fidelity.html\n"
+	"    dynamo clone office.pcapng --profile office.json   (on site)\n"
+	"    dynamo compare office.json copy.pcapng             (anywhere)\n";
 
 static int read_one(const char *path, const struct clone_opts *co, struct clone_result *r)
 {
 	char err[1024];
-	struct reader *rd = reader_open(path, err, sizeof(err));
+	struct reader *rd;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
+	if (profile_is(path)) {
+		if (profile_read(path, r, err, sizeof(err))) {
+			fprintf(stderr, "dynamo: %s\n", err);
+			return -1;
+		}
+		return 0;
+	}
+	rd = reader_open(path, err, sizeof(err));
 	if (!rd) {
 		fprintf(stderr, "dynamo: %s\n", err);
 		return -1;

@@ -46,6 +46,17 @@ const char *cmp_metric_unit(enum cmp_metric m);   /* "B", "us" */
 void compare_results(const struct clone_result *ref, const struct clone_result *gen,
 		     struct cmp_result *out);
 
+/* Profiles (dynamo clone --profile) stand for their captures: what
+ * compare needs of one (totals, classes, hosts and services, each
+ * group's distributions) read back as a clone result.  -1 with err
+ * naming the place: "NAME:LINE:COLUMN: ..." for JSON that does not
+ * parse, "NAME: groups[2].class: ..." for a value that is not right. */
+int profile_parse(const char *name, const char *text, size_t len, struct clone_result *r, char *err,
+		  size_t errlen);
+int profile_read(const char *path, struct clone_result *r, char *err, size_t errlen);
+/* Does path hold a profile (JSON) rather than a capture? */
+bool profile_is(const char *path);
+
 /* An HTML page of r, with per class and metric the two CDFs side by side
  * (SVG, log-scaled values), into b.  Names are the two traces'. */
 void compare_html(const struct cmp_result *r, const char *ref_name, const char *gen_name,

@@ -157,6 +157,56 @@ else
 	ok "without -o no model is written or named"
 fi
 
+# The profile: every IP packet tshark sees is in some group's packet
+# sizes, and the profile stands for its capture in compare, both ways
+expect_exit 0 "clone --profile" "$DYNAMO" clone $C/cs-http_espn.pcapng -o "$T/p.dyn" --profile "$T/p.json"
+n=$(jq '[.groups[].packet_size.n] | add' "$T/p.json")
+want=$(tshark -r $C/cs-http_espn.pcapng -Y ip 2>/dev/null | wc -l)
+if [ "$n" = "$want" ] && jq -e '.groups[0].per_second.bytes.values | length > 0' "$T/p.json" >/dev/null; then
+	ok "the profile's packet sizes hold tshark's $want IP packets, with per-second series"
+else
+	not_ok "the profile's packet sizes hold tshark's IP packets" "profile $n, tshark $want"
+fi
+expect_exit 0 "compare a capture's profile with a capture" "$DYNAMO" compare --json "$T/p.json" $C/ndpi-chrome.pcap
+jq -S 'del(.reference)' "$T/out" >"$T/by-profile"
+expect_exit 0 "compare the capture itself with it" "$DYNAMO" compare --json $C/cs-http_espn.pcapng $C/ndpi-chrome.pcap
+jq -S 'del(.reference)' "$T/out" >"$T/by-capture"
+if cmp -s "$T/by-profile" "$T/by-capture" && jq -e '.mix_error > 0' "$T/out" >/dev/null; then
+	ok "compare: the profile gives every figure its capture gives"
+else
+	not_ok "compare: the profile gives every figure its capture gives" "$(diff "$T/by-profile" "$T/by-capture" | head -20)"
+fi
+expect_exit 0 "compare a capture with its profile" "$DYNAMO" compare --json $C/cs-http_espn.pcapng "$T/p.json"
+if jq -e '.mix_error == 0 and .all.packet_size.js == 0 and .all.response_size.ks == 0 and
+	.rate_ref == .rate_gen' "$T/out" >/dev/null; then
+	ok "compare: a capture is at distance 0 from its profile"
+else
+	not_ok "compare: a capture is at distance 0 from its profile" "$(head -c 1500 "$T/out")"
+fi
+head -c 3000 "$T/p.json" >"$T/cut.json"
+expect_exit 1 "compare with a profile cut short" "$DYNAMO" compare "$T/cut.json" $C/ndpi-chrome.pcap
+if grep -Eq 'cut\.json:[0-9]+:[0-9]+: premature end of input' "$T/err"; then
+	ok "names the line and column"
+else
+	not_ok "names the line and column" "$(cat "$T/err")"
+fi
+"$DYNAMO" clone $C/cs-http_espn.pcapng -o "$T/s.dyn" --json >"$T/summary.json" 2>/dev/null
+expect_exit 1 "compare with clone's --json summary" "$DYNAMO" compare "$T/summary.json" $C/ndpi-chrome.pcap
+expect_grep "$T/err" "summary.json: groups[0]: no distributions" "says the summary has no distributions"
+# A profile changed by jq EDIT is refused, with the place named in WANT
+bad_profile() {
+	jq "$2" "$T/p.json" >"$T/$1.json"
+	expect_exit 1 "compare with a profile whose $3" "$DYNAMO" compare "$T/$1.json" $C/ndpi-chrome.pcap
+	expect_grep "$T/err" "$1.json: $4" "names it: $4"
+}
+bad_profile edge '.groups[1].packet_size.bins[0][0] = 100.5' "bin is off" \
+	"groups[1].packet_size.bins[0]: 100.5 is not a bin edge"
+bad_profile n '.groups[0].packet_size.n += 1' "counts disagree" "groups[0].packet_size: its bins hold"
+bad_profile addr '.hosts[0].address = "10.0.0.300"' "address is bad" \
+	"hosts[0].address: not an IPv4 or IPv6 address"
+bad_profile cls '.classes.telepathy = .classes.web' "class is unknown" \
+	"classes.telepathy: unknown class 'telepathy'"
+
 expect_exit 0 "compare --html" "$DYNAMO" compare --html "$T/c.html" $C/ndpi-chrome.pcap $C/cs-http_espn.pcapng
 svgs=$(grep -c '<svg' "$T/c.html")
 if [ "$svgs" -ge 8 ] && grep -q '</html>' "$T/c.html"; then
