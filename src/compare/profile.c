@@ -282,11 +282,8 @@ static int get_group(struct pctx *p, const json_t *o, struct clone_group *g)
 		return -1;
 	pr = spec_proto_find(proto);
 	if (pr < 0 || pr >= PROTO__COUNT) {
-		size_t at = enter(p, "protocol", 0);
-
-		bad(p, "unknown protocol '%.32s'", proto);
-		leave(p, at);
-		return -1;
+		enter(p, "protocol", 0);
+		return bad(p, "unknown protocol '%.32s'", proto);
 	}
 	g->proto = (uint8_t)pr;
 	g->server = -1;
@@ -383,8 +380,6 @@ int profile_read(const char *path, struct clone_result *r, char *err, size_t err
 {
 	FILE *f = fopen(path, "re");
 	struct buf b = { 0 };
-	char chunk[65536];
-	size_t n;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -392,24 +387,14 @@ int profile_read(const char *path, struct clone_result *r, char *err, size_t err
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (b.len + n > PROFILE_MAX_BYTES) {
-			snprintf(err, errlen, "%s: larger than %u MiB: not a profile", path,
-				 PROFILE_MAX_BYTES >> 20);
-			fclose(f);
-			buf_free(&b);
-			return -1;
-		}
-		buf_put(&b, chunk, n);
-	}
-	if (ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		fclose(f);
-		buf_free(&b);
-		return -1;
-	}
+	rc = buf_read_file(&b, f, PROFILE_MAX_BYTES);
 	fclose(f);
-	rc = profile_parse(path, b.p ? b.p : "", b.len, r, err, errlen);
+	if (rc == -EFBIG)
+		snprintf(err, errlen, "%s: larger than %u MiB: not a profile", path, PROFILE_MAX_BYTES >> 20);
+	else if (rc)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	else
+		rc = profile_parse(path, b.p ? b.p : "", b.len, r, err, errlen);
 	buf_free(&b);
-	return rc;
+	return rc ? -1 : 0;
 }

@@ -68,6 +68,16 @@ static void read_capture(struct cap *c, struct clone_result *r)
 	unlink(c->path);
 }
 
+/* A client's SYN at t, the server's SYN-ACK gap later, the ACK after
+ * another gap. */
+static void handshake(struct cap *c, uint64_t t, uint64_t gap, uint8_t cl, uint16_t cp, uint8_t sv,
+		      uint16_t sp)
+{
+	tcp(c, t, cl, cp, sv, sp, 0x02, NULL, 0);
+	tcp(c, t + gap, sv, sp, cl, cp, 0x12, NULL, 0);
+	tcp(c, t + 2 * gap, cl, cp, sv, sp, 0x10, NULL, 0);
+}
+
 static const char get[] = "GET /index.html HTTP/1.1\r\nHost: h2\r\nUser-Agent: test\r\n\r\n";
 
 static void exchanges(void **state)
@@ -79,9 +89,7 @@ static void exchanges(void **state)
 
 	(void)state;
 	cap_open(&c);
-	tcp(&c, t, 1, 40000, 2, 80, 0x02, NULL, 0);
-	tcp(&c, t + 1000000, 2, 80, 1, 40000, 0x12, NULL, 0);
-	tcp(&c, t + 2000000, 1, 40000, 2, 80, 0x10, NULL, 0);
+	handshake(&c, t, 1000000, 1, 40000, 2, 80);
 	/* request 1: 58 bytes; response: 1000 + 500 */
 	tcp(&c, t + 3000000, 1, 40000, 2, 80, 0x18, get, sizeof(get) - 1);
 	tcp(&c, t + 4000000, 2, 80, 1, 40000, 0x18, "HTTP/1.1 200 OK\r\n", 1000);
@@ -150,9 +158,7 @@ static void ftp_data(void **state)
 
 	(void)state;
 	cap_open(&c);
-	tcp(&c, t, 1, 40100, 2, 21, 0x02, NULL, 0);
-	tcp(&c, t + 1000, 2, 21, 1, 40100, 0x12, NULL, 0);
-	tcp(&c, t + 2000, 1, 40100, 2, 21, 0x10, NULL, 0);
+	handshake(&c, t, 1000, 1, 40100, 2, 21);
 	tcp(&c, t + 3000, 2, 21, 1, 40100, 0x18, "220 (vsFTPd 3.0.3)\r\n", 20);
 	for (size_t i = 0; i < ARRAY_SIZE(ctl); i++) {
 		bool cmd = ctl[i][0] == 'P' || ctl[i][0] == 'E';
@@ -165,9 +171,7 @@ static void ftp_data(void **state)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(data); i++) {
 		t += SEC / 10;
-		tcp(&c, t, data[i].s, data[i].sp, data[i].d, data[i].dp, 0x02, NULL, 0);
-		tcp(&c, t + 1000, data[i].d, data[i].dp, data[i].s, data[i].sp, 0x12, NULL, 0);
-		tcp(&c, t + 2000, data[i].s, data[i].sp, data[i].d, data[i].dp, 0x10, NULL, 0);
+		handshake(&c, t, 1000, data[i].s, data[i].sp, data[i].d, data[i].dp);
 		tcp(&c, t + 3000, 2, data[i].s == 2 ? data[i].sp : data[i].dp, 1,
 		    data[i].s == 2 ? data[i].dp : data[i].sp, 0x18, NULL, 1400);
 	}
