@@ -14,12 +14,12 @@
 #define AGENT(x) extern const struct agent x __attribute__((weak));
 AGENT(agent_http) AGENT(agent_https) AGENT(agent_smtp) AGENT(agent_imap)
 AGENT(agent_dns) AGENT(agent_ftp) AGENT(agent_postgresql) AGENT(agent_redis)
-AGENT(agent_mqtt) AGENT(agent_bitcoin) AGENT(agent_ssh)
+AGENT(agent_mqtt) AGENT(agent_bitcoin) AGENT(agent_ssh) AGENT(agent_sip)
 #undef AGENT
 
 static const struct agent *const table[] = {
 	&agent_http, &agent_https, &agent_smtp, &agent_imap, &agent_dns, &agent_ftp,
-	&agent_postgresql, &agent_redis, &agent_mqtt, &agent_bitcoin, &agent_ssh,
+	&agent_postgresql, &agent_redis, &agent_mqtt, &agent_bitcoin, &agent_ssh, &agent_sip,
 };
 
 const struct agent *agent_find(enum spec_proto p)

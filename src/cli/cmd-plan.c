@@ -112,7 +112,7 @@ static void print_sources(struct out *o, const struct plan *p, const struct plan
 		out_text(o, "%sexpected  ", indent);
 		out_obj_open(o, "expected");
 		out_target(o, pt->packets ? "pps" : "rate", "%s", pt->expect_rate, pt->packets);
-		out_double(o, "flows", ", ~%.0f concurrent TCP flows\n", pt->expect_flows);
+		out_double(o, "flows", ", ~%.0f concurrent flows\n", pt->expect_flows);
 		out_obj_close(o);
 	}
 }

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../agents/agent.h"
+#include "../agents/sip.h"
 #include "../agents/program.h"
 #include "../lib/util.h"
 #include "emul.h"
@@ -220,6 +221,13 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 	if (ag->proto == PROTO_FTP)
 		add_rules(x, node_addr(t, a), node_addr(t, b), 6, FTP_DATA_LO, RECORD_EPHEMERAL - 1, s,
 			  counter, spec_class_name(cls), "ftp-data", name);
+	/* a call's STUN, and its media on the ports the answer named */
+	if (ag->proto == PROTO_SIP) {
+		add_rules(x, node_addr(t, a), tk->server_addr, 17, SIP_STUN_PORT, SIP_STUN_PORT, s,
+			  counter, spec_class_name(cls), "stun", name);
+		add_rules(x, node_addr(t, a), tk->server_addr, 17, SIP_MEDIA_LO, SIP_MEDIA_HI, s, counter,
+			  spec_class_name(cls), "rtp", name);
+	}
 	/* one server per (host, port); the planner made it so */
 	for (size_t z = 0; z < x->ntasks && !have; z++)
 		if (x->tasks[z].server && x->tasks[z].node == b && x->tasks[z].port == port)

@@ -105,6 +105,12 @@ static void refill_cb(struct loop *l, struct timer *t)
 	arm(p);
 }
 
+double pace_debt(struct pace *p)
+{
+	refill(p);
+	return p->rate > 0 && p->tokens < 0 ? -p->tokens / p->rate : 0;
+}
+
 void pace_init(struct pace *p, struct loop *l)
 {
 	*p = (struct pace){ .loop = l, .refill.cb = refill_cb, .unit = 1 };

@@ -69,6 +69,10 @@ bool pace_ok_read(struct pace *p);
 size_t pace_room_read(struct pace *p, size_t want);
 /* The read allowance in bytes (0 with no limit). */
 double pace_ahead(const struct pace *p);
+/* How far the bucket is below zero, in seconds of its rate (0 when it
+ * is not, or has no limit): what sessions that cannot wait (a call's
+ * media) took beyond the rate. */
+double pace_debt(struct pace *p);
 /* n bytes moved. */
 void pace_take(struct pace *p, size_t n);
 /* Call w->cb once the bucket has tokens again (FIFO). */

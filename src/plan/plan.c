@@ -338,8 +338,8 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 
 				pt->packets = g->packets;
 				pt->cls = g->items[k].cls;
-				pt->protos = g->items[k].protos ? g->items[k].protos
-								: spec_class_protos(pt->cls);
+				pt->protos = spec_protos_carriers(g->items[k].protos ? g->items[k].protos
+										: spec_class_protos(pt->cls));
 				pt->share_ppm = g->items[k].share_ppm;
 				/* the last part takes the rounding so parts add up */
 				pt->rate = k + 1 < g->nitems
@@ -351,7 +351,8 @@ struct plan *plan_build(struct spec *s, struct topo *t)
 			st->nparts = 1;
 			st->parts = xcalloc(1, sizeof(*st->parts));
 			st->parts[0].cls = g->cls;
-			st->parts[0].protos = g->protos ? g->protos : spec_class_protos(g->cls);
+			st->parts[0].protos = spec_protos_carriers(g->protos ? g->protos
+									    : spec_class_protos(g->cls));
 			st->parts[0].rate = g->rate;
 			st->parts[0].packets = g->packets;
 			st->parts[0].share_ppm = 1000000;

@@ -105,6 +105,14 @@ int spec_proto_find(const char *name)
 	return -1;
 }
 
+spec_protoset spec_protos_carriers(spec_protoset ps)
+{
+	/* a call's media and its STUN travel with its SIP */
+	if (ps & (P(PROTO_RTP) | P(PROTO_STUN)))
+		ps = (ps & ~(P(PROTO_RTP) | P(PROTO_STUN))) | P(PROTO_SIP);
+	return ps;
+}
+
 uint16_t spec_proto_port(enum spec_proto p)
 {
 	return (unsigned)p < PROTO__COUNT ? protos[p].port : 0;

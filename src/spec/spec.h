@@ -69,6 +69,9 @@ const char *spec_proto_name(enum spec_proto p);
  * ("http, https"); cut short to fit n. */
 void spec_protos_text(char *out, size_t n, spec_protoset ps, const char *sep);
 int spec_proto_find(const char *name); /* accepts aliases; -1 if unknown */
+/* The protocols whose sources carry ps: RTP and STUN come with SIP's
+ * calls, so a statement over them runs SIP's sources. */
+spec_protoset spec_protos_carriers(spec_protoset ps);
 uint16_t spec_proto_port(enum spec_proto p); /* its usual server port */
 const char *spec_proto_transport(enum spec_proto p); /* "tcp" or "udp" */
 

@@ -200,13 +200,13 @@ expect_exit 2 "catalog show has no --kind" "$DYNAMO" catalog show --kind agent h
 
 # the shipped catalog
 expect_exit 0 "catalog list" "$DYNAMO" catalog list
-expect_grep "$T/out" "NAME          KIND     CLASS           PROTOCOLS   RATE         FLOWS    MEASURED" \
+expect_grep "$T/out" "NAME          KIND     CLASS           PROTOCOLS     RATE         FLOWS    MEASURED" \
 	"catalog list has a header"
 expect_grep "$T/out" "nginx         program  web             http,https  " "a program is a row"
-if [ "$(wc -l <"$T/out")" -eq 19 ]; then
-	ok "18 sources, one line each"
+if [ "$(wc -l <"$T/out")" -eq 20 ]; then
+	ok "19 sources, one line each"
 else
-	not_ok "18 sources, one line each" "$(cat "$T/out")"
+	not_ok "19 sources, one line each" "$(cat "$T/out")"
 fi
 (cd / && "$DYNAMO" catalog list) >"$T/out2" 2>&1
 expect_same "$T/out" "$T/out2" "the catalog is found from any directory"
@@ -227,7 +227,7 @@ cp "$T/out" "$T/catalog.json"
 cjq() { # DESC FILTER: the filter holds on the catalog's JSON
 	if jq -e "$2" "$T/catalog.json" >/dev/null 2>&1; then ok "$1"; else not_ok "$1" "jq -e '$2' failed"; fi
 }
-cjq "catalog list --json is a JSON array of 18" 'type == "array" and length == 18'
+cjq "catalog list --json is a JSON array of 19" 'type == "array" and length == 19'
 cjq "sorted by name" '[.[].name] == ([.[].name] | sort)'
 cjq "every source has every field" \
 	'all(.[]; has("name") and has("description") and has("class") and has("protocols") and

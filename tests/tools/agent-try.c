@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../src/agents/agent.h"
+#include "../../src/agents/sip.h"
 #include "../../src/net/net.h"
 
 static struct host *the_host;
@@ -158,6 +159,46 @@ static void abuse(struct host *h, const char *dir, uint16_t port)
 	}
 	closedir(d);
 }
+
+/* A UDP agent's server gets each file as a datagram, on its port and on
+ * the others it serves (SIP's STUN). */
+static unsigned datagrams;
+
+static void abuse_udp(const char *dir, const uint16_t *ports, size_t nports)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (!d || s < 0) {
+		perror(dir);
+		exit(2);
+	}
+	while ((e = readdir(d))) {
+		static char msg[65507];
+		char path[4096];
+		size_t n;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!(f = fopen(path, "rb")))
+			continue;
+		n = fread(msg, 1, sizeof(msg), f);
+		fclose(f);
+		for (size_t i = 0; i < nports; i++) {
+			struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(ports[i]),
+						  .sin_addr.s_addr = htonl(0x7f000001) };
+
+			(void)!sendto(s, msg, n, 0, (struct sockaddr *)&sa, sizeof(sa));
+		}
+		datagrams++;
+	}
+	closedir(d);
+	close(s);
+}
+
 static double grace = 1.0;
 
 static void lo_up(void)
@@ -272,8 +313,13 @@ int main(int argc, char **argv)
 	if (!port)
 		port = spec_proto_port(a->proto);
 	rc = a->serve(&h, &srv, m, (uint16_t)port, err, sizeof(err));
-	if (!rc && abuse_dir)
+	if (!rc && abuse_dir && !strcmp(spec_proto_transport(a->proto), "udp") && a->proto != PROTO_DNS) {
+		uint16_t ports[] = { (uint16_t)port, SIP_STUN_PORT };
+
+		abuse_udp(abuse_dir, ports, a->proto == PROTO_SIP ? 2 : 1);
+	} else if (!rc && abuse_dir) {
 		abuse(&h, abuse_dir, (uint16_t)port);
+	}
 	if (!rc) {
 		struct agent_env env = {
 			.host = &h, .st = &cli, .model = m, .server = 0x7f000001,
@@ -291,7 +337,9 @@ int main(int argc, char **argv)
 	rc = loop_run(h.loop);
 	print("client", &cli);
 	print("server", &srv);
-	if (abuse_dir)
+	if (abuse_dir && datagrams)
+		printf("abuse  %u datagrams of the corpus sent to the server's ports\n", datagrams);
+	else if (abuse_dir)
 		printf("abuse  %u broken peers, %u closed by the server or themselves\n", abusers,
 		       abusers_done);
 	abuse_end();
