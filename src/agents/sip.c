@@ -173,6 +173,7 @@ struct stream {
 	struct sip__rx rx;
 	uint32_t remote_lost;    /* what the peer's last report said of ours */
 	uint8_t remote_fraction;
+	struct defer d;          /* freed after the loop's batch of events */
 };
 
 /* One side of a call: its streams, its SIP dialog, the message it
@@ -594,6 +595,11 @@ static void leg_media_stop(struct leg *l, bool bye)
 	loop_timer_stop(l->h->loop, &l->hang);
 }
 
+static void stream_free(struct defer *d)
+{
+	free(container_of(d, struct stream, d));
+}
+
 static void leg_media_close(struct leg *l)
 {
 	for (unsigned i = 0; i < l->ns; i++) {
@@ -604,7 +610,8 @@ static void leg_media_close(struct leg *l)
 		loop_io_stop(l->h->loop, &s->rtcp);
 		close(s->rtp.fd);
 		close(s->rtcp.fd);
-		free(s);
+		/* an event of this batch may still name its sockets */
+		loop_defer(l->h->loop, &s->d, stream_free);
 	}
 	l->ns = 0;
 	loop_timer_stop(l->h->loop, &l->hang);
