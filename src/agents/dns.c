@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "agent.h"
 #include "dns.h"
@@ -29,21 +30,8 @@
 #define DNS_MAX_JOBS 24            /* names one action resolves */
 #define DNS_MAX_PTRS 128           /* names the compressor remembers */
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 static uint64_t mix(uint64_t x)
 {
@@ -69,12 +57,12 @@ int dns__parse_header(const uint8_t *msg, size_t len, struct dns__hdr *h)
 {
 	if (len < DNS_HDR)
 		return -EBADMSG;
-	h->id = get16(msg);
-	h->flags = get16(msg + 2);
-	h->qd = get16(msg + 4);
-	h->an = get16(msg + 6);
-	h->ns = get16(msg + 8);
-	h->ar = get16(msg + 10);
+	h->id = be16(msg);
+	h->flags = be16(msg + 2);
+	h->qd = be16(msg + 4);
+	h->an = be16(msg + 6);
+	h->ns = be16(msg + 8);
+	h->ar = be16(msg + 10);
 	return 0;
 }
 
@@ -168,10 +156,10 @@ int dns__parse_rr(const uint8_t *msg, size_t len, size_t *off, struct dns__rr *r
 	if (dns__read_name(msg, len, *off, &p, NULL, NULL, NULL) || len - p < 10)
 		return -EBADMSG;
 	rr->owner = *off;
-	rr->type = get16(msg + p);
-	rr->klass = get16(msg + p + 2);
-	rr->ttl = get32(msg + p + 4);
-	rr->rdlen = get16(msg + p + 8);
+	rr->type = be16(msg + p);
+	rr->klass = be16(msg + p + 2);
+	rr->ttl = be32(msg + p + 4);
+	rr->rdlen = be16(msg + p + 8);
 	p += 10;
 	if (len - p < rr->rdlen)
 		return -EBADMSG;
@@ -209,8 +197,8 @@ int dns__parse_rr(const uint8_t *msg, size_t len, size_t *off, struct dns__rr *r
 				return -EBADMSG;
 		break;
 	case DNS_T_OPT:
-		for (q = p; q < end; q += 4u + get16(msg + q + 2))
-			if (end - q < 4 || end - q - 4 < get16(msg + q + 2))
+		for (q = p; q < end; q += 4u + be16(msg + q + 2))
+			if (end - q < 4 || end - q - 4 < be16(msg + q + 2))
 				return -EBADMSG;
 		break;
 	default:
@@ -235,8 +223,8 @@ int dns__parse_query(const uint8_t *msg, size_t len, struct dns__query *q)
 		return -EBADMSG;
 	if (dns__read_name(msg, len, off, &off, q->qwire, &q->qwirelen, NULL) || len - off < 4)
 		return -EBADMSG;
-	q->qtype = get16(msg + off);
-	q->qclass = get16(msg + off + 2);
+	q->qtype = be16(msg + off);
+	q->qclass = be16(msg + off + 2);
 	q->has_question = true;
 	off += 4;
 	total = (unsigned)q->h.an + q->h.ns + q->h.ar;
@@ -270,8 +258,8 @@ int dns__parse_reply(const uint8_t *msg, size_t len, struct dns__reply *r)
 	if (r->h.qd) {
 		if (dns__read_name(msg, len, off, &off, NULL, NULL, r->qname) || len - off < 4)
 			return -EBADMSG;
-		r->qtype = get16(msg + off);
-		r->qclass = get16(msg + off + 2);
+		r->qtype = be16(msg + off);
+		r->qclass = be16(msg + off + 2);
 		r->has_question = true;
 		off += 4;
 	}
@@ -287,8 +275,8 @@ int dns__parse_reply(const uint8_t *msg, size_t len, struct dns__reply *r)
 				r->answers++;
 			if (rr.type == DNS_T_CNAME)
 				r->cnames++;
-			if (rr.type == DNS_T_MX && get16(msg + rr.rdata) < best) {
-				best = get16(msg + rr.rdata);
+			if (rr.type == DNS_T_MX && be16(msg + rr.rdata) < best) {
+				best = be16(msg + rr.rdata);
 				dns__read_name(msg, len, rr.rdata + 2, &next, NULL, NULL, r->mx);
 			}
 		} else if (i < (unsigned)r->h.an + r->h.ns) {
@@ -347,19 +335,19 @@ size_t dns__build_query(uint8_t *out, size_t cap, uint16_t id, const char *name,
 	if (n > cap)
 		return 0;
 	memset(out, 0, DNS_HDR);
-	put16(out, id);
-	put16(out + 2, rd ? DNS_F_RD : 0);
-	put16(out + 4, 1);
-	put16(out + 10, edns_size ? 1 : 0);
+	put_be16(out, id);
+	put_be16(out + 2, rd ? DNS_F_RD : 0);
+	put_be16(out + 4, 1);
+	put_be16(out + 10, edns_size ? 1 : 0);
 	memcpy(out + DNS_HDR, wire, wl);
-	put16(out + DNS_HDR + wl, qtype);
-	put16(out + DNS_HDR + wl + 2, DNS_C_IN);
+	put_be16(out + DNS_HDR + wl, qtype);
+	put_be16(out + DNS_HDR + wl + 2, DNS_C_IN);
 	if (edns_size) {
 		uint8_t *o = out + DNS_HDR + wl + 4;
 
 		o[0] = 0;
-		put16(o + 1, DNS_T_OPT);
-		put16(o + 3, edns_size);
+		put_be16(o + 1, DNS_T_OPT);
+		put_be16(o + 3, edns_size);
 		memset(o + 5, 0, 6);   /* extended rcode, version 0, flags, no options */
 	}
 	return n;
@@ -765,7 +753,7 @@ static void w_addr(struct ans *a, int d, int h, uint16_t type, unsigned i, unsig
 	b[4] = (uint8_t)(hs >> 16);
 	b[5] = (uint8_t)(hs >> 24);
 	b[7] = (uint8_t)h;
-	put16(b + 14, (uint16_t)(d < 0 ? 0x53 : i + 1));
+	put_be16(b + 14, (uint16_t)(d < 0 ? 0x53 : i + 1));
 	w_bytes(a, b, 16);
 }
 
@@ -828,7 +816,7 @@ static unsigned w_rrset(struct ans *a, const uint8_t *owner, int d, int h, uint1
 			break;
 		}
 		if (!a->full)
-			put16(a->p + at, (uint16_t)(a->len - at - 2));
+			put_be16(a->p + at, (uint16_t)(a->len - at - 2));
 		if (section == 0)
 			a->an++;
 		else if (section == 1)
@@ -1021,12 +1009,12 @@ static size_t finish(struct ans *a, const struct dns__query *q, int rcode, bool 
 		flags |= DNS_F_AA;
 	if (tc)
 		flags |= DNS_F_TC;
-	put16(a->p, q->h.id);
-	put16(a->p + 2, flags);
-	put16(a->p + 4, q->has_question ? 1 : 0);
-	put16(a->p + 6, a->an);
-	put16(a->p + 8, a->ns);
-	put16(a->p + 10, a->ar);
+	put_be16(a->p, q->h.id);
+	put_be16(a->p + 2, flags);
+	put_be16(a->p + 4, q->has_question ? 1 : 0);
+	put_be16(a->p + 6, a->an);
+	put_be16(a->p + 8, a->ns);
+	put_be16(a->p + 10, a->ar);
 	return a->len;
 }
 
@@ -1171,7 +1159,7 @@ static void tcp_serve(struct dns_tcp *s)
 	struct conn *c = &s->c;
 
 	while (conn_is_open(c) && !s->closing && c->in.len >= 2 && c->queued < DNS_TCP_BACKLOG) {
-		size_t n = get16((const uint8_t *)c->in.p), rlen;
+		size_t n = be16((const uint8_t *)c->in.p), rlen;
 		int rcode;
 
 		if (n < DNS_HDR) {
@@ -1188,7 +1176,7 @@ static void tcp_serve(struct dns_tcp *s)
 		if (!rlen)
 			s->srv->st->errors++;   /* a response sent to a server */
 		if (rlen) {
-			put16(dns_out, (uint16_t)rlen);
+			put_be16(dns_out, (uint16_t)rlen);
 			conn_write(c, dns_out, rlen + 2);
 		}
 		conn_consume(c, 2 + n);
@@ -1491,7 +1479,7 @@ static void lk_send_tcp(struct dns_lookup *lk, unsigned i)
 		lk->tcp = true;
 	}
 	n = lk_query(lk, i, q + 2, sizeof(q) - 2);
-	put16(q, (uint16_t)n);
+	put_be16(q, (uint16_t)n);
 	conn_write(&lk->c, q, n + 2);
 }
 
@@ -1557,7 +1545,7 @@ static void lk_tcp_readable(struct conn *c)
 	struct dns_lookup *lk = container_of(c, struct dns_lookup, c);
 
 	while (conn_is_open(c) && c->in.len >= 2) {
-		size_t n = get16((const uint8_t *)c->in.p);
+		size_t n = be16((const uint8_t *)c->in.p);
 
 		if (c->in.len < 2 + n)
 			break;

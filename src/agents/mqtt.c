@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "agent.h"
 #include "mqtt.h"
@@ -206,7 +207,7 @@ static bool rd_u16(struct rd *r, uint16_t *v)
 {
 	if (r->len - r->off < 2)
 		return false;
-	*v = (uint16_t)(r->p[r->off] << 8 | r->p[r->off + 1]);
+	*v = be16(r->p + r->off);
 	r->off += 2;
 	return true;
 }
@@ -288,7 +289,7 @@ int mqtt__parse_id(const uint8_t *p, size_t len, uint16_t *id)
 {
 	if (len != 2)
 		return -EPROTO;
-	*id = (uint16_t)(p[0] << 8 | p[1]);
+	*id = be16(p);
 	return *id ? 0 : -EPROTO;
 }
 

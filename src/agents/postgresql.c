@@ -71,21 +71,14 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "agent.h"
 #include "postgresql.h"
 
 /* ---- framing and startup ------------------------------------------------- */
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 int pg__frame(const uint8_t *p, size_t len, bool startup, uint8_t *type, uint32_t *n)
 {
@@ -94,7 +87,7 @@ int pg__frame(const uint8_t *p, size_t len, bool startup, uint8_t *type, uint32_
 	if (startup) {
 		if (len < 4)
 			return 0;
-		l = get32(p);
+		l = be32(p);
 		/* The smallest startup packet is a request code: 8 bytes. */
 		if (l < 8 || l > PG__MAX_STARTUP)
 			return -1;
@@ -103,7 +96,7 @@ int pg__frame(const uint8_t *p, size_t len, bool startup, uint8_t *type, uint32_
 	} else {
 		if (len < 5)
 			return 0;
-		l = get32(p + 1);
+		l = be32(p + 1);
 		if (l < 4 || l > PG__MAX_MSG)
 			return -1;
 		*type = p[0];
@@ -134,9 +127,9 @@ int pg__startup(const uint8_t *p, size_t len, struct pg__startup *out)
 	size_t at = 8;
 
 	memset(out, 0, sizeof(*out));
-	if (len < 8 || get32(p) != len)
+	if (len < 8 || be32(p) != len)
 		return -1;
-	out->code = get32(p + 4);
+	out->code = be32(p + 4);
 	if (out->code != PG__PROTO_3_0)
 		return out->code >> 16 == 1234 && len == (out->code == PG__CANCEL ? 16u : 8u) ? 0 : -1;
 	/* name\0value\0 ... \0 */
@@ -961,7 +954,7 @@ int pg__parse_msg(const uint8_t *b, size_t len, struct pg__parse *out)
 	out->query_len = strlen(out->query);
 	if (len - at < 2)
 		return -1;
-	out->ntypes = get16(b + at);
+	out->ntypes = be16(b + at);
 	at += 2;
 	if (len - at != 4u * out->ntypes)
 		return -1;
@@ -979,13 +972,13 @@ int pg__bind_msg(const uint8_t *b, size_t len, struct pg__bind *out)
 		return -1;
 	if (strlen(out->portal) >= PG__NAME || strlen(out->stmt) >= PG__NAME || len - at < 2)
 		return -1;
-	nfmt = get16(b + at);
+	nfmt = be16(b + at);
 	at += 2;
 	if (len - at < 2u * nfmt + 2)
 		return -1;
 	fmts = b + at;
 	at += 2u * nfmt;
-	out->nparams = get16(b + at);
+	out->nparams = be16(b + at);
 	at += 2;
 	/* One format for all, or one for each. */
 	if (nfmt > 1 && nfmt != out->nparams)
@@ -996,9 +989,9 @@ int pg__bind_msg(const uint8_t *b, size_t len, struct pg__bind *out)
 
 		if (len - at < 4)
 			return -1;
-		n = get32(b + at);
+		n = be32(b + at);
 		at += 4;
-		binary = nfmt && get16(fmts + 2 * (nfmt == 1 ? 0 : i)) == 1;
+		binary = nfmt && be16(fmts + 2 * (nfmt == 1 ? 0 : i)) == 1;
 		if (n == 0xffffffffu) {
 			if (i < PG__MAX_PARAMS)
 				out->isnull |= (uint16_t)(1u << i);
@@ -1013,11 +1006,11 @@ int pg__bind_msg(const uint8_t *b, size_t len, struct pg__bind *out)
 
 			if (binary) {
 				if (n == 2)
-					v = (int16_t)get16(p);
+					v = (int16_t)be16(p);
 				else if (n == 4)
-					v = (int32_t)get32(p);
+					v = (int32_t)be32(p);
 				else if (n == 8)
-					v = (int64_t)((uint64_t)get32(p) << 32 | get32(p + 4));
+					v = (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 				else
 					ok = false;
 			} else {
@@ -1043,12 +1036,12 @@ int pg__bind_msg(const uint8_t *b, size_t len, struct pg__bind *out)
 	}
 	if (len - at < 2)
 		return -1;
-	nres = get16(b + at);
+	nres = be16(b + at);
 	at += 2;
 	if (len - at != 2u * nres)
 		return -1;
 	for (uint16_t i = 0; i < nres; i++)
-		if (get16(b + at + 2 * i) != 0)
+		if (be16(b + at + 2 * i) != 0)
 			out->binary_results = true;
 	return 0;
 }
@@ -1069,7 +1062,7 @@ int pg__named_msg(const uint8_t *b, size_t len, bool with_kind, char *kind, cons
 	if (!with_kind) {
 		if (len - at != 4)
 			return -1;
-		*max_rows = get32(b + at);
+		*max_rows = be32(b + at);
 		return 0;
 	}
 	return at == len ? 0 : -1;
@@ -1082,7 +1075,7 @@ int pg__auth_msg(const uint8_t *b, size_t len, uint32_t *code, uint8_t salt[4],
 {
 	if (len < 4)
 		return -1;
-	*code = get32(b);
+	*code = be32(b);
 	*data = b + 4;
 	*dlen = len - 4;
 	if (*code == 5) {
@@ -1130,13 +1123,13 @@ int pg__datarow_msg(const uint8_t *b, size_t len, uint16_t *ncols)
 
 	if (len < 2)
 		return -1;
-	*ncols = get16(b);
+	*ncols = be16(b);
 	for (uint16_t i = 0; i < *ncols; i++) {
 		uint32_t n;
 
 		if (len - at < 4)
 			return -1;
-		n = get32(b + at);
+		n = be32(b + at);
 		at += 4;
 		if (n == 0xffffffffu)
 			continue;

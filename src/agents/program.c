@@ -53,6 +53,7 @@
 #include "../engine/content.h"
 #include "../engine/loop.h"
 #include "../engine/model.h"
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "agent.h"
 #include "dns.h"
@@ -864,10 +865,6 @@ out:
 
 /* ---- dnsmasq: the generated zone ----------------------------------------- */
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 /* A TXT record's strings as dnsmasq reads them: "a","b". */
 static void txt_strings(struct buf *b, const uint8_t *p, size_t n)
@@ -935,7 +932,7 @@ static int zone_name(const struct dns__zone *z, const char *name, uint16_t type,
 		case DNS_T_MX:
 			if (rr.rdlen < 3 || dns__read_name(a, alen, rr.rdata + 2, &next, NULL, NULL, target))
 				return -EBADMSG;
-			buf_printf(conf, "mx-host=%s,%s,%u\n", name, target, get16(a + rr.rdata));
+			buf_printf(conf, "mx-host=%s,%s,%u\n", name, target, be16(a + rr.rdata));
 			break;
 		case DNS_T_TXT:
 			buf_printf(conf, "txt-record=%s", name);

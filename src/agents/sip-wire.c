@@ -8,30 +8,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "sip.h"
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
 
 /* ---- SIP ----------------------------------------------------------------- */
 
@@ -427,7 +410,7 @@ int sip__rtp_parse(const uint8_t *b, size_t n, struct sip__rtp *r)
 	if (b[0] & 0x10) {
 		if (off + 4 > n)
 			return -EBADMSG;
-		off += 4 + 4u * get16(b + off + 2);
+		off += 4 + 4u * be16(b + off + 2);
 	}
 	if (off > n)
 		return -EBADMSG;
@@ -439,9 +422,9 @@ int sip__rtp_parse(const uint8_t *b, size_t n, struct sip__rtp *r)
 	}
 	r->marker = b[1] >> 7;
 	r->pt = b[1] & 0x7f;
-	r->seq = get16(b + 2);
-	r->ts = get32(b + 4);
-	r->ssrc = get32(b + 8);
+	r->seq = be16(b + 2);
+	r->ts = be32(b + 4);
+	r->ssrc = be32(b + 8);
 	r->off = off;
 	return 0;
 }
@@ -450,9 +433,9 @@ void sip__rtp_header(uint8_t *b, uint8_t pt, bool marker, uint16_t seq, uint32_t
 {
 	b[0] = 0x80;
 	b[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-	put16(b + 2, seq);
-	put32(b + 4, ts);
-	put32(b + 8, ssrc);
+	put_be16(b + 2, seq);
+	put_be32(b + 4, ts);
+	put_be32(b + 8, ssrc);
 }
 
 #define MAX_DROPOUT 3000
@@ -523,13 +506,13 @@ static void block_read(const uint8_t *p, struct sip__rtcp_block *k)
 {
 	uint32_t l = (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
 
-	k->ssrc = get32(p);
+	k->ssrc = be32(p);
 	k->fraction = p[4];
 	k->lost = (int32_t)(l & 0x800000 ? l | 0xff000000u : l);
-	k->ext_max = get32(p + 8);
-	k->jitter = get32(p + 12);
-	k->lsr = get32(p + 16);
-	k->dlsr = get32(p + 20);
+	k->ext_max = be32(p + 8);
+	k->jitter = be32(p + 12);
+	k->lsr = be32(p + 16);
+	k->dlsr = be32(p + 20);
 }
 
 int sip__rtcp_parse(const uint8_t *b, size_t n, struct sip__rtcp *r)
@@ -544,7 +527,7 @@ int sip__rtcp_parse(const uint8_t *b, size_t n, struct sip__rtcp *r)
 
 		if (n - off < 4 || p[0] >> 6 != 2)
 			return -EBADMSG;
-		len = 4 * ((size_t)get16(p + 2) + 1);
+		len = 4 * ((size_t)be16(p + 2) + 1);
 		if (len > n - off || ((p[0] & 0x20) && off + len != n))
 			return -EBADMSG;   /* padding only on the last */
 		count = p[0] & 31;
@@ -559,12 +542,12 @@ int sip__rtcp_parse(const uint8_t *b, size_t n, struct sip__rtcp *r)
 			if (off)
 				break;     /* a second report: ours is the first */
 			r->sr = p[1] == RTCP_SR;
-			r->ssrc = get32(p + 4);
+			r->ssrc = be32(p + 4);
 			if (r->sr) {
-				r->ntp = (uint64_t)get32(p + 8) << 32 | get32(p + 12);
-				r->rtp_ts = get32(p + 16);
-				r->packets = get32(p + 20);
-				r->octets = get32(p + 24);
+				r->ntp = (uint64_t)be32(p + 8) << 32 | be32(p + 12);
+				r->rtp_ts = be32(p + 16);
+				r->packets = be32(p + 20);
+				r->octets = be32(p + 24);
 			}
 			for (unsigned i = 0; i < count && r->nblocks < SIP_RTCP_BLOCKS; i++)
 				block_read(p + head + 24 * i, &r->b[r->nblocks++]);
@@ -598,34 +581,34 @@ size_t sip__rtcp_build(uint8_t *out, size_t cap, const struct sip__rtcp *r, cons
 	memset(out, 0, n);
 	out[0] = (uint8_t)(0x80 | nb);
 	out[1] = r->sr ? RTCP_SR : RTCP_RR;
-	put16(out + 2, (uint16_t)(rep / 4 - 1));
-	put32(out + 4, r->ssrc);
+	put_be16(out + 2, (uint16_t)(rep / 4 - 1));
+	put_be32(out + 4, r->ssrc);
 	if (r->sr) {
-		put32(out + 8, (uint32_t)(r->ntp >> 32));
-		put32(out + 12, (uint32_t)r->ntp);
-		put32(out + 16, r->rtp_ts);
-		put32(out + 20, r->packets);
-		put32(out + 24, r->octets);
+		put_be32(out + 8, (uint32_t)(r->ntp >> 32));
+		put_be32(out + 12, (uint32_t)r->ntp);
+		put_be32(out + 16, r->rtp_ts);
+		put_be32(out + 20, r->packets);
+		put_be32(out + 24, r->octets);
 	}
 	for (size_t i = 0; i < nb; i++) {
 		const struct sip__rtcp_block *k = &r->b[i];
 
 		p = out + head + 24 * i;
-		put32(p, k->ssrc);
+		put_be32(p, k->ssrc);
 		p[4] = k->fraction;
 		p[5] = (uint8_t)((uint32_t)k->lost >> 16);
 		p[6] = (uint8_t)((uint32_t)k->lost >> 8);
 		p[7] = (uint8_t)k->lost;
-		put32(p + 8, k->ext_max);
-		put32(p + 12, k->jitter);
-		put32(p + 16, k->lsr);
-		put32(p + 20, k->dlsr);
+		put_be32(p + 8, k->ext_max);
+		put_be32(p + 12, k->jitter);
+		put_be32(p + 16, k->lsr);
+		put_be32(p + 20, k->dlsr);
 	}
 	p = out + rep;
 	p[0] = 0x81;
 	p[1] = RTCP_SDES;
-	put16(p + 2, (uint16_t)(sdes / 4 - 1));
-	put32(p + 4, r->ssrc);
+	put_be16(p + 2, (uint16_t)(sdes / 4 - 1));
+	put_be32(p + 4, r->ssrc);
 	p[8] = 1;    /* CNAME */
 	p[9] = (uint8_t)cn;
 	memcpy(p + 10, cname, cn);
@@ -633,8 +616,8 @@ size_t sip__rtcp_build(uint8_t *out, size_t cap, const struct sip__rtcp *r, cons
 		p = out + rep + sdes;
 		p[0] = 0x81;
 		p[1] = RTCP_BYE;
-		put16(p + 2, 1);
-		put32(p + 4, r->ssrc);
+		put_be16(p + 2, 1);
+		put_be32(p + 4, r->ssrc);
 	}
 	return n;
 }
@@ -666,28 +649,28 @@ int sip__stun_parse(const uint8_t *b, size_t n, struct sip__stun *s)
 	size_t off = STUN_HDR;
 
 	memset(s, 0, sizeof(*s));
-	if (n < STUN_HDR || b[0] >> 6 || get16(b + 2) & 3 || get16(b + 2) + (size_t)STUN_HDR != n ||
-	    get32(b + 4) != STUN_COOKIE)
+	if (n < STUN_HDR || b[0] >> 6 || be16(b + 2) & 3 || be16(b + 2) + (size_t)STUN_HDR != n ||
+	    be32(b + 4) != STUN_COOKIE)
 		return -EBADMSG;
-	s->type = get16(b);
+	s->type = be16(b);
 	memcpy(s->tid, b + 8, 12);
 	while (off < n) {
 		uint16_t t, l;
 
 		if (n - off < 4)
 			return -EBADMSG;
-		t = get16(b + off);
-		l = get16(b + off + 2);
+		t = be16(b + off);
+		l = be16(b + off + 2);
 		if (((size_t)l + 3) / 4 * 4 > n - off - 4)
 			return -EBADMSG;
 		if (t == STUN_XOR_MAPPED && l >= 8 && b[off + 5] == 1) {
 			s->mapped = true;
-			s->port = get16(b + off + 6) ^ (uint16_t)(STUN_COOKIE >> 16);
-			s->addr = get32(b + off + 8) ^ STUN_COOKIE;
+			s->port = be16(b + off + 6) ^ (uint16_t)(STUN_COOKIE >> 16);
+			s->addr = be32(b + off + 8) ^ STUN_COOKIE;
 		} else if (t == STUN_FINGERPRINT) {
 			if (l != 4 || off + 8 != n)
 				return -EBADMSG;    /* the last attribute, always */
-			s->fingerprint = (crc32(b, off) ^ STUN_FP_XOR) == get32(b + off + 4);
+			s->fingerprint = (crc32(b, off) ^ STUN_FP_XOR) == be32(b + off + 4);
 		}
 		off += 4 + ((size_t)l + 3) / 4 * 4;
 	}
@@ -704,25 +687,25 @@ size_t sip__stun_build(uint8_t *out, size_t cap, uint16_t type, const uint8_t ti
 	if (need > cap)
 		return 0;
 	memset(out, 0, need);
-	put16(out, type);
-	put32(out + 4, STUN_COOKIE);
+	put_be16(out, type);
+	put_be32(out + 4, STUN_COOKIE);
 	memcpy(out + 8, tid, 12);
 	if (resp) {
-		put16(out + n, STUN_XOR_MAPPED);
-		put16(out + n + 2, 8);
+		put_be16(out + n, STUN_XOR_MAPPED);
+		put_be16(out + n + 2, 8);
 		out[n + 5] = 1;
-		put16(out + n + 6, port ^ (uint16_t)(STUN_COOKIE >> 16));
-		put32(out + n + 8, addr ^ STUN_COOKIE);
+		put_be16(out + n + 6, port ^ (uint16_t)(STUN_COOKIE >> 16));
+		put_be32(out + n + 8, addr ^ STUN_COOKIE);
 		n += 12;
 	}
-	put16(out + n, STUN_SOFTWARE);
-	put16(out + n + 2, (uint16_t)sw);
+	put_be16(out + n, STUN_SOFTWARE);
+	put_be16(out + n + 2, (uint16_t)sw);
 	memcpy(out + n + 4, STUN_SOFTWARE_NAME, sw);
 	n += 4 + (sw + 3) / 4 * 4;
 	/* the length counts the fingerprint, which covers all before it */
-	put16(out + 2, (uint16_t)(n + 8 - STUN_HDR));
-	put16(out + n, STUN_FINGERPRINT);
-	put16(out + n + 2, 4);
-	put32(out + n + 4, crc32(out, n) ^ STUN_FP_XOR);
+	put_be16(out + 2, (uint16_t)(n + 8 - STUN_HDR));
+	put_be16(out + n, STUN_FINGERPRINT);
+	put_be16(out + n + 2, 4);
+	put_be32(out + n + 4, crc32(out, n) ^ STUN_FP_XOR);
 	return n + 8;
 }

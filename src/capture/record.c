@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "../packet/decode.h"
 #include "pcapng.h"
@@ -212,8 +213,8 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 		return outgoing;
 	proto = k.proto;
 	iplen = k.ip_len;
-	src = (uint32_t)k.src[12] << 24 | (uint32_t)k.src[13] << 16 | (uint32_t)k.src[14] << 8 | k.src[15];
-	dst = (uint32_t)k.dst[12] << 24 | (uint32_t)k.dst[13] << 16 | (uint32_t)k.dst[14] << 8 | k.dst[15];
+	src = be32(k.src + 12);
+	dst = be32(k.dst + 12);
 	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && k.frag != FRAG_LATER) {
 		sport = k.sport;
 		dport = k.dport;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "../lib/bytes.h"
 #include "../lib/util.h"
 #include "decode.h"
 
@@ -19,15 +20,7 @@
 #define VLAN_MAX 4            /* tags in a row we follow */
 #define V6_EXT_MAX 8          /* extension headers in a row we follow */
 
-static uint16_t be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 #define FAIL(res, text) do { *why = (text); return (res); } while (0)
 
