@@ -78,6 +78,32 @@ need_tools() {
 	done
 }
 
+# no_malformed PCAP: tshark finds no malformed packet and no expert
+# error in it (one test).  Uses $T.
+no_malformed() {
+	if ! tshark -r "$1" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
+		not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
+	elif [ -s "$T/bad" ]; then
+		not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
+	else
+		ok "no malformed packets or expert errors"
+	fi
+}
+
+# model_with MODEL OUT LINE...: the behaviour model MODEL with each LINE
+# ("param ring 300 ms", "action register think 200 ms") in place of the
+# line that names the same param or action, or added at the end.
+model_with() {
+	src=$1 out=$2
+	shift 2
+	printf '%s\n' "$@" | awk '
+		NR == FNR { k = $1 " " $2; want[k] = $0; order[++n] = k; next }
+		($1 " " $2) in want { print want[$1 " " $2]; used[$1 " " $2] = 1; next }
+		{ print }
+		END { for (i = 1; i <= n; i++) if (!(order[i] in used)) print want[order[i]] }
+	' - "$src" >"$out"
+}
+
 # labels_match PCAP CSV: the labels (dynamo run --labels) have one row
 # per TCP or UDP conversation of the recording, with the packets and
 # frame bytes each way that tshark counts; sets labels_rows, and

@@ -1,6 +1,8 @@
 /* agent.c - the table of built-in agents and the socket helpers they
  * share. */
 #include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -91,4 +93,16 @@ int agent_bind_udp(uint16_t port, int *fd)
 	}
 	*fd = s;
 	return 0;
+}
+
+void agent_md5_hex(const void *p, size_t n, char out[33])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(p, n, md, &len, EVP_md5(), NULL))
+		len = 0;
+	for (unsigned i = 0; i < 16; i++)
+		snprintf(out + 2 * i, 3, "%02x", i < len ? md[i] : 0);
+	out[32] = '\0';
 }

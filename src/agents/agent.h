@@ -68,5 +68,8 @@ const struct agent *agent_by_name(const char *name);
  * *fd), and a UDP socket bound to it. */
 int agent_listen_tcp(uint16_t port, int *fd);
 int agent_bind_udp(uint16_t port, int *fd);
+/* MD5 of n bytes at p in lower-case hex (the digests of PostgreSQL's
+ * and SIP's password logins). */
+void agent_md5_hex(const void *p, size_t n, char out[33]);
 
 #endif

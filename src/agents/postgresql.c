@@ -1857,29 +1857,17 @@ static int run(struct pg_sess *s, const struct pg__stmt *st, const struct pg_arg
 
 /* ---- authentication ---- */
 
-static void md5_hex(const void *p, size_t n, char out[33])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	if (!EVP_Digest(p, n, md, &len, EVP_md5(), NULL))
-		len = 0;
-	for (unsigned i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", i < len ? md[i] : 0);
-	out[32] = 0;
-}
-
 /* "md5" + md5(md5(password + user) + salt), as libpq sends it. */
 static void md5_password(const char *user, const char *password, const uint8_t salt[4], char out[36])
 {
 	char inner[33], buf[256 + 36];
 	int n = snprintf(buf, sizeof(buf), "%s%s", password, user);
 
-	md5_hex(buf, (size_t)MIN(MAX(n, 0), (int)sizeof(buf) - 1), inner);
+	agent_md5_hex(buf, (size_t)MIN(MAX(n, 0), (int)sizeof(buf) - 1), inner);
 	memcpy(buf, inner, 32);
 	memcpy(buf + 32, salt, 4);
 	memcpy(out, "md5", 3);
-	md5_hex(buf, 36, out + 3);
+	agent_md5_hex(buf, 36, out + 3);
 }
 
 static void auth_ok(struct pg_sess *s)

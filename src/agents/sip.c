@@ -30,7 +30,6 @@
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,18 +96,6 @@ static void password_of(const char *user, char *out, size_t n)
 	hex(out, n, rng_hash(user, strlen(user), 0x7369702d70617373ull));
 }
 
-static void md5_hex(const char *s, char out[33])
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned len = 0;
-
-	if (!EVP_Digest(s, strlen(s), md, &len, EVP_md5(), NULL))
-		len = 0;
-	for (unsigned i = 0; i < 16; i++)
-		snprintf(out + 2 * i, 3, "%02x", i < len ? md[i] : 0);
-	out[32] = '\0';
-}
-
 /* RFC 2617 digest response for REGISTER of uri. */
 static void digest(const char *user, const char *realm, const char *nonce, const char *uri,
 		   char out[33])
@@ -117,11 +104,11 @@ static void digest(const char *user, const char *realm, const char *nonce, const
 
 	password_of(user, pw, sizeof(pw));
 	snprintf(a, sizeof(a), "%s:%s:%s", user, realm, pw);
-	md5_hex(a, ha1);
+	agent_md5_hex(a, strlen(a), ha1);
 	snprintf(a, sizeof(a), "REGISTER:%s", uri);
-	md5_hex(a, ha2);
+	agent_md5_hex(a, strlen(a), ha2);
 	snprintf(a, sizeof(a), "%s:%s:%s", ha1, nonce, ha2);
-	md5_hex(a, out);
+	agent_md5_hex(a, strlen(a), out);
 }
 
 /* name="value" in a digest header, copied into out. */
@@ -171,8 +158,6 @@ struct stream {
 	uint64_t key_at;         /* video: the next key frame */
 	double fps;
 	struct sip__rx rx;
-	uint32_t remote_lost;    /* what the peer's last report said of ours */
-	uint8_t remote_fraction;
 	struct defer d;          /* freed after the loop's batch of events */
 };
 
@@ -489,6 +474,16 @@ static void latch(struct sockaddr_in *peer, bool *latched, const struct sockaddr
 	*latched = true;
 }
 
+/* A datagram into sip_in, and who sent it: its length, or -1 when none
+ * is waiting (or ICMP said the peer is gone: its retransmissions or
+ * the call's end see to that). */
+static ssize_t recv_dgram(int fd, struct sockaddr_in *from)
+{
+	socklen_t fl = sizeof(*from);
+
+	return recvfrom(fd, sip_in, sizeof(sip_in), 0, (struct sockaddr *)from, &fl);
+}
+
 static void stream_rtp_cb(struct loop *lp, struct io *io, unsigned revents)
 {
 	struct stream *s = container_of(io, struct stream, rtp);
@@ -496,8 +491,7 @@ static void stream_rtp_cb(struct loop *lp, struct io *io, unsigned revents)
 	(void)revents;
 	for (int k = 0; k < 32; k++) {
 		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(io->fd, sip_in, sizeof(sip_in), 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recv_dgram(io->fd, &from);
 		struct sip__rtp h;
 
 		if (n < 0)
@@ -530,8 +524,7 @@ static void stream_rtcp_cb(struct loop *lp, struct io *io, unsigned revents)
 	(void)revents;
 	for (int k = 0; k < 8; k++) {
 		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(io->fd, sip_in, sizeof(sip_in), 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recv_dgram(io->fd, &from);
 		struct sip__rtcp r;
 
 		if (n < 0)
@@ -546,11 +539,6 @@ static void stream_rtcp_cb(struct loop *lp, struct io *io, unsigned revents)
 			s->rx.lsr = (uint32_t)(r.ntp >> 16);
 			s->rx.lsr_at = loop_now(lp);
 		}
-		for (unsigned i = 0; i < r.nblocks; i++)
-			if (r.b[i].ssrc == s->ssrc) {
-				s->remote_lost = (uint32_t)MAX(0, r.b[i].lost);
-				s->remote_fraction = r.b[i].fraction;
-			}
 	}
 }
 
@@ -725,11 +713,11 @@ static size_t sv_copy(char *dst, size_t cap, struct sip__str s)
 	return n;
 }
 
-/* A response to req into sip_out: its Via, From, To (with our tag
+/* A response to q from agent (its Server:) into sip_out: its Via, From, To (with our tag
  * unless it has one, or this is a 100), Call-ID and CSeq, then extra
  * headers and the body. */
-static size_t response(const struct sip__msg *q, int code, const char *reason, const char *tag,
-		       const char *extra, const char *body, const char *ctype)
+static size_t response(const char *agent, const struct sip__msg *q, int code, const char *reason,
+		       const char *tag, const char *extra, const char *body, const char *ctype)
 {
 	size_t bl = body ? strlen(body) : 0;
 	int n;
@@ -740,7 +728,7 @@ static size_t response(const struct sip__msg *q, int code, const char *reason, c
 		     code, reason, (int)q->via.n, q->via.p, (int)q->from.n, q->from.p, (int)q->to.n, q->to.p,
 		     tag && !q->to_tag.n && code != 100 ? ";tag=" : "",
 		     tag && !q->to_tag.n && code != 100 ? tag : "", (int)q->call_id.n, q->call_id.p,
-		     q->cseq, (int)q->cseq_method.n, q->cseq_method.p, SERVER_AGENT, extra ? extra : "",
+		     q->cseq, (int)q->cseq_method.n, q->cseq_method.p, agent, extra ? extra : "",
 		     ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "", bl,
 		     body ? body : "");
 	return n < 0 ? 0 : MIN((size_t)n, sizeof(sip_out) - 1);
@@ -843,8 +831,8 @@ static void ring_cb(struct loop *lp, struct timer *t)
 	q.cseq = dl->inv_cseq;
 	q.cseq_method = (struct sip__str){ "INVITE", 6 };
 	if (dl->rejected) {
-		n = dl->cancelled ? response(&q, 487, "Request Terminated", l->ltag, NULL, NULL, NULL)
-				  : response(&q, 486, "Busy Here", l->ltag, NULL, NULL, NULL);
+		n = dl->cancelled ? response(SERVER_AGENT, &q, 487, "Request Terminated", l->ltag, NULL, NULL, NULL)
+				  : response(SERVER_AGENT, &q, 486, "Busy Here", l->ltag, NULL, NULL, NULL);
 		memcpy(dl->resp, sip_out, n);
 		dl->resplen = n;
 		/* sent until the ACK; the dialog ends then, or at timer B */
@@ -879,7 +867,7 @@ static void ring_cb(struct loop *lp, struct timer *t)
 	snprintf(contact, sizeof(contact),
 		 "Contact: <sip:%s@%s:%u>\r\nAllow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n",
 		 dl->callee, ip, SIP_PORT);
-	n = response(&q, 200, "OK", l->ltag, contact, body, "application/sdp");
+	n = response(SERVER_AGENT, &q, 200, "OK", l->ltag, contact, body, "application/sdp");
 	memcpy(dl->resp, sip_out, n);
 	dl->resplen = n;
 	dl->state = D_ANSWERED;
@@ -933,7 +921,7 @@ static void srv_invite(struct sip_server *srv, const struct sip__msg *q, const s
 	if (sip__sdp_parse(q->body.p, q->body.n, &dl->offer)) {
 		free(dl);
 		srv->st->errors++;
-		srv_reply(srv, from, response(q, 400, "Bad Request", NULL, NULL, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 400, "Bad Request", NULL, NULL, NULL, NULL));
 		return;
 	}
 	dl->srv = srv;
@@ -1002,7 +990,7 @@ static void srv_invite(struct sip_server *srv, const struct sip__msg *q, const s
 	if (!have_audio) {
 		leg_media_close(l);
 		free(dl);
-		srv_reply(srv, from, response(q, 488, "Not Acceptable Here", NULL, NULL, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 488, "Not Acceptable Here", NULL, NULL, NULL, NULL));
 		return;
 	}
 	dl->next = srv->dialogs;
@@ -1011,8 +999,8 @@ static void srv_invite(struct sip_server *srv, const struct sip__msg *q, const s
 	dl->pprev = &srv->dialogs;
 	srv->dialogs = dl;
 	srv->st->actions++;
-	srv_reply(srv, from, response(q, 100, "Trying", NULL, NULL, NULL, NULL));
-	n = response(q, 180, "Ringing", l->ltag, NULL, NULL, NULL);
+	srv_reply(srv, from, response(SERVER_AGENT, q, 100, "Trying", NULL, NULL, NULL, NULL));
+	n = response(SERVER_AGENT, q, 180, "Ringing", l->ltag, NULL, NULL, NULL);
 	memcpy(dl->resp, sip_out, n);
 	dl->resplen = n;
 	srv_reply(srv, from, n);
@@ -1034,7 +1022,7 @@ static void srv_register(struct sip_server *srv, const struct sip__msg *q, const
 		snprintf(extra, sizeof(extra),
 			 "WWW-Authenticate: Digest realm=\"%s\", nonce=\"%s\", algorithm=MD5\r\n", realm,
 			 nonce);
-		srv_reply(srv, from, response(q, 401, "Unauthorized", "reg", extra, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 401, "Unauthorized", "reg", extra, NULL, NULL));
 		return;
 	}
 	/* the user from the To URI, the digest from the header */
@@ -1044,7 +1032,7 @@ static void srv_register(struct sip_server *srv, const struct sip__msg *q, const
 	    !digest_param(q->auth, "response", resp, sizeof(resp)) ||
 	    !digest_param(q->auth, "uri", uri, sizeof(uri))) {
 		srv->st->errors++;
-		srv_reply(srv, from, response(q, 400, "Bad Request", "reg", NULL, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 400, "Bad Request", "reg", NULL, NULL, NULL));
 		return;
 	}
 	memcpy(user, colon + 1, (size_t)(at - colon - 1));
@@ -1052,7 +1040,7 @@ static void srv_register(struct sip_server *srv, const struct sip__msg *q, const
 	digest(user, realm, nonce, uri, want);
 	if (strcmp(resp, want)) {
 		srv->st->errors++;
-		srv_reply(srv, from, response(q, 403, "Forbidden", "reg", NULL, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 403, "Forbidden", "reg", NULL, NULL, NULL));
 		return;
 	}
 	n = 0;
@@ -1061,7 +1049,7 @@ static void srv_register(struct sip_server *srv, const struct sip__msg *q, const
 				     q->contact.p, q->expires >= 0 ? q->expires : 3600);
 	snprintf(extra + n, sizeof(extra) - n, "Expires: %ld\r\n", q->expires >= 0 ? q->expires : 3600);
 	srv->st->actions++;
-	srv_reply(srv, from, response(q, 200, "OK", "reg", extra, NULL, NULL));
+	srv_reply(srv, from, response(SERVER_AGENT, q, 200, "OK", "reg", extra, NULL, NULL));
 }
 
 static void srv_request(struct sip_server *srv, const struct sip__msg *q, const struct sockaddr_in *from)
@@ -1084,27 +1072,27 @@ static void srv_request(struct sip_server *srv, const struct sip__msg *q, const 
 		dl = dialog_find(srv, q->call_id);
 		if (dl && dl->state != D_DONE)
 			leg_media_stop(&dl->leg, true);   /* RTCP BYE before the 200 */
-		srv_reply(srv, from, dl ? response(q, 200, "OK", NULL, NULL, NULL, NULL)
-				   : response(q, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL, NULL));
+		srv_reply(srv, from, dl ? response(SERVER_AGENT, q, 200, "OK", NULL, NULL, NULL, NULL)
+				   : response(SERVER_AGENT, q, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL, NULL));
 		if (dl)
 			dialog_end(dl);
 	} else if (str_eq(q->method, "CANCEL")) {
 		dl = dialog_find(srv, q->call_id);
 		if (!dl || dl->state != D_RINGING || dl->rejected) {
-			srv_reply(srv, from, response(q, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL, NULL));
+			srv_reply(srv, from, response(SERVER_AGENT, q, 481, "Call/Transaction Does Not Exist", NULL, NULL, NULL, NULL));
 			return;
 		}
-		srv_reply(srv, from, response(q, 200, "OK", dl->leg.ltag, NULL, NULL, NULL));
+		srv_reply(srv, from, response(SERVER_AGENT, q, 200, "OK", dl->leg.ltag, NULL, NULL, NULL));
 		dl->rejected = dl->cancelled = true;
 		loop_timer_stop(srv->h->loop, &dl->ring);
 		ring_cb(srv->h->loop, &dl->ring);   /* a final answer: 486, ACKed */
 	} else if (str_eq(q->method, "REGISTER")) {
 		srv_register(srv, q, from);
 	} else if (str_eq(q->method, "OPTIONS")) {
-		srv_reply(srv, from, response(q, 200, "OK", NULL, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n",
+		srv_reply(srv, from, response(SERVER_AGENT, q, 200, "OK", NULL, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n",
 					      NULL, NULL));
 	} else {
-		srv_reply(srv, from, response(q, 405, "Method Not Allowed", NULL,
+		srv_reply(srv, from, response(SERVER_AGENT, q, 405, "Method Not Allowed", NULL,
 					      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER\r\n", NULL, NULL));
 	}
 }
@@ -1117,8 +1105,7 @@ static void srv_sip_cb(struct loop *lp, struct io *io, unsigned revents)
 	(void)revents;
 	for (int k = 0; k < 64; k++) {
 		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(io->fd, sip_in, SIP_MAX_MSG, 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recv_dgram(io->fd, &from);
 		struct sip__msg q;
 
 		if (n < 0)
@@ -1147,8 +1134,7 @@ static void srv_stun_cb(struct loop *lp, struct io *io, unsigned revents)
 	(void)revents;
 	for (int k = 0; k < 64; k++) {
 		struct sockaddr_in from;
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(io->fd, sip_in, SIP_MAX_MSG, 0, (struct sockaddr *)&from, &fl);
+		ssize_t n = recv_dgram(io->fd, &from);
 		struct sip__stun s;
 		uint8_t out[128];
 		size_t w;
@@ -1162,7 +1148,7 @@ static void srv_stun_cb(struct loop *lp, struct io *io, unsigned revents)
 		}
 		w = sip__stun_build(out, sizeof(out), STUN_BINDING_OK, s.tid, ntohl(from.sin_addr.s_addr),
 				    ntohs(from.sin_port));
-		if (sendto(io->fd, out, w, 0, (struct sockaddr *)&from, fl) > 0)
+		if (sendto(io->fd, out, w, 0, (struct sockaddr *)&from, sizeof(from)) > 0)
 			srv->st->tx += w;
 	}
 }
@@ -1698,13 +1684,13 @@ static void user_request(struct sip_user *u, const struct sip__msg *q)
 	if (str_eq(q->method, "BYE")) {
 		if (ours && u->state == U_TALKING)
 			leg_media_stop(l, true);   /* RTCP BYE before the 200 */
-		sig_send(l, sip_out, response(q, ours || u->state == U_IDLE ? 200 : 481,
+		sig_send(l, sip_out, response(u->ua, q, ours || u->state == U_IDLE ? 200 : 481,
 					      ours || u->state == U_IDLE ? "OK" : "Call/Transaction Does Not Exist",
 					      NULL, NULL, NULL, NULL));
 		if (ours && u->state == U_TALKING)
 			call_end(u);
 	} else if (!str_eq(q->method, "ACK")) {
-		sig_send(l, sip_out, response(q, 405, "Method Not Allowed", NULL, NULL, NULL, NULL));
+		sig_send(l, sip_out, response(u->ua, q, 405, "Method Not Allowed", NULL, NULL, NULL, NULL));
 	}
 }
 
@@ -1715,7 +1701,7 @@ static void user_sig_cb(struct loop *lp, struct io *io, unsigned revents)
 	(void)lp;
 	(void)revents;
 	for (int k = 0; k < 16 && !u->done; k++) {
-		ssize_t n = recv(io->fd, sip_in, SIP_MAX_MSG, 0);
+		ssize_t n = recv(io->fd, sip_in, sizeof(sip_in), 0);
 		struct sip__msg m;
 
 		if (n < 0)

@@ -35,13 +35,7 @@ else
 	not_ok "DNS over UDP and over TCP" "udp $udp, tcp $tcp"
 fi
 
-if ! tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
-	not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
-elif [ -s "$T/bad" ]; then
-	not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
-else
-	ok "no malformed packets or expert errors"
-fi
+no_malformed "$pcap"
 
 # Queries and responses, one line per DNS message (a TCP segment may
 # hold several): frame, transport, response flag, TC, rcode, AA, id,

@@ -26,13 +26,7 @@ tshark -r "$pcap" -q -z io,phs >"$T/phs" 2>"$T/err"
 expect_grep "$T/phs" "ftp " "the capture decodes as FTP"
 expect_grep "$T/phs" "ftp-data" "data connections decode as FTP-DATA"
 
-if ! tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
-	not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
-elif [ -s "$T/bad" ]; then
-	not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
-else
-	ok "no malformed packets or expert errors"
-fi
+no_malformed "$pcap"
 
 # The control connections, one line per command or reply, in order:
 # stream|frame|Q|COMMAND|ARG or stream|frame|R|CODE|TEXT.  A segment may

@@ -24,13 +24,7 @@ tshark -r "$pcap" -q -z io,phs >"$T/phs" 2>"$T/err"
 expect_grep "$T/phs" "imap" "the capture decodes as IMAP"
 expect_grep "$T/phs" "imf" "fetched messages decode as IMF"
 
-if ! tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
-	not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
-elif [ -s "$T/bad" ]; then
-	not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
-else
-	ok "no malformed packets or expert errors"
-fi
+no_malformed "$pcap"
 
 # Streams the capture lost segments of (a large message going by faster
 # than tshark writes) are left out, and said so.

@@ -21,13 +21,7 @@ for p in sip rtp rtcp stun; do
 	expect_grep "$T/phs" " $p " "the capture decodes $p"
 done
 
-if ! tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
-	not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
-elif [ -s "$T/bad" ]; then
-	not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
-else
-	ok "no malformed packets or expert errors"
-fi
+no_malformed "$pcap"
 
 # count FILTER: frames that match
 count() {

@@ -23,13 +23,7 @@ tshark -r "$pcap" -q -z io,phs >"$T/phs" 2>"$T/err"
 expect_grep "$T/phs" "smtp" "the capture decodes as SMTP"
 expect_grep "$T/phs" "imf" "messages decode as IMF"
 
-if ! tshark -r "$pcap" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
-	not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
-elif [ -s "$T/bad" ]; then
-	not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"
-else
-	ok "no malformed packets or expert errors"
-fi
+no_malformed "$pcap"
 
 tshark -r "$pcap" -Y smtp -T fields -E occurrence=a -E aggregator=, \
 	-e smtp.req.command 2>/dev/null | tr ',' '\n' | sort | uniq -c >"$T/cmds"

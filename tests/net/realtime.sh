@@ -19,15 +19,9 @@ trap 'rm -rf "$T"' EXIT
 need_netns
 # Calls of 3-5 s, ringing briefly, reports every second: many calls and
 # many reports in a short run.
-sed -e '/^param call_length/d' -e '/^param meeting_length/d' -e '/^param ring /d' \
-	-e '/^param rtcp_interval/d' -e 's/^action register .*/action register think 200 ms/' \
-	data/behaviours/sip.model >"$T/short.model"
-cat >>"$T/short.model" <<-EOF
-param call_length lognormal(4 s, 0.2)
-param meeting_length lognormal(4 s, 0.2)
-param ring lognormal(300 ms, 0.3)
-param rtcp_interval 1 s
-EOF
+model_with data/behaviours/sip.model "$T/short.model" "action register think 200 ms" \
+	"param call_length lognormal(4 s, 0.2)" "param meeting_length lognormal(4 s, 0.2)" \
+	"param ring lognormal(300 ms, 0.3)" "param rtcp_interval 1 s"
 
 cat >"$T/lossy.dyn" <<-EOF
 host h1 ; host h2 ;

@@ -69,9 +69,9 @@ run_one() {
 	# Calls of a few seconds that ring briefly, so that 8 s hold some
 	# whole ones (the model's last minutes)
 	if [ "$p" = sip ]; then
-		sed -e '/^param call_length/d' -e '/^param meeting_length/d' -e '/^param ring /d' \
-			-e 's/^action register .*/action register think 200 ms/' data/behaviours/sip.model >"$T/sip.model"
-		printf 'param call_length lognormal(2 s, 0.3)\nparam meeting_length lognormal(2 s, 0.3)\nparam ring lognormal(300 ms, 0.3)\n' >>"$T/sip.model"
+		model_with data/behaviours/sip.model "$T/sip.model" "action register think 200 ms" \
+			"param call_length lognormal(2 s, 0.3)" "param meeting_length lognormal(2 s, 0.3)" \
+			"param ring lognormal(300 ms, 0.3)"
 		using="$using using model \"sip.model\""
 	fi
 	cat >"$T/$label.dyn" <<-EOF
@@ -182,12 +182,8 @@ done
 # to the model's request_size, each connection closed after its
 # conn_requests; tshark judges both on the wire.
 if [ -z "$args" ] || [ -n "$(echo "$args" | grep -w http)" ]; then
-	sed -e '/^param parallel_conns/d' data/behaviours/web.model >"$T/own.model"
-	cat >>"$T/own.model" <<-EOF
-	param parallel_conns  2
-	param request_size    quantiles(900 B, 1000 B)
-	param conn_requests   2
-	EOF
+	model_with data/behaviours/web.model "$T/own.model" "param parallel_conns 2" \
+		"param request_size quantiles(900 B, 1000 B)" "param conn_requests 2"
 	echo 'generate web traffic from h1 to h2 with 2 Mbps over http using model "own.model" using source http for 8 s ;' >"$T/own.dyn"
 	if timeout 90 "$DYNAMO" run --open-loop --record "$T/own.pcapng" "$T/own.dyn" >"$T/own.out" 2>&1; then
 		ok "using model: dynamo run"
