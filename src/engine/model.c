@@ -71,6 +71,7 @@ static const struct {
 	{ "us", 1e-6 }, { "ms", 1e-3 }, { "s", 1 }, { "min", 60 }, { "h", 3600 },
 	{ "B", 1 }, { "KB", 1e3 }, { "KiB", 1024 }, { "MB", 1e6 }, { "MiB", 1048576 },
 	{ "GB", 1e9 }, { "GiB", 1073741824.0 }, { "%", 0.01 },
+	{ "bps", 1 }, { "kbps", 1e3 }, { "Mbps", 1e6 }, { "Gbps", 1e9 },
 };
 
 /* ---- the reader -------------------------------------------------------- */
@@ -172,7 +173,8 @@ static bool number(struct rd *r, double *out, bool loose)
 		r->p = num_end;
 		return true;
 	}
-	return fail(r, s, "unknown unit '%.*s' (time: us ms s min h; size: B KB KiB MB MiB GB GiB)",
+	return fail(r, s, "unknown unit '%.*s' (time: us ms s min h; size: B KB KiB MB MiB GB "
+		    "GiB; rate: bps kbps Mbps Gbps)",
 		    (int)n, s);
 }
 

@@ -17,8 +17,9 @@
  * Q1, ..., QN) (2 to 101 values in rising order: the minimum, the values
  * at 1/N, 2/N, ... of the way, the maximum; between two of them a draw
  * is spread geometrically, or linearly from 0).  Values take
- * units of time (us, ms, s, min, h) or size (B, KB, KiB, MB, MiB, GB,
- * GiB), kept in seconds and bytes; probabilities are fractions or
+ * units of time (us, ms, s, min, h), size (B, KB, KiB, MB, MiB, GB,
+ * GiB) or bit rate (bps, kbps, Mbps, Gbps), kept in seconds, bytes and
+ * bits per second; probabilities are fractions or
  * percentages and must sum to 1 per action.  Errors name file:line:col. */
 #ifndef DYNAMO_MODEL_H
 #define DYNAMO_MODEL_H

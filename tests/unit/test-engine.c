@@ -293,7 +293,9 @@ static const char web_model[] =
 	"next fetch open 0.7 end 30%\n"
 	"param size pareto(10 KiB, 1.5, 1 MiB)\n"
 	"param count geometric(4)\n"
-	"param gap uniform(100ms, 300 ms)\n";
+	"param gap uniform(100ms, 300 ms)\n"
+	"param rung 2.5 Mbps\n"
+	"param low 400kbps\n";
 
 static void model_parses(void **state)
 {
@@ -334,6 +336,8 @@ static void model_parses(void **state)
 	assert_true(mx == 1048576);                     /* the bound holds */
 	assert_true(gaps >= 0.1 && gapmax <= 0.3);
 	assert_true(model_draw(m, "missing", &r, 5) == 5);
+	assert_true(model_draw(m, "rung", &r, 0) == 2.5e6);     /* bits per second */
+	assert_true(model_draw(m, "low", &r, 0) == 4e5);
 	assert_true(model_think(m, model_action(m, "fetch"), &r) == 0);
 	model_free(m);
 }
