@@ -79,6 +79,7 @@ for flavour in plain asan; do
 		group "$flavour/net/paced" tests/net/paced.sh "$dyn" 15 1000
 		group "$flavour/net/run" tests/net/run.sh "$dyn"
 		group "$flavour/net/realtime" tests/net/realtime.sh "$dyn"
+		group "$flavour/net/streaming" tests/net/streaming.sh "$dyn"
 	else
 		group "$flavour/net/run" tests/net/run.sh "$dyn" http dns mosquitto
 	fi

@@ -35,7 +35,10 @@ struct agent_env {
 };
 
 struct agent {
-	const char *name;          /* the protocol's name, as in the spec */
+	const char *name;          /* its name: the protocol's, as in the spec,
+				    * or the source's and a variant's */
+	const char *source;        /* the catalog source it runs ('start agent
+				    * NAME'), over proto; NULL: name */
 	enum spec_proto proto;
 	const char *model;         /* data/behaviours/MODEL.model */
 	const char *const *actions;   /* what its users can do (NULL-ended) */
@@ -63,6 +66,8 @@ struct model *agent_model(const struct agent *a, const char *datadir, const char
 char *agent_model_path(const char *datadir, const char *name);
 const struct agent *agent_find(enum spec_proto p);
 const struct agent *agent_by_name(const char *name);
+/* The agent of catalog source 'start agent NAME' that speaks p, or NULL. */
+const struct agent *agent_for(const char *name, enum spec_proto p);
 
 /* Helpers agents share: a listening TCP socket on port (0 or -errno into
  * *fd), and a UDP socket bound to it. */

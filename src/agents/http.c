@@ -17,6 +17,7 @@
 
 #include "../lib/util.h"
 #include "agent.h"
+#include "hls.h"
 #include "http.h"
 #include "resolve.h"
 #include "site.h"
@@ -420,16 +421,26 @@ static int serve(struct host *h, struct stats *st, const struct model *m, uint16
 #define CLI_WATCH 0.2               /* s: how often the stop flag is looked at */
 #define CLI_MAX_REQUEST 8192        /* bytes of a request head, at most (nginx's line limit) */
 
-enum { A_OPEN, A_FETCH, A_THINK, A_FOLLOW, A_DOWNLOAD, A__COUNT };
+enum { A_OPEN, A_FETCH, A_THINK, A_FOLLOW, A_DOWNLOAD, A_WATCH, A_SEEK, A__COUNT };
 
 static const char *const actions[] = {
 	[A_OPEN] = "open_page", [A_FETCH] = "fetch_objects", [A_THINK] = "think",
-	[A_FOLLOW] = "follow_link", [A_DOWNLOAD] = "download", NULL,
+	[A_FOLLOW] = "follow_link", [A_DOWNLOAD] = "download", [A_WATCH] = "watch",
+	[A_SEEK] = "seek", NULL,
 };
 
-static const char *const params[] = {
+/* What each agent's models may do and must give. */
+static const char *const web_actions[] = {
+	"open_page", "fetch_objects", "think", "follow_link", "download", NULL,
+};
+static const char *const web_params[] = {
 	"site_pages", "page_size", "objects_per_page", "object_size", "object_tail",
 	"object_tail_size", "links_per_page", "parallel_conns", NULL,
+};
+static const char *const hls_actions[] = { "watch", "seek", "think", NULL };
+static const char *const hls_params[] = {
+	"videos", "video_length", "segment", "rungs", "rung_low", "rung_high", "buffer",
+	"startup", "watch_length", NULL,
 };
 
 static const char *const user_agents[] = {
@@ -441,7 +452,7 @@ static const char *const user_agents[] = {
 	"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36",
 };
 
-enum { R_PAGE, R_OBJECT, R_FILE };
+enum { R_PAGE, R_OBJECT, R_FILE, R_MASTER, R_MEDIA, R_INIT, R_SEGMENT };
 enum { B_IDLE, B_HEAD, B_LEN, B_CHUNKED, B_EOF };
 enum { U_WAIT, U_BUSY };
 #define NEXT_SESSION (-2)
@@ -470,6 +481,8 @@ struct hconn {
 	struct defer d;
 	struct http_chunked ch;
 	uint64_t left;             /* body bytes to come */
+	uint64_t nbody;            /* body bytes of the response in flight */
+	uint64_t sent_at;          /* loop clock when its request went */
 	uint32_t nreq;             /* requests sent on it */
 	uint32_t max_req;          /* then it is closed (conn_requests); 0: never */
 	uint8_t slot;
@@ -492,8 +505,11 @@ struct objs {
 	char buf[CLI_OBJ_BUF];
 };
 
+struct player;
+
 struct user {
 	struct client *cl;
+	struct player *pl;         /* a streaming user's player, or NULL */
 	struct user *next, **pprev;
 	struct timer t;
 	struct defer d;
@@ -523,6 +539,10 @@ static struct client *clients;
 static void request_done(struct user *u);
 static void action_done(struct user *u);
 static void user_finish(struct user *u);
+static void pl_collect(struct user *u, const char *p, size_t n);
+static void pl_complete(struct user *u, const struct hconn *hc);
+static void pl_step(struct user *u);
+static void pl_free(struct user *u);
 
 static bool stopping(const struct user *u)
 {
@@ -572,6 +592,8 @@ static const char *accept_for(const char *path, int kind)
 {
 	const char *dot = strrchr(path, '.');
 
+	if (kind >= R_MASTER)
+		return "*/*";           /* a player's requests (hls.js: XHR) */
 	if (kind != R_OBJECT || !dot)
 		return "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 	if (!strcmp(dot, ".css"))
@@ -658,6 +680,8 @@ static void hc_send(struct hconn *hc, const char *path, int kind)
 	hc->kind = (uint8_t)kind;
 	hc->body = B_HEAD;
 	hc->got = hc->ok = hc->html = hc->counted = hc->is_retry = false;
+	hc->nbody = 0;
+	hc->sent_at = loop_now(hc->c.loop);
 	hc->nreq++;
 	u->inflight++;
 	loop_timer_start(hc->c.loop, &hc->t, host_ns(CLI_TIMEOUT));
@@ -792,6 +816,8 @@ static void hc_complete(struct hconn *hc)
 	if (hc->kind == R_OBJECT && hc->ok) {
 		u->cache[u->cache_at++ % CLI_CACHE] = url_hash(hc->path);
 	}
+	if (u->pl)
+		pl_complete(u, hc);
 	u->inflight--;
 	if (!hc->keep)
 		let_go(hc);
@@ -863,6 +889,8 @@ static void cli_readable(struct conn *c)
 			avail = (size_t)MIN((uint64_t)c->in.len, hc->left);
 			used = hc->html ? http__html_scan(c->in.p, avail, avail == hc->left, on_url, hc->u)
 					: avail;
+			if (hc->kind == R_MASTER || hc->kind == R_MEDIA)
+				pl_collect(hc->u, c->in.p, used);
 			/* While a large body streams in, keep a byte so the
 			 * connection keeps its grown buffer: emptied, it is
 			 * freed, and regrowing it from 2 KiB on every read
@@ -870,6 +898,7 @@ static void cli_readable(struct conn *c)
 			if (used == avail && avail < hc->left && avail >= (64u << 10))
 				used--;
 			conn_consume(c, used);
+			hc->nbody += used;
 			hc->left -= used;
 			if (!hc->left)
 				hc_complete(hc);
@@ -884,6 +913,9 @@ static void cli_readable(struct conn *c)
 			}
 			if (nd && hc->html)
 				http__html_scan(c->in.p + off, nd, true, on_url, hc->u);
+			if (nd && (hc->kind == R_MASTER || hc->kind == R_MEDIA))
+				pl_collect(hc->u, c->in.p + off, nd);
+			hc->nbody += nd;
 			conn_consume(c, (size_t)n);
 			if (done)
 				hc_complete(hc);
@@ -893,6 +925,9 @@ static void cli_readable(struct conn *c)
 		case B_EOF:
 			if (hc->html)
 				http__html_scan(c->in.p, c->in.len, true, on_url, hc->u);
+			if (hc->kind == R_MASTER || hc->kind == R_MEDIA)
+				pl_collect(hc->u, c->in.p, c->in.len);
+			hc->nbody += c->in.len;
 			conn_consume(c, c->in.len);
 			return;
 		}
@@ -1001,6 +1036,7 @@ static void user_finish(struct user *u)
 	loop_timer_stop(cl->env.host->loop, &u->t);
 	resolve_cancel(u->rq);
 	u->rq = NULL;
+	pl_free(u);
 	release_conns(u);
 	*u->pprev = u->next;
 	if (u->next)
@@ -1030,6 +1066,363 @@ static void dispatch(struct user *u)
 			break;
 		hc_send(hc, o->buf + o->off[o->next++], R_OBJECT);
 	}
+}
+
+
+/* ---- the player: streaming users ---- */
+
+/* A person watching a title: the master playlist, then the media
+ * playlist and init segment of the rung the throughput allows, then its
+ * segments one after another until the buffer holds 'buffer' seconds
+ * (the start: as fast as the link goes), then one whenever the buffer
+ * has drained below it again (a segment per segment's duration), until
+ * the person has watched 'watch_length' or the title ends.  The rung
+ * follows the estimate of the link (hls.h), so a slow link makes a
+ * player step down and fetch the lower rung's playlist and init. */
+
+#define PL_EST0 500e3               /* bits/s believed before the first segment */
+#define PL_SAMPLE_MIN 16384         /* bytes: a smaller download says little of the link */
+
+struct rung {
+	char path[HTTP_URL_MAX];   /* its media playlist */
+	char *text;                /* the playlist once fetched, or NULL */
+	struct hls_seg *seg;
+	struct hls_media m;
+	char init[HTTP_URL_MAX];   /* its init segment, "" when none */
+	bool have_init;
+};
+
+struct player {
+	struct timer t;
+	struct user *u;
+	bool busy;                 /* watching: requests and the timer are the player's */
+	bool titled;               /* a title is loaded (its master playlist) */
+	bool playing;              /* playback has begun (not starting, not stalled) */
+	bool ok;                   /* the last response was whole and 2xx */
+	uint8_t want;              /* R_* of the request in flight */
+	uint32_t title, nr, cur, next;   /* rungs; the rung fetched; the next segment */
+	uint64_t bps[HLS_MAX_VARIANTS];  /* rising */
+	struct rung r[HLS_MAX_VARIANTS];
+	char master[HTTP_URL_MAX];
+	double buffer;             /* s of media ahead of the playhead */
+	double target, startup;    /* s: the buffer kept; the buffer playback starts on */
+	double played, watch;      /* s watched of this viewing; s to watch */
+	double clock;              /* s (loop clock) when those were brought up to date */
+	double secs;               /* the last download's time, s */
+	uint64_t bytes;            /* and its bytes */
+	struct hls_est est;
+	char *body;                /* a playlist coming in */
+	size_t nbody, cap;
+	bool too_big;
+};
+
+static double pl_now(const struct user *u)
+{
+	return (double)loop_now(u->cl->env.host->loop) / 1e9;
+}
+
+static void rung_clear(struct rung *rg)
+{
+	free(rg->text);
+	free(rg->seg);
+	memset(rg, 0, sizeof(*rg));
+}
+
+static void pl_free(struct user *u)
+{
+	struct player *pl = u->pl;
+
+	if (!pl)
+		return;
+	loop_timer_stop(u->cl->env.host->loop, &pl->t);
+	for (uint32_t i = 0; i < HLS_MAX_VARIANTS; i++)
+		rung_clear(&pl->r[i]);
+	free(pl->body);
+	free(pl);
+	u->pl = NULL;
+}
+
+static void pl_collect(struct user *u, const char *p, size_t n)
+{
+	struct player *pl = u ? u->pl : NULL;
+
+	if (!pl || pl->too_big || !n)
+		return;
+	if (pl->nbody + n > HLS_MAX_PLAYLIST) {
+		pl->too_big = true;
+		return;
+	}
+	if (pl->nbody + n > pl->cap) {
+		pl->cap = MIN((size_t)HLS_MAX_PLAYLIST, MAX(pl->cap * 2, pl->nbody + n + 4096));
+		pl->body = xreallocarray(pl->body, pl->cap, 1);
+	}
+	memcpy(pl->body + pl->nbody, p, n);
+	pl->nbody += n;
+}
+
+static void pl_complete(struct user *u, const struct hconn *hc)
+{
+	struct player *pl = u->pl;
+
+	pl->ok = hc->ok;
+	pl->bytes = hc->nbody;
+	pl->secs = (double)(loop_now(hc->c.loop) - hc->sent_at) / 1e9;
+}
+
+/* The viewing is over (watched, the title ended, or it failed). */
+static void pl_end(struct user *u)
+{
+	struct player *pl = u->pl;
+
+	loop_timer_stop(u->cl->env.host->loop, &pl->t);
+	pl->busy = false;
+	action_done(u);
+}
+
+static void pl_fetch(struct user *u, const char *path, int kind)
+{
+	struct player *pl = u->pl;
+
+	pl->want = (uint8_t)kind;
+	pl->ok = false;
+	pl->nbody = 0;
+	pl->too_big = false;
+	fetch(u, path, kind);
+	if (!u->inflight)
+		pl_end(u);              /* no connection: u->failed says so */
+}
+
+/* Bring the buffer and the time watched up to now. */
+static void pl_play(struct player *pl, double now)
+{
+	if (pl->playing) {
+		double d = MIN(now - pl->clock, pl->buffer);
+
+		pl->buffer -= d;
+		pl->played += d;
+		if (pl->buffer <= 0 && now - pl->clock > d)
+			pl->playing = false;    /* stalled: waits for the buffer again */
+	}
+	pl->clock = now;
+}
+
+/* What the server sent cannot be played: counted, and the viewing ends. */
+static void pl_error(struct user *u)
+{
+	u->cl->env.st->errors++;
+	pl_end(u);
+}
+
+/* A playlist's URI at off/len of text, as a path on the server, from base. */
+static bool pl_path(struct user *u, const char *text, uint32_t off, uint32_t len, const char *base,
+		    char *out)
+{
+	return http__url_path(text + off, len, u->cl->env.server_name, base, out, HTTP_URL_MAX) > 0;
+}
+
+static void pl_next(struct user *u);
+
+static void pl_tick(struct loop *l, struct timer *t)
+{
+	struct player *pl = container_of(t, struct player, t);
+
+	(void)l;
+	if (pl->busy && !pl->u->inflight)
+		pl_next(pl->u);
+}
+
+static void pl_wait(struct user *u, double s)
+{
+	loop_timer_start(u->cl->env.host->loop, &u->pl->t, host_ns(MAX(0.01, s)));
+}
+
+/* What to do now: the rung's playlist and init first, then a segment
+ * if the buffer has room, else wait until it has. */
+static void pl_next(struct user *u)
+{
+	struct player *pl = u->pl;
+	struct rung *rg = &pl->r[pl->cur];
+	double now = pl_now(u);
+	char path[HTTP_URL_MAX];
+
+	if (stopping(u)) {
+		pl_end(u);
+		return;
+	}
+	pl_play(pl, now);
+	if (pl->played >= pl->watch) {
+		pl_end(u);
+		return;
+	}
+	if (!rg->text) {
+		pl_fetch(u, rg->path, R_MEDIA);
+		return;
+	}
+	if (rg->init[0] && !rg->have_init) {
+		pl_fetch(u, rg->init, R_INIT);
+		return;
+	}
+	if (pl->next >= rg->m.nseg) {
+		/* all fetched: play out what is left */
+		if (pl->buffer <= 0 || !pl->playing)
+			pl_end(u);
+		else
+			pl_wait(u, MIN(pl->buffer, pl->watch - pl->played));
+		return;
+	}
+	if (pl->buffer >= pl->target) {
+		/* full: the next fetch when it has drained below the target */
+		pl_wait(u, MIN(pl->buffer - pl->target + 0.05, pl->watch - pl->played));
+		return;
+	}
+	if (!pl_path(u, rg->text, rg->seg[pl->next].off, rg->seg[pl->next].len, rg->path, path)) {
+		pl_error(u);
+		return;
+	}
+	pl_fetch(u, path, R_SEGMENT);
+}
+
+/* The rungs of a master playlist, rising; the first by the estimate. */
+static bool pl_master(struct user *u)
+{
+	struct player *pl = u->pl;
+	struct hls_variant v[HLS_MAX_VARIANTS];
+	const char *why;
+	unsigned line;
+	int n = hls__master(pl->body, pl->nbody, v, HLS_MAX_VARIANTS, &line, &why);
+
+	if (n <= 0)
+		return false;
+	/* by the rate a variant averages (its peak when not given) */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && (v[j].average ? v[j].average : v[j].bandwidth) <
+					   (v[j - 1].average ? v[j - 1].average : v[j - 1].bandwidth); j--) {
+			struct hls_variant x = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = x;
+		}
+	for (uint32_t i = 0; i < HLS_MAX_VARIANTS; i++)
+		rung_clear(&pl->r[i]);
+	pl->nr = (uint32_t)n;
+	for (int i = 0; i < n; i++) {
+		pl->bps[i] = v[i].average ? v[i].average : v[i].bandwidth;
+		if (!pl_path(u, pl->body, v[i].off, v[i].len, pl->master, pl->r[i].path))
+			return false;
+	}
+	pl->cur = (uint32_t)hls__pick(pl->bps, pl->nr, pl->nr - 1, hls__estimate(&pl->est, PL_EST0),
+				      0, 1);
+	pl->titled = true;
+	return true;
+}
+
+/* A rung's media playlist: kept, with its segments. */
+static bool pl_media(struct user *u)
+{
+	struct player *pl = u->pl;
+	struct rung *rg = &pl->r[pl->cur];
+	struct hls_seg *seg = xreallocarray(NULL, HLS_MAX_SEGS, sizeof(*seg));
+	const char *why;
+	unsigned line;
+
+	if (hls__media(pl->body, pl->nbody, &rg->m, seg, HLS_MAX_SEGS, &line, &why) ||
+	    !rg->m.nseg || (rg->m.map && !pl_path(u, pl->body, rg->m.map_off, rg->m.map_len,
+						    rg->path, rg->init))) {
+		free(seg);
+		memset(&rg->m, 0, sizeof(rg->m));
+		return false;
+	}
+	rg->seg = xreallocarray(seg, rg->m.nseg, sizeof(*seg));
+	rg->text = pl->body;
+	pl->body = NULL;
+	pl->nbody = pl->cap = 0;
+	return true;
+}
+
+/* A response of the player's is in (or its connection failed). */
+static void pl_step(struct user *u)
+{
+	struct player *pl = u->pl;
+	struct rung *rg = &pl->r[pl->cur];
+	double now = pl_now(u), seg;
+
+	if (!pl->ok || pl->too_big) {
+		if (pl->ok)
+			u->cl->env.st->errors++;        /* the http layer counted the rest */
+		pl_end(u);
+		return;
+	}
+	pl_play(pl, now);
+	switch (pl->want) {
+	case R_MASTER:
+		if (!pl_master(u)) {
+			pl_error(u);
+			return;
+		}
+		break;
+	case R_MEDIA:
+		if (!pl_media(u)) {
+			pl_error(u);
+			return;
+		}
+		pl->next = MIN(pl->next, rg->m.nseg);
+		break;
+	case R_INIT:
+		rg->have_init = true;
+		break;
+	case R_SEGMENT:
+		seg = rg->m.target > 0 ? rg->m.target : rg->seg[pl->next].dur;
+		pl->buffer += rg->seg[pl->next].dur;
+		pl->next++;
+		if (pl->bytes >= PL_SAMPLE_MIN)
+			hls__sample(&pl->est, pl->secs, (double)pl->bytes * 8);
+		if (!pl->playing && (pl->buffer >= pl->startup || pl->next >= rg->m.nseg)) {
+			pl->playing = true;
+			pl->clock = now;
+		}
+		pl->cur = (uint32_t)hls__pick(pl->bps, pl->nr, pl->cur,
+					      hls__estimate(&pl->est, PL_EST0), pl->buffer, seg);
+		break;
+	}
+	pl_next(u);
+}
+
+/* watch: a title from its start; seek: further on in the title being
+ * watched (a new one when there is none). */
+static void pl_watch(struct user *u, bool seek)
+{
+	struct client *cl = u->cl;
+	const struct model *m = cl->env.model;
+	struct player *pl = u->pl;
+	struct rung *rg;
+	double videos;
+
+	if (!pl) {
+		pl = u->pl = xcalloc(1, sizeof(*pl));
+		pl->u = u;
+		pl->t.cb = pl_tick;
+	}
+	pl->busy = true;
+	pl->playing = false;
+	pl->buffer = pl->played = 0;
+	pl->clock = pl_now(u);
+	pl->target = MAX(1.0, model_draw(m, "buffer", &u->rng, 30));
+	pl->startup = MIN(pl->target, model_draw(m, "startup", &u->rng, 4));
+	pl->watch = model_draw(m, "watch_length", &u->rng, 120);
+	rg = &pl->r[pl->cur];
+	if (seek && pl->titled && rg->text && pl->next < rg->m.nseg) {
+		/* forward, somewhere in what is left */
+		pl->next += (uint32_t)rng_below(&u->rng, rg->m.nseg - pl->next);
+		pl_next(u);
+		return;
+	}
+	/* Titles are watched as popularity goes: title i about 1/(i+1). */
+	videos = MAX(1, MIN(1e6, model_draw(m, "videos", &u->rng, 100)));
+	pl->title = (uint32_t)MIN(videos - 1, floor(exp(rng_unit(&u->rng) * log(videos + 1))) - 1);
+	pl->titled = false;
+	pl->next = 0;
+	snprintf(pl->master, sizeof(pl->master), "/v/%u/master.m3u8", pl->title);
+	pl_fetch(u, pl->master, R_MASTER);
 }
 
 static void act(struct user *u, int a)
@@ -1063,6 +1456,10 @@ static void act(struct user *u, int a)
 		break;
 	case A_FETCH:
 		dispatch(u);
+		break;
+	case A_WATCH:
+	case A_SEEK:
+		pl_watch(u, kind_of(cl, a) == A_SEEK);
 		break;
 	case A_DOWNLOAD:
 		if (!u->dl[0]) {
@@ -1112,6 +1509,7 @@ static void user_tick(struct loop *l, struct timer *t)
 		release_conns(u);
 		free(u->objs);
 		u->objs = NULL;
+		pl_free(u);
 		u->page[0] = u->link[0] = u->dl[0] = 0;
 		u->next_action = NEXT_SESSION;
 		loop_timer_start(l, t, host_ns(model_draw(cl->env.model, "session_gap", &u->rng, 1) *
@@ -1176,6 +1574,10 @@ static void request_done(struct user *u)
 {
 	if (u->state != U_BUSY)
 		return;
+	if (u->pl && u->pl->busy) {
+		pl_step(u);
+		return;
+	}
 	if (kind_of(u->cl, u->action) == A_FETCH)
 		dispatch(u);
 	if (!u->inflight)
@@ -1192,7 +1594,8 @@ static void watch(struct loop *l, struct timer *t)
 	}
 	for (struct user *u = cl->users, *next; u; u = next) {
 		next = u->next;
-		if (u->state != U_BUSY)
+		/* and players waiting for their buffer to drain */
+		if (u->state != U_BUSY || (u->pl && u->pl->busy && !u->inflight))
 			user_finish(u);     /* may end the client */
 	}
 	if (cl->users)
@@ -1269,11 +1672,23 @@ static int https_client(const struct agent_env *env, char *err, size_t errlen)
 }
 
 const struct agent agent_http = {
-	.name = "http", .proto = PROTO_HTTP, .model = "web", .actions = actions,
-	.params = params, .serve = http_serve, .client = http_client,
+	.name = "http", .proto = PROTO_HTTP, .model = "web", .actions = web_actions,
+	.params = web_params, .serve = http_serve, .client = http_client,
 };
 
 const struct agent agent_https = {
-	.name = "https", .proto = PROTO_HTTPS, .model = "web", .actions = actions,
-	.params = params, .serve = https_serve, .client = https_client,
+	.name = "https", .proto = PROTO_HTTPS, .model = "web", .actions = web_actions,
+	.params = web_params, .serve = https_serve, .client = https_client,
+};
+
+/* Streaming: the same server, its site holding the model's videos, and
+ * users who watch them (the player above). */
+const struct agent agent_hls = {
+	.name = "hls", .source = "hls", .proto = PROTO_HTTP, .model = "streaming",
+	.actions = hls_actions, .params = hls_params, .serve = http_serve, .client = http_client,
+};
+
+const struct agent agent_hls_tls = {
+	.name = "hls-tls", .source = "hls", .proto = PROTO_HTTPS, .model = "streaming",
+	.actions = hls_actions, .params = hls_params, .serve = https_serve, .client = https_client,
 };

@@ -17,6 +17,7 @@
 #include "../engine/conn.h"
 #include "../lib/util.h"
 #include "site.h"
+#include "video.h"
 
 #define SITE_MAX_PAGES 100000u
 #define SITE_MAX_OBJS 120u         /* objects of one page, besides the shared three */
@@ -56,6 +57,7 @@ struct site {
 	struct page **pages;       /* built on first lookup */
 	uint32_t ncached;
 	char *css, *js, *gif;      /* BLOB bytes each */
+	struct video *video;       /* NULL: no videos */
 };
 
 /* Length bytes for GIF sub-blocks, referenced by queued output. */
@@ -455,6 +457,7 @@ struct site *site_new(const struct model *m, const struct content *ct, uint64_t 
 	make_css(s->css, &r);
 	make_js(s->js, &r);
 	make_gif(s->gif, ct, rng_next(&r));
+	s->video = video_new(m, rng_next(&r));
 	return s;
 }
 
@@ -468,12 +471,18 @@ void site_free(struct site *s)
 	free(s->css);
 	free(s->js);
 	free(s->gif);
+	video_free(s->video);
 	free(s);
 }
 
 uint32_t site_pages(const struct site *s)
 {
 	return s->npages;
+}
+
+struct video *site_video(const struct site *s)
+{
+	return s->video;
 }
 
 /* ---- lookup -------------------------------------------------------------- */
@@ -580,7 +589,7 @@ int site_lookup(struct site *s, const char *path, size_t n, struct site_obj *o)
 		{ "/css/", ".css", SITE_CSS }, { "/js/", ".js", SITE_JS }, { "/img/", ".gif", SITE_GIF },
 	};
 	const char *p = path, *end = path + n;
-	uint32_t a, b;
+	uint32_t a, b, c;
 
 	memset(o, 0, sizeof(*o));
 	if ((n == 1 && path[0] == '/') || (n == 11 && !memcmp(path, "/index.html", 11)))
@@ -599,6 +608,21 @@ int site_lookup(struct site *s, const char *path, size_t n, struct site_obj *o)
 			o->size = obj_size(s, o->key);
 			return 0;
 		}
+	}
+	if (eat(&p, end, "/v/")) {
+		if (!s->video || !number(&p, end, &a))
+			return -ENOENT;
+		if (eat(&p, end, "/master.m3u8") && p == end)
+			return video_master(s->video, a, o);
+		if (!eat(&p, end, "/") || !number(&p, end, &b) || !eat(&p, end, "k/"))
+			return -ENOENT;
+		if (eat(&p, end, "index.m3u8") && p == end)
+			return video_media(s->video, a, b, o);
+		if (eat(&p, end, "init.mp4") && p == end)
+			return video_init(s->video, a, b, o);
+		if (number(&p, end, &c) && eat(&p, end, ".m4s") && p == end)
+			return video_segment(s->video, a, b, c, o);
+		return -ENOENT;
 	}
 	if (eat(&p, end, "/dl/")) {
 		if (!number(&p, end, &a) || !eat(&p, end, ".bin") || p != end || a >= s->npages)
@@ -637,6 +661,10 @@ const char *site_type(const struct site_obj *o)
 	case SITE_CSS: return "text/css";
 	case SITE_JS: return "text/javascript";
 	case SITE_GIF: return "image/gif";
+	case SITE_MASTER:
+	case SITE_MEDIA: return "application/vnd.apple.mpegurl";
+	case SITE_INIT: return "video/mp4";
+	case SITE_SEGMENT: return "video/iso.segment";
 	default: return "application/octet-stream";
 	}
 }
@@ -737,6 +765,12 @@ void site_send(const struct site *s, const struct site_obj *o, struct conn *c)
 		break;
 	case SITE_GIF:
 		gif_send(s, c, o->key, o->size);
+		break;
+	case SITE_MASTER:
+	case SITE_MEDIA:
+	case SITE_INIT:
+	case SITE_SEGMENT:
+		video_send(s->video, s->ct, o, c);
 		break;
 	default:
 		content_send(s->ct, c, CONTENT_BINARY, o->key, o->size);

@@ -11,6 +11,7 @@
  *   /static/site.css, /static/app.js, /static/logo.gif   on every page
  *   /css/N-I.css, /js/N-I.js, /img/N-I.gif   object I of page N
  *   /dl/N.bin          a download (application/octet-stream)
+ *   /v/...             videos, when the model has them (video.h)
  */
 #ifndef DYNAMO_SITE_H
 #define DYNAMO_SITE_H
@@ -24,16 +25,22 @@
 struct conn;
 struct site;
 
-enum site_kind { SITE_PAGE, SITE_CSS, SITE_JS, SITE_GIF, SITE_FILE };
+enum site_kind {
+	SITE_PAGE, SITE_CSS, SITE_JS, SITE_GIF, SITE_FILE,
+	SITE_MASTER, SITE_MEDIA, SITE_INIT, SITE_SEGMENT,      /* video.h */
+};
 
 /* What a path names. */
 struct site_obj {
 	uint8_t kind;              /* enum site_kind */
 	uint8_t shared;            /* a /static/ object: cacheable for long */
-	uint32_t page;             /* pages: the page; objects: the page it is on */
+	uint32_t page;             /* pages: the page; objects: the page it is on;
+				    * videos: the title */
+	uint32_t rung, seg;        /* videos: the rung's index, the segment */
 	uint64_t key;              /* seeds its bytes */
 	uint64_t size;             /* body bytes */
-	const void *cached;        /* pages: the built page, NULL past the cache */
+	const void *cached;        /* pages: the built page, NULL past the cache;
+				    * playlists: their text */
 	uint32_t dyn;              /* pages: bytes of this fetch's own block (in size) */
 	uint64_t dkey;             /* pages: seeds that block */
 };
@@ -43,6 +50,8 @@ struct site_obj {
 struct site *site_new(const struct model *m, const struct content *ct, uint64_t seed);
 void site_free(struct site *s);  /* accepts NULL */
 uint32_t site_pages(const struct site *s);
+/* Its video library (video.h), or NULL. */
+struct video *site_video(const struct site *s);
 
 /* What path (n bytes, no query) names: 0 and *o, or -ENOENT.  A page is
  * built on its first lookup and cached, up to a bound; past it, it is

@@ -48,7 +48,7 @@ static const struct {
 	[K_CLASS]       = { "class", "class CLASS" },
 	[K_PROTOCOLS]   = { "protocols", "protocols PROTO[,PROTO...]" },
 	[K_KIND]        = { "kind", "kind agent|program|project" },
-	[K_START]       = { "start", "start agent PROTO | start program NAME | start project PATH" },
+	[K_START]       = { "start", "start agent PROTO|NAME | start program NAME | start project PATH" },
 	[K_KNOB]        = { "knob", "knob NAME default N min N max N" },
 	[K_MEASURED]    = { "measured", "measured \"COMMAND\" YYYY-MM-DD" },
 	[K_PROFILE]     = { "profile", "profile users N think-scale N duration SECONDS" },
@@ -508,9 +508,20 @@ static int key_start(struct ctx *c, unsigned line)
 	c->start_kind = k;
 	switch (k) {
 	case CATALOG_AGENT:
-		if ((p = spec_proto_find(v)) < 0)
-			return unknown_proto(c, line, v);
-		v = spec_proto_name((enum spec_proto)p);
+		/* a protocol's own agent, or one with a name of its own */
+		if ((p = spec_proto_find(v)) >= 0) {
+			v = spec_proto_name((enum spec_proto)p);
+		} else {
+			const char *names[PROTO__COUNT];
+
+			for (int i = 0; i < PROTO__COUNT; i++)
+				names[i] = spec_proto_name((enum spec_proto)i);
+			if (str_suggest(v, names, PROTO__COUNT))
+				return unknown_proto(c, line, v);       /* a typo */
+			if (!catalog_name_ok(v))
+				return fail(c, line, "bad agent name '%s' (a protocol, such as http, "
+					    "or an agent's name, such as hls)", quote(c, v));
+		}
 		break;
 	case CATALOG_PROGRAM:
 		if (!catalog_name_ok(v))
@@ -794,9 +805,13 @@ static int check_entry(struct ctx *c, unsigned last)
 		return fail(c, c->seen[K_START], "kind %s starts with 'start %s ...', not 'start %s' "
 			    "(%s)", catalog_kind_name(e->kind), catalog_kind_name(e->kind),
 			    catalog_kind_name((enum catalog_kind)c->start_kind), keys[K_START].shape);
-	if (e->kind == CATALOG_AGENT && !(e->protos & (1u << spec_proto_find(e->start))))
+	/* An agent is named by its protocol (start agent http) or by a
+	 * name of its own (start agent hls), which dynamo looks up when it
+	 * runs the source. */
+	if (e->kind == CATALOG_AGENT && spec_proto_find(e->start) >= 0 &&
+	    !(e->protos & (1u << spec_proto_find(e->start))))
 		return fail(c, c->seen[K_START], "the agent '%s' is not one of the entry's protocols "
-			    "(an agent starts as one of them)", e->start);
+			    "(an agent named by a protocol starts as one of them)", e->start);
 	if (e->measured) {
 		for (int k = K_FIRST_PROFILE; k < K__COUNT; k++)
 			if (!c->seen[k])

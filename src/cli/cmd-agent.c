@@ -42,7 +42,8 @@ const char cmd_agent_usage[] =
 	"  -h, --help        show this help\n"
 	"\n"
 	"PROTO is one of: http, https, smtp, imap, dns, ftp, postgresql, redis, mqtt,\n"
-	"bitcoin, ssh, sip.\n"
+	"bitcoin, ssh, sip, or an agent of its own name: hls and hls-tls (streaming\n"
+	"video over HTTP and HTTPS).\n"
 	"\n"
 	"exit status: 0 the agent ran without protocol errors, 1 it could not run or\n"
 	"saw errors, 2 usage\n";

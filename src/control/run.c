@@ -330,14 +330,17 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 						if (a == b || pick == PLAN_NOPICK)
 							continue;
 						src = &pt->srcs[pick];
-						ag = agent_find((enum spec_proto)pr);
+						ag = src->e->kind == CATALOG_AGENT
+							? agent_for(src->e->start, (enum spec_proto)pr)
+							: agent_find((enum spec_proto)pr);
 						if (src->e->kind == CATALOG_PROGRAM)
 							prog = program_find(src->e->start);
 						if (!ag || (src->e->kind == CATALOG_PROGRAM && !prog) ||
 						    src->e->kind == CATALOG_PROJECT) {
 							snprintf(err, errlen, "statement %zu: source %s cannot run: %s",
 								 ps->index, src->e->name,
-								 !ag ? "no built-in users speak its protocol"
+								 !ag ? "no built-in users speak its protocol "
+								       "(this dynamo has no such agent)"
 								 : "dynamo does not know how to start it");
 							return -EINVAL;
 						}
@@ -398,6 +401,21 @@ static void free_models(struct ctx *x)
 		free(x->models[s]);
 	free(x->models);
 	x->models = NULL;
+}
+
+/* Add "AGENT" or "AGENT against PROGRAM" to the ", "-separated list in
+ * buf, once (hls and hls-tls are two). */
+static void list_add(char *buf, size_t n, const char *agent, const char *prog)
+{
+	char item[96];
+	size_t l = strlen(buf), k;
+
+	snprintf(item, sizeof(item), "%s%s%s", agent, prog ? " against " : "", prog ? prog : "");
+	k = strlen(item);
+	for (const char *p = buf; (p = strstr(p, item)); p += k)
+		if ((p == buf || p[-1] == ' ') && (p[k] == '\0' || p[k] == ','))
+			return;
+	snprintf(buf + l, n - l, "%s%s", l ? ", " : "", item);
 }
 
 int run_check(const struct plan *p, const char *datadir, char *err, size_t errlen)
@@ -1533,13 +1551,8 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 			continue;
 		rs->users = x.tasks[i].users;
 		rs->instances++;
-		if (!strstr(rs->protos, x.tasks[i].a->name)) {
-			size_t l = strlen(rs->protos);
-
-			snprintf(rs->protos + l, sizeof(rs->protos) - l, "%s%s%s%s", l ? ", " : "",
-				 x.tasks[i].a->name, x.tasks[i].prog ? " against " : "",
-				 x.tasks[i].prog ? x.tasks[i].prog->name : "");
-		}
+		list_add(rs->protos, sizeof(rs->protos), x.tasks[i].a->name,
+			 x.tasks[i].prog ? x.tasks[i].prog->name : NULL);
 	}
 	{
 		const char *tmp = getenv("TMPDIR");

@@ -18,7 +18,8 @@ for f in tests/agents/check-*.sh; do
 	p=${f##*/check-}
 	p=${p%.sh}
 	corpus=tests/fuzz/corpus/$p
-	[ "$p" = https ] && corpus=tests/fuzz/corpus/http
+	# the same server as http (hls: the player reads playlists, fuzz-hls)
+	case $p in https | hls) corpus=tests/fuzz/corpus/http ;; esac
 	if [ ! -d "$corpus" ]; then
 		ok "$p: no corpus of its own (its parser is a library's)"
 		continue

@@ -37,7 +37,16 @@ class_of() {
 	bitcoin) echo crypto ;;
 	ssh) echo remote-access ;;
 	sip) echo realtime ;;
+	hls) echo streaming ;;
 	*) echo unknown ;;
+	esac
+}
+
+# The protocol a source is pinned over: its own, but hls's is http.
+over_of() {
+	case $1 in
+	hls) echo http ;;
+	*) echo "$1" ;;
 	esac
 }
 
@@ -74,8 +83,16 @@ run_one() {
 			"param ring lognormal(300 ms, 0.3)"
 		using="$using using model \"sip.model\""
 	fi
+	# Viewings of a few seconds with a short buffer: several titles,
+	# each a burst and then a segment a second, in 8 s.
+	if [ "$p" = hls ]; then
+		model_with data/behaviours/streaming.model "$T/hls.model" "param segment 1 s" \
+			"param buffer 3 s" "param startup 1 s" "param watch_length lognormal(6 s, 0.2)" \
+			"action watch think 300 ms"
+		using="$using using model \"hls.model\""
+	fi
 	cat >"$T/$label.dyn" <<-EOF
-	generate $cls traffic from h1 to h2 with 2 Mbps over $p using >= $flows flows for 8 s$using ;
+	generate $cls traffic from h1 to h2 with 2 Mbps over $(over_of "$p") using >= $flows flows for 8 s$using ;
 	EOF
 	# Open loop: the users as their model says, each exchange finished;
 	# tests/net/control.sh judges the closed loop.

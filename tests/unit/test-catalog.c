@@ -196,7 +196,7 @@ static const struct bad bads[] = {
 	{ "name x\nkind robot\n", 2, "unknown kind 'robot' (agent, program or project)" },
 	{ "name x\nstart robot x\n", 2, "a source starts as an agent, a program or a project, not 'robot'" },
 	{ "name x\nstart agent\n", 2, "'start' takes 2 values, not 1" },
-	{ "name x\nstart agent gopher\n", 2, "unknown protocol 'gopher'" },
+	{ "name x\nstart agent go/pher\n", 2, "bad agent name 'go/pher'" },
 	{ "name x\nstart program Nginx\n", 2, "bad program name 'Nginx'" },
 	{ "name x\nstart project \"\"\n", 2, "an empty project path" },
 	{ "name x\nclass web\nprotocols http\nkind program\nstart agent http\n", 5,
@@ -539,7 +539,7 @@ static void names_and_kinds(void **state)
 static void shipped_catalog(void **state)
 {
 	static const char *const want[] = {
-		"bitcoin", "dns", "dnsmasq", "ftp", "http", "https", "imap", "mosquitto", "mqtt",
+		"bitcoin", "dns", "dnsmasq", "ftp", "hls", "http", "https", "imap", "mosquitto", "mqtt",
 		"nginx", "postgres", "postgresql", "redis", "redis-server", "sip", "smtp", "ssh", "sshd",
 		"vsftpd",
 	};
@@ -563,14 +563,17 @@ static void shipped_catalog(void **state)
 		assert_non_null(catalog_knob(e, "users"));
 		assert_non_null(catalog_knob(e, "think-scale"));
 		if (e->kind == CATALOG_AGENT) {
-			const struct agent *a = agent_by_name(e->start);
+			spec_protoset ps = spec_protos_carriers(e->protos);
 
-			if (!a)
+			if (!agent_by_name(e->start))
 				fail_msg("%s: no agent '%s'", e->name, e->start);
 			assert_string_equal(e->name, e->start);
-			/* what it lists is what its agent speaks, or comes
+			/* what it lists is what its agents speak, or comes
 			 * with it (a call's RTP and STUN with SIP) */
-			assert_int_equal(spec_protos_carriers(e->protos), 1u << a->proto);
+			for (int p = 0; p < PROTO__COUNT; p++)
+				if (ps & (1u << p) && !agent_for(e->start, (enum spec_proto)p))
+					fail_msg("%s: no agent '%s' speaks %s", e->name, e->start,
+						 spec_proto_name((enum spec_proto)p));
 		} else {
 			const struct program_def *d = program_find(e->start);
 
