@@ -338,7 +338,7 @@ _dynamo()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--port --users --duration --think-scale --data -h --help" -- "$cur"))
         elif ((${#words[@]} == 0)); then
-            COMPREPLY=($(compgen -W "http https smtp imap dns ftp postgresql redis mqtt bitcoin ssh sip hls hls-tls" -- "$cur"))
+            COMPREPLY=($(compgen -W "http https smtp imap dns ftp postgresql redis mqtt bitcoin ssh sip hls hls-tls generic generic-udp" -- "$cur"))
         elif ((${#words[@]} == 1)); then
             COMPREPLY=($(compgen -W "serve client" -- "$cur"))
         fi

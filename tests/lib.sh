@@ -78,10 +78,13 @@ need_tools() {
 	done
 }
 
-# no_malformed PCAP: tshark finds no malformed packet and no expert
-# error in it (one test).  Uses $T.
+# no_malformed PCAP [TSHARK-ARG...]: tshark (with those arguments, such
+# as -d to decode a port as something) finds no malformed packet and no
+# expert error in it (one test).  Uses $T.
 no_malformed() {
-	if ! tshark -r "$1" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
+	_pcap=$1
+	shift
+	if ! tshark -r "$_pcap" "$@" -Y '_ws.malformed || _ws.expert.severity == "Error"' >"$T/bad" 2>"$T/err"; then
 		not_ok "no malformed packets or expert errors" "tshark failed: $(head -5 "$T/err")"
 	elif [ -s "$T/bad" ]; then
 		not_ok "no malformed packets or expert errors" "$(head -20 "$T/bad")"

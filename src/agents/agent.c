@@ -17,14 +17,14 @@
 AGENT(agent_http) AGENT(agent_https) AGENT(agent_smtp) AGENT(agent_imap)
 AGENT(agent_dns) AGENT(agent_ftp) AGENT(agent_postgresql) AGENT(agent_redis)
 AGENT(agent_mqtt) AGENT(agent_bitcoin) AGENT(agent_ssh) AGENT(agent_sip)
-AGENT(agent_hls) AGENT(agent_hls_tls)
+AGENT(agent_hls) AGENT(agent_hls_tls) AGENT(agent_generic) AGENT(agent_generic_udp)
 #undef AGENT
 
 /* The protocols' own agents first: agent_find() takes the first. */
 static const struct agent *const table[] = {
 	&agent_http, &agent_https, &agent_smtp, &agent_imap, &agent_dns, &agent_ftp,
 	&agent_postgresql, &agent_redis, &agent_mqtt, &agent_bitcoin, &agent_ssh, &agent_sip,
-	&agent_hls, &agent_hls_tls,
+	&agent_hls, &agent_hls_tls, &agent_generic, &agent_generic_udp,
 };
 
 const struct agent *agent_find(enum spec_proto p)

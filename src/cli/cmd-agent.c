@@ -4,6 +4,7 @@
  * own.  Prints the agent's counters when it ends. */
 #include "cli.h"
 #include "../agents/agent.h"
+#include "../agents/generic.h"
 #include "../lib/util.h"
 
 #include <arpa/inet.h>
@@ -43,7 +44,8 @@ const char cmd_agent_usage[] =
 	"\n"
 	"PROTO is one of: http, https, smtp, imap, dns, ftp, postgresql, redis, mqtt,\n"
 	"bitcoin, ssh, sip, or an agent of its own name: hls and hls-tls (streaming\n"
-	"video over HTTP and HTTPS).\n"
+	"video over HTTP and HTTPS), generic and generic-udp (flows to a model's\n"
+	"statistics over TCP and UDP, on port 9000 unless --port says).\n"
 	"\n"
 	"exit status: 0 the agent ran without protocol errors, 1 it could not run or\n"
 	"saw errors, 2 usage\n";
@@ -166,6 +168,8 @@ int cmd_agent(int argc, char **argv)
 	}
 	if (!port)
 		port = spec_proto_port(a->proto);
+	if (!port)
+		port = GEN_PORT;        /* tcp, udp: the generic agents' */
 	if (!datadir[0])
 		cli_find_datadir(datadir, sizeof(datadir));
 	if (!(m = agent_model(a, datadir, NULL, &msg))) {

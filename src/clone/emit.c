@@ -376,7 +376,9 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			put_clients(b, r, g);
 		buf_printf(b, " to %s with ", g->server < 0 ? "external" : r->hosts[g->server].name);
 		put_rate(b, rate);
-		if (g->proto != PROTO_TCP && g->proto != PROTO_UDP)
+		/* generic is pinned to its transport: a UDP group is not
+		 * played over TCP */
+		if ((g->proto != PROTO_TCP && g->proto != PROTO_UDP) || g->cls == CLASS_GENERIC)
 			buf_printf(b, " over %s", spec_proto_name(g->proto));
 		if (flows >= 2)
 			buf_printf(b, " using >= %llu flows", (unsigned long long)flows);

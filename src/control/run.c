@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "../agents/agent.h"
+#include "../agents/generic.h"
 #include "../agents/sip.h"
 #include "../agents/program.h"
 #include "../lib/util.h"
@@ -181,6 +182,34 @@ static bool same_model(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* The port the server of ag on node b listens on: the one its host
+ * declares for the protocol ('serves postgresql port 5433'), else the
+ * protocol's usual one, else (tcp and udp: generic flows) the model's
+ * 'port', else GEN_PORT. */
+static uint16_t task_port(const struct ctx *x, size_t b, const struct agent *ag, size_t s)
+{
+	const struct spec_host *d = x->p->topo->nodes[b].decl;
+	uint16_t port = spec_proto_port(ag->proto);
+	struct model *m;
+	struct rng r;
+	char *msg = NULL;
+	double v = GEN_PORT;
+
+	for (size_t i = 0; d && i < d->nservices; i++)
+		if (d->services[i].proto == (int)ag->proto && d->services[i].port)
+			return d->services[i].port;
+	if (port)
+		return port;
+	/* a model that does not load is reported by run_check() */
+	m = agent_model(ag, x->o->datadir, x->models[s], &msg);
+	free(msg);
+	rng_seed(&r, 1);
+	if (m && model_has(m, "port"))
+		v = model_draw(m, "port", &r, GEN_PORT);
+	model_free(m);
+	return v >= 1 && v <= 65535 ? (uint16_t)v : GEN_PORT;
+}
+
 /* A client task on host a toward server b, and b's server unless
  * another task already runs it. */
 static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t counter, size_t a,
@@ -209,7 +238,7 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 	tk->prog = prog;   /* its server, named in the report */
 	tk->stmt = s;
 	tk->server_addr = node_addr(t, b);
-	tk->port = port = spec_proto_port(ag->proto);
+	tk->port = port = task_port(x, b, ag, s);
 	tk->server_name = t->nodes[b].name;
 	tk->users = users;
 	tk->start_us = ps->gen->offset_us;

@@ -41,9 +41,11 @@ static void conn_cb(struct loop *l, struct io *io, unsigned revents);
 static void init(struct conn *c, struct loop *l, const struct conn_ops *ops, int fd)
 {
 	struct stats *st = c->st;
+	bool unpaced = c->unpaced;
 
 	memset(c, 0, sizeof(*c));
 	c->st = st;
+	c->unpaced = unpaced;
 	c->io.fd = fd;
 	c->io.cb = conn_cb;
 	c->loop = l;
@@ -129,7 +131,7 @@ static int nonblock(int fd)
 
 static struct pace *pace_of(const struct conn *c)
 {
-	return c->st && c->state == ST_OPEN ? c->st->pace : NULL;
+	return c->st && c->state == ST_OPEN && !c->unpaced ? c->st->pace : NULL;
 }
 
 static void conn_cb(struct loop *l, struct io *io, unsigned revents);
@@ -202,7 +204,7 @@ static void delay_acks(int fd)
  * is only less smooth. */
 static bool paced(const struct conn *c)
 {
-	return c->st && c->st->pace && c->st->pace->rate > 0;
+	return !c->unpaced && c->st && c->st->pace && c->st->pace->rate > 0;
 }
 
 /* The receive buffer for bucket p over a round trip of rtt_us with

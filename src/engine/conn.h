@@ -62,6 +62,8 @@ struct conn {
 	bool eof_after_flush;
 	bool accepted;                  /* the server's end: ACKs ride on answers */
 	bool peer_eof;                  /* the peer half-closed: flush, then close */
+	bool unpaced;                   /* its owner charges st->pace itself (set,
+					 * as st, before the connect or accept) */
 	struct pace_wait pw;            /* waiting for st->pace's tokens */
 };
 

@@ -203,10 +203,10 @@ expect_exit 0 "catalog list" "$DYNAMO" catalog list
 expect_grep "$T/out" "NAME          KIND     CLASS           PROTOCOLS     RATE         FLOWS    MEASURED" \
 	"catalog list has a header"
 expect_grep "$T/out" "nginx         program  web             http,https  " "a program is a row"
-if [ "$(wc -l <"$T/out")" -eq 21 ]; then
-	ok "20 sources, one line each"
+if [ "$(wc -l <"$T/out")" -eq 22 ]; then
+	ok "21 sources, one line each"
 else
-	not_ok "20 sources, one line each" "$(cat "$T/out")"
+	not_ok "21 sources, one line each" "$(cat "$T/out")"
 fi
 (cd / && "$DYNAMO" catalog list) >"$T/out2" 2>&1
 expect_same "$T/out" "$T/out2" "the catalog is found from any directory"
@@ -227,7 +227,7 @@ cp "$T/out" "$T/catalog.json"
 cjq() { # DESC FILTER: the filter holds on the catalog's JSON
 	if jq -e "$2" "$T/catalog.json" >/dev/null 2>&1; then ok "$1"; else not_ok "$1" "jq -e '$2' failed"; fi
 }
-cjq "catalog list --json is a JSON array of 20" 'type == "array" and length == 20'
+cjq "catalog list --json is a JSON array of 21" 'type == "array" and length == 21'
 cjq "sorted by name" '[.[].name] == ([.[].name] | sort)'
 cjq "every source has every field" \
 	'all(.[]; has("name") and has("description") and has("class") and has("protocols") and
@@ -254,7 +254,7 @@ jq -S '.[] | select(.name == "nginx")' "$T/catalog.json" >"$T/list.json" 2>&1
 expect_same "$T/show.json" "$T/list.json" "show --json is list --json's element"
 expect_exit 1 "catalog show of an unknown source fails with 1" "$DYNAMO" catalog show nosuch
 expect_grep "$T/err" "dynamo: no source named 'nosuch' in " "and says so"
-expect_grep "$T/err" "(sources: bitcoin, dns, dnsmasq, ftp, hls, http," "and lists the sources"
+expect_grep "$T/err" "(sources: bitcoin, dns, dnsmasq, ftp, generic, hls," "and lists the sources"
 
 # another catalog: a measured entry, a bad one, none
 mkdir -p "$T/cat" "$T/empty"

@@ -18,8 +18,9 @@ for f in tests/agents/check-*.sh; do
 	p=${f##*/check-}
 	p=${p%.sh}
 	corpus=tests/fuzz/corpus/$p
-	# the same server as http (hls: the player reads playlists, fuzz-hls)
-	case $p in https | hls) corpus=tests/fuzz/corpus/http ;; esac
+	# the same server as http (hls: the player reads playlists, fuzz-hls);
+	# generic's server reads nothing but a seed: any bytes
+	case $p in https | hls | generic) corpus=tests/fuzz/corpus/http ;; esac
 	if [ ! -d "$corpus" ]; then
 		ok "$p: no corpus of its own (its parser is a library's)"
 		continue

@@ -38,14 +38,17 @@ class_of() {
 	ssh) echo remote-access ;;
 	sip) echo realtime ;;
 	hls) echo streaming ;;
+	generic) echo generic ;;
 	*) echo unknown ;;
 	esac
 }
 
-# The protocol a source is pinned over: its own, but hls's is http.
+# The protocol a source is pinned over: its own, but hls's is http and
+# generic's tcp.
 over_of() {
 	case $1 in
 	hls) echo http ;;
+	generic) echo tcp ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "../../src/agents/agent.h"
+#include "../../src/agents/generic.h"
 #include "../../src/agents/sip.h"
 #include "../../src/net/net.h"
 
@@ -312,6 +313,8 @@ int main(int argc, char **argv)
 	the_host = &h;
 	if (!port)
 		port = spec_proto_port(a->proto);
+	if (!port)
+		port = GEN_PORT;        /* tcp, udp: the generic agents' */
 	rc = a->serve(&h, &srv, m, (uint16_t)port, err, sizeof(err));
 	if (!rc && abuse_dir && !strcmp(spec_proto_transport(a->proto), "udp") && a->proto != PROTO_DNS) {
 		uint16_t ports[] = { (uint16_t)port, SIP_STUN_PORT };

@@ -539,9 +539,9 @@ static void names_and_kinds(void **state)
 static void shipped_catalog(void **state)
 {
 	static const char *const want[] = {
-		"bitcoin", "dns", "dnsmasq", "ftp", "hls", "http", "https", "imap", "mosquitto", "mqtt",
-		"nginx", "postgres", "postgresql", "redis", "redis-server", "sip", "smtp", "ssh", "sshd",
-		"vsftpd",
+		"bitcoin", "dns", "dnsmasq", "ftp", "generic", "hls", "http", "https", "imap", "mosquitto",
+		"mqtt", "nginx", "postgres", "postgresql", "redis", "redis-server", "sip", "smtp", "ssh",
+		"sshd", "vsftpd",
 	};
 	struct catalog c;
 	char err[1024];
