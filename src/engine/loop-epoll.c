@@ -1,8 +1,12 @@
 /* loop-epoll.c - the event loop's Linux backend: one epoll set, the io
- * pointer as the event's data, up to 256 events per wait. */
+ * pointer as the event's data, up to 256 events per wait, timeouts to the
+ * nanosecond. */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop-int.h"
@@ -11,6 +15,7 @@
 
 struct loop__backend {
 	int epfd;
+	bool no_pwait2;            /* the kernel lacks epoll_pwait2 */
 	struct epoll_event ev[BATCH];
 };
 
@@ -54,10 +59,22 @@ int loop__be_set(struct loop__backend *be, struct io *io, unsigned old, unsigned
 	return 0;
 }
 
-int loop__be_poll(struct loop__backend *be, struct loop *l, int timeout_ms,
+int loop__be_poll(struct loop__backend *be, struct loop *l, int64_t timeout_ns,
 		  void (*fire)(struct loop *l, struct io *io, unsigned revents))
 {
-	int n = epoll_wait(be->epfd, be->ev, BATCH, timeout_ms);
+	struct timespec ts = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+	int n = -1;
+
+	/* epoll_pwait2 (Linux 5.11) waits to the nanosecond; epoll_wait
+	 * to the millisecond, rounded up */
+	if (!be->no_pwait2) {
+		n = epoll_pwait2(be->epfd, be->ev, BATCH, timeout_ns < 0 ? NULL : &ts, NULL);
+		if (n < 0 && errno == ENOSYS)
+			be->no_pwait2 = true;
+	}
+	if (be->no_pwait2)
+		n = epoll_wait(be->epfd, be->ev, BATCH,
+			       timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000));
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

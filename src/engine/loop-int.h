@@ -10,8 +10,9 @@ int loop__be_new(struct loop__backend **out);
 void loop__be_free(struct loop__backend *be);
 /* Watch io for mask; old is what was watched before (0: not at all). */
 int loop__be_set(struct loop__backend *be, struct io *io, unsigned old, unsigned mask);
-/* Wait up to timeout_ms and call fire(l, io, revents) for each event. */
-int loop__be_poll(struct loop__backend *be, struct loop *l, int timeout_ms,
+/* Wait up to timeout_ns (-1: no limit) and call fire(l, io, revents)
+ * for each event. */
+int loop__be_poll(struct loop__backend *be, struct loop *l, int64_t timeout_ns,
 		  void (*fire)(struct loop *l, struct io *io, unsigned revents));
 
 #endif

@@ -229,19 +229,22 @@ static void run_timers(struct loop *l)
 
 int loop_once(struct loop *l, int timeout_ms)
 {
+	int64_t timeout_ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
 	int n;
 
 	if (l->before)
 		l->before(l, l->before_arg);
 	if (l->nheap) {
+		/* to the nanosecond: a timer does not wait for the next whole
+		 * millisecond (a flow's packets keep gaps of fractions of one) */
 		uint64_t now = loop_clock(), when = l->heap[0]->when;
-		int ms = when <= now ? 0 : (int)MIN((when - now + 999999) / 1000000, 60000u);
+		int64_t ns = when <= now ? 0 : (int64_t)MIN(when - now, 60000000000ull);
 
-		if (timeout_ms < 0 || ms < timeout_ms)
-			timeout_ms = ms;
+		if (timeout_ns < 0 || ns < timeout_ns)
+			timeout_ns = ns;
 	}
 	l->stale = true;
-	n = loop__be_poll(l->be, l, timeout_ms, fire);
+	n = loop__be_poll(l->be, l, timeout_ns, fire);
 	l->now = loop_clock();
 	if (n >= 0)
 		run_timers(l);
