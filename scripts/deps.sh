@@ -5,7 +5,7 @@ set -eu
 
 case "${1:-}" in
 build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev iputils-ping" ;;
-check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libcmocka-dev jq iputils-ping iperf3 tshark libndpi-bin
+check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libcmocka-dev jq iputils-ping iperf3 tshark libndpi-bin d-itg
               nginx-light mosquitto redis-server dnsmasq-base vsftpd openssh-server" ;;
 fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev" ;;
 *) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;

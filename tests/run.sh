@@ -61,6 +61,7 @@ for flavour in plain asan; do
 	if [ $flavour = plain ]; then
 		group "$flavour/clone/captures" tests/clone/captures.sh "$dyn"
 		group "$flavour/clone/copy" tests/clone/copy.sh "$dyn" 20
+		group "$flavour/clone/generic" tests/clone/generic.sh "$dyn"
 	else
 		group "$flavour/clone/captures" tests/clone/captures.sh "$dyn" \
 			tests/data/captures/ndpi-android.pcap tests/data/captures/ndpi-http_ipv6.pcap \

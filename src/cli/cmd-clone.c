@@ -398,6 +398,7 @@ static int write_models(struct clone_result *r, const char *output, const char *
 	if (len > 4 && !strcmp(output + len - 4, ".dyn"))
 		len -= 4;
 	dir = *dirp = xasprintf("%.*s.models", (int)len, output);
+	clone_name(r);          /* the models are named by their servers */
 	base = strrchr(dir, '/');
 	base = base ? base + 1 : dir;
 	for (size_t i = 0; i < r->ngroups && status == EXIT_OK; i++) {
@@ -410,9 +411,11 @@ static int write_models(struct clone_result *r, const char *output, const char *
 
 		if (g->model || !playable[g->cls] || g->czone == CLONE_EXTERNAL)
 			continue;
+		/* a generic group is an application of its own: a model each */
 		for (size_t j = i; j < r->ngroups; j++)
 			if (r->groups[j].server == g->server && r->groups[j].proto == g->proto &&
-			    r->groups[j].cls == g->cls && r->groups[j].czone != CLONE_EXTERNAL)
+			    r->groups[j].cls == g->cls && r->groups[j].czone != CLONE_EXTERNAL &&
+			    (g->cls != CLASS_GENERIC || j == i))
 				idx[n++] = j;
 		own = base_model(g->proto);
 		fitted = clone_fit(r, idx, n, capture, own, &text);
@@ -425,8 +428,11 @@ static int write_models(struct clone_result *r, const char *output, const char *
 			fprintf(stderr, "dynamo: %s: %s\n", dir, strerror(errno));
 			status = EXIT_FAIL;
 		}
-		snprintf(name, sizeof(name), "%s-%s-%s.model", spec_class_name(g->cls),
+		snprintf(name, sizeof(name), "%s-%s-%s", spec_class_name(g->cls),
 			 spec_proto_name(g->proto), g->server < 0 ? "external" : r->hosts[g->server].name);
+		if (g->cls == CLASS_GENERIC)
+			snprintf(name + strlen(name), sizeof(name) - strlen(name), "-%u-%zu", g->port, i);
+		snprintf(name + strlen(name), sizeof(name) - strlen(name), ".model");
 		path = xasprintf("%s/%s", dir, name);
 		if (status == EXIT_OK && (!(f = fopen(path, "w")) ||
 		    fwrite(text.p, 1, text.len, f) != text.len || fclose(f))) {

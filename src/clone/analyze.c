@@ -19,7 +19,13 @@ struct pend {
 	uint8_t n;
 	uint16_t size[PEND];
 	uint32_t iat_us[PEND];
+	uint16_t payload[PEND];    /* of data packets (see data_packet()) */
+	uint32_t data_gap_us[PEND];   /* from the flow's last data packet; NO_GAP */
+	uint8_t dir[PEND];
+	bool data[PEND];
 };
+
+#define NO_GAP UINT32_MAX
 
 /* What each flow carries (flow_user) */
 struct cflow {
@@ -34,6 +40,8 @@ struct cflow {
 	uint64_t burst_bytes, burst_end_ns, resp_end_ns;
 	uint32_t nreq;              /* requests: the client's bursts */
 	uint8_t burst_dir;
+	uint64_t last_data_ns;      /* its last data packet */
+	uint32_t ndata;             /* its data packets */
 };
 
 struct ctx {
@@ -344,6 +352,16 @@ static void top_port(struct clone_group *g, uint16_t port, uint64_t bytes)
 	}
 }
 
+/* A data packet of a flow of group g: its payload, and its gap from the
+ * flow's last (NO_GAP for the first). */
+static void data_add(struct clone_group *g, int dir, uint32_t payload, uint32_t gap_us)
+{
+	hist_add(dir == FLOW_UP ? &g->up_payload : &g->down_payload, payload);
+	g->data[dir == FLOW_UP ? 0 : 1]++;
+	if (gap_us != NO_GAP)
+		hist_add(&g->data_gap_us, gap_us);
+}
+
 /* The flow's class is known: find its group, and give it what waited. */
 static void resolve(struct ctx *x, struct flow *f, struct cflow *cf)
 {
@@ -368,6 +386,8 @@ static void resolve(struct ctx *x, struct flow *f, struct cflow *cf)
 			hist_add(&g->pkt_size, cf->pend->size[i]);
 			if (i)
 				hist_add(&g->iat_us, cf->pend->iat_us[i]);
+			if (cf->pend->data[i])
+				data_add(g, cf->pend->dir[i], cf->pend->payload[i], cf->pend->data_gap_us[i]);
 			b += cf->pend->size[i];
 		}
 		series_add(&g->rate, (cf->first_active + (cf->last_ns - f->first_ns)) / 1000000000ull, b);
@@ -436,6 +456,8 @@ static void on_end(struct flow *f, enum flow_end why, void *arg)
 	 * capture cut off or that went idle may have carried more */
 	if (cf->nreq && why == FLOW_CLOSED)
 		hist_add(&g->flow_reqs, cf->nreq);
+	if (cf->ndata)
+		hist_add(&g->flow_data, cf->ndata);
 	if (!g->first_ns || first < g->first_ns)
 		g->first_ns = first;
 	g->last_ns = MAX(g->last_ns, last);
@@ -490,9 +512,10 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 	struct clone_result *r = x->res;
 	struct flow *f;
 	struct cflow *cf;
-	bool is_new;
+	bool is_new, is_data;
 	int dir;
 	uint64_t iat;
+	uint32_t data_gap = NO_GAP;
 
 	/* active time: a long silence counts as a second */
 	if (!x->first_ns) {
@@ -533,14 +556,28 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 	}
 	if (k->proto == IPPROTO_TCP && k->payload_len && (k->sport == 21 || k->dport == 21))
 		classifier_ftp(x->cls, k);
+	/* a data packet: TCP with payload, or any other (a datagram) */
+	is_data = k->proto != IPPROTO_TCP || k->payload_len;
+	if (is_data) {
+		data_gap = !cf->ndata ? NO_GAP : ts > cf->last_data_ns
+			? (uint32_t)MIN((ts - cf->last_data_ns) / 1000, NO_GAP - 1) : 0;
+		cf->last_data_ns = MAX(cf->last_data_ns, ts);
+		cf->ndata++;
+	}
 	if (cf->group < 0) {
 		classifier_packet(x->cls, &cf->cls, k, ts);
 		if (!cf->pend)
 			cf->pend = xcalloc(1, sizeof(*cf->pend));
 		if (cf->pend->n < PEND) {
-			cf->pend->size[cf->pend->n] = (uint16_t)MIN(k->ip_len, 65535u);
-			cf->pend->iat_us[cf->pend->n] = (uint32_t)MIN(iat, UINT32_MAX);
-			cf->pend->n++;
+			struct pend *p = cf->pend;
+
+			p->size[p->n] = (uint16_t)MIN(k->ip_len, 65535u);
+			p->iat_us[p->n] = (uint32_t)MIN(iat, UINT32_MAX);
+			p->data[p->n] = is_data;
+			p->payload[p->n] = (uint16_t)MIN(k->payload_len, 65535u);
+			p->data_gap_us[p->n] = data_gap;
+			p->dir[p->n] = (uint8_t)dir;
+			p->n++;
 		}
 		if (classifier_done(&cf->cls) || cf->pend->n == PEND)
 			resolve(x, f, cf);
@@ -553,6 +590,8 @@ static void on_packet(struct ctx *x, const struct pkt *k, uint64_t ts)
 
 		hist_add(&g->pkt_size, k->ip_len);
 		hist_add(&g->iat_us, (double)iat);
+		if (is_data)
+			data_add(g, dir, k->payload_len, data_gap);
 		series_add(&g->rate, x->now_active / 1000000000ull, k->ip_len);
 	}
 }

@@ -97,6 +97,11 @@ struct clone_group {
 	 * and pauses of a source that reproduces the group. */
 	struct hist req_bytes, resp_bytes, think_us;
 	struct hist flow_reqs;        /* requests on each TCP flow that closed with some */
+	/* Data packets (TCP with payload; every other), what a generic
+	 * source reproduces: their payloads by direction, the gaps between
+	 * a flow's data packets either way, and how many a flow holds. */
+	struct hist up_payload, down_payload, data_gap_us, flow_data;
+	uint64_t data[2];
 	char *model;                  /* 'using model' of its statement, or NULL */
 	struct clone_series rate, opens, starts;
 	uint32_t *clients;            /* host indices */
@@ -137,6 +142,11 @@ int clone_cidr_parse(const char *s, struct clone_cidr *c);
 /* Map addresses with key (prefix-preserving; private IPv4 ranges stay
  * private), before clone_spec(); NULL key: leave them. */
 void clone_anonymize(struct clone_result *res, const char *key);
+
+/* Name res's subnets (lan1, ...) and internal hosts (h1, ...), as
+ * clone_spec() does: by address, so the same capture gives the same
+ * names. */
+void clone_name(struct clone_result *res);
 
 /* The spec that reproduces res, into b; capture is named in its header.
  * Names the hosts and subnets in res.  Groups of a class whose

@@ -35,10 +35,11 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-uint64_t clone_group_flows(const struct clone_group *g)
+/* The flows open at the end of the seconds of g: the q-quantile of them. */
+static uint64_t flows_at(const struct clone_group *g, double q)
 {
 	const struct clone_series *s = &g->opens;
-	double open = 0, *v, q;
+	double open = 0, *v, x;
 	size_t n = s->n ? s->n - 1 : 0;   /* the last bin holds only ends */
 
 	if (!n)
@@ -49,9 +50,14 @@ uint64_t clone_group_flows(const struct clone_group *g)
 		v[i] = open;
 	}
 	qsort(v, n, sizeof(*v), cmp_double);
-	q = v[n / 10];
+	x = v[MIN(n - 1, (size_t)((double)n * q))];
 	free(v);
-	return q > 0 ? (uint64_t)q : 0;
+	return x > 0 ? (uint64_t)x : 0;
+}
+
+uint64_t clone_group_flows(const struct clone_group *g)
+{
+	return flows_at(g, 0.1);
 }
 
 /* ---- anonymization ---- */
@@ -155,6 +161,13 @@ static uint32_t *name_all(struct clone_result *r, size_t *n)
 		snprintf(h->name, sizeof(h->name), "h%u", h->num);
 	}
 	return order;
+}
+
+void clone_name(struct clone_result *r)
+{
+	size_t n;
+
+	free(name_all(r, &n));
 }
 
 /* Can the spec hold this subnet's /24, and this host's address in it?
@@ -380,7 +393,13 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 		 * played over TCP */
 		if ((g->proto != PROTO_TCP && g->proto != PROTO_UDP) || g->cls == CLASS_GENERIC)
 			buf_printf(b, " over %s", spec_proto_name(g->proto));
-		if (flows >= 2)
+		/* A generic group's flows are its application's: as many at
+		 * once as it held (in 90 % of its seconds), not as many as a
+		 * rate could take */
+		if (g->cls == CLASS_GENERIC)
+			buf_printf(b, " using <= %llu flows",
+				   (unsigned long long)MAX(1, flows_at(g, 0.9)));
+		else if (flows >= 2)
 			buf_printf(b, " using >= %llu flows", (unsigned long long)flows);
 		if (g->model)
 			buf_printf(b, " using model \"%s\"", g->model);

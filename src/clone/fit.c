@@ -13,6 +13,7 @@
 #include "clone.h"
 
 #define FIT_POINTS 21           /* quantiles: every 5 % */
+#define FIT_FINE 101            /* generic's: every 1 % (its shapes are all it has) */
 #define FIT_MIN 10              /* exchanges, at least, to fit anything */
 #define HEAD_BYTES 240          /* a response head, about (status, date, type, length, tags) */
 #define PAUSE_US 200000.0       /* gaps shorter than this are the browser's, not the user's */
@@ -54,8 +55,8 @@ static double quantile_above(const struct hist *h, double lo, double q)
 /* "quantiles(v0 U, ..., v20 U)" of h's values at or above lo, each
  * times mult, less off, at least min; false when h has fewer than need
  * such values. */
-static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64_t need, double mult,
-			  double off, double min, const char *unit)
+static bool put_quantiles_n(struct buf *b, const struct hist *h, double lo, uint64_t need,
+			    double mult, double off, double min, const char *unit, int points)
 {
 	uint64_t n = 0;
 	double prev = 0;
@@ -65,8 +66,8 @@ static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64
 	if (n < need)
 		return false;
 	buf_puts(b, "quantiles(");
-	for (int k = 0; k < FIT_POINTS; k++) {
-		double v = quantile_above(h, lo, (double)k / (FIT_POINTS - 1)) * mult - off;
+	for (int k = 0; k < points; k++) {
+		double v = quantile_above(h, lo, (double)k / (points - 1)) * mult - off;
 
 		v = MAX(v, min);
 		v = MAX(v, prev);      /* rising, after the floor */
@@ -76,6 +77,12 @@ static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64
 	}
 	buf_putc(b, ')');
 	return true;
+}
+
+static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64_t need, double mult,
+			  double off, double min, const char *unit)
+{
+	return put_quantiles_n(b, h, lo, need, mult, off, min, unit, FIT_POINTS);
 }
 
 static bool web(uint8_t proto)
@@ -239,11 +246,72 @@ out:
 	return ok;
 }
 
+/* Generic: a group's flows as the generic agents play them - packets a
+ * flow, the gaps between them, the server's share, payload sizes each
+ * way - from its data packets (TCP with payload, every datagram); the
+ * kernel adds TCP's handshakes and ACKs.  Its server's port. */
+static bool fit_generic(const struct clone_result *r, const size_t *groups, size_t n,
+			const char *capture, const char *base, struct buf *b)
+{
+	struct fit f[] = {
+		{ "param packets", { 0 } }, { "param gap", { 0 } }, { "param down", { 0 } },
+		{ "param up_size", { 0 } }, { "param down_size", { 0 } }, { "param port", { 0 } },
+	};
+	struct hist *h = xcalloc(4, sizeof(*h));
+	const struct clone_group *g0 = &r->groups[groups[0]];
+	uint64_t up = 0, down = 0, flows = 0;
+	bool ok = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct clone_group *g = &r->groups[groups[i]];
+
+		hist_merge(&h[0], &g->flow_data);
+		hist_merge(&h[1], &g->data_gap_us);
+		hist_merge(&h[2], &g->up_payload);
+		hist_merge(&h[3], &g->down_payload);
+		up += g->data[0];
+		down += g->data[1];
+		flows += g->flows;
+	}
+	if (up + down < FIT_MIN || !h[0].n)
+		goto out;
+	put_quantiles(&f[0].val, &h[0], 0, 1, 1, 0, 1, "");
+	if (!put_quantiles_n(&f[1].val, &h[1], 0, 1, 1e-6, 0, 0, "s", FIT_FINE))
+		buf_puts(&f[1].val, "0 s");     /* one packet a flow */
+	buf_printf(&f[2].val, "%.2f%%", 100.0 * (double)down / (double)(up + down));
+	if (!put_quantiles_n(&f[3].val, &h[2], 0, 1, 1, 0, 0, "B", FIT_FINE))
+		buf_puts(&f[3].val, "8 B");     /* the first packet's seed only */
+	if (!put_quantiles_n(&f[4].val, &h[3], 0, 1, 1, 0, 0, "B", FIT_FINE))
+		buf_puts(&f[4].val, "0 B");
+	buf_printf(&f[5].val, "%u", g0->port ? g0->port : 9000);
+
+	buf_printf(b, "# generic.model fitted by dynamo clone to %s:\n", capture);
+	buf_printf(b, "# %llu data packets (%llu from clients, %llu from servers) on %llu %s\n"
+		      "# flow%s to port %u. Packets a flow, the gaps between a flow's packets,\n"
+		      "# the servers' share and the payloads each way are the capture's, as\n"
+		      "# quantiles (gaps and payloads every 1 %%, packets every 5 %%); the pause\n"
+		      "# between a user's flows is\n"
+		      "# generic.model's. Edit freely.\n#\n",
+		   (unsigned long long)(up + down), (unsigned long long)up, (unsigned long long)down,
+		   (unsigned long long)flows, spec_proto_name(g0->proto), flows == 1 ? "" : "s",
+		   g0->port);
+	put_fitted(b, base, f, ARRAY_SIZE(f));
+	ok = true;
+out:
+	if (!ok)
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			buf_free(&f[i].val);
+	free(h);
+	return ok;
+}
+
 bool clone_fit(const struct clone_result *r, const size_t *groups, size_t n, const char *capture,
 	       const char *base, struct buf *b)
 {
 	if (!n || !base)
 		return false;
+	if (r->groups[groups[0]].cls == CLASS_GENERIC)
+		return fit_generic(r, groups, n, capture, base, b);
 	if (web(r->groups[groups[0]].proto))
 		return fit_web(r, groups, n, capture, base, b);
 	if (r->groups[groups[0]].proto == PROTO_FTP)

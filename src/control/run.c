@@ -182,32 +182,35 @@ static bool same_model(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-/* The port the server of ag on node b listens on: the one its host
- * declares for the protocol ('serves postgresql port 5433'), else the
- * protocol's usual one, else (tcp and udp: generic flows) the model's
- * 'port', else GEN_PORT. */
+/* The port the server of ag on node b listens on.  A protocol with a
+ * usual port: the one b declares for it ('serves postgresql port 5433'),
+ * else that.  Generic flows (tcp, udp): the model's 'port' (a clone
+ * fits one model a port, and two statements to one host may play two
+ * applications), else b's declared one, else GEN_PORT. */
 static uint16_t task_port(const struct ctx *x, size_t b, const struct agent *ag, size_t s)
 {
 	const struct spec_host *d = x->p->topo->nodes[b].decl;
 	uint16_t port = spec_proto_port(ag->proto);
-	struct model *m;
+	struct model *m = NULL;
 	struct rng r;
 	char *msg = NULL;
-	double v = GEN_PORT;
+	double v = 0;
 
+	if (!port) {
+		/* a model that does not load is reported by run_check() */
+		m = agent_model(ag, x->o->datadir, x->models[s], &msg);
+		free(msg);
+		rng_seed(&r, 1);
+		if (m && model_has(m, "port"))
+			v = model_draw(m, "port", &r, 0);
+		model_free(m);
+		if (v >= 1 && v <= 65535)
+			return (uint16_t)v;
+	}
 	for (size_t i = 0; d && i < d->nservices; i++)
 		if (d->services[i].proto == (int)ag->proto && d->services[i].port)
 			return d->services[i].port;
-	if (port)
-		return port;
-	/* a model that does not load is reported by run_check() */
-	m = agent_model(ag, x->o->datadir, x->models[s], &msg);
-	free(msg);
-	rng_seed(&r, 1);
-	if (m && model_has(m, "port"))
-		v = model_draw(m, "port", &r, GEN_PORT);
-	model_free(m);
-	return v >= 1 && v <= 65535 ? (uint16_t)v : GEN_PORT;
+	return port ? port : GEN_PORT;
 }
 
 /* A client task on host a toward server b, and b's server unless

@@ -495,7 +495,10 @@ static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_
 				pt->expect_flows += ps->flows;
 			}
 		}
-		if (limit && need > want) {
+		/* The catalog measured the source's own model; a statement
+		 * with a model of its own (a clone's fitted one) may make
+		 * flows of any rate, so its limit is taken as given. */
+		if (limit && need > want && !g->model) {
 			char rate[32], per[32];
 			const struct plan_source *ps = &pt->srcs[0];
 
