@@ -395,10 +395,11 @@ void clone_spec(struct clone_result *r, const char *capture, const bool *playabl
 			buf_printf(b, " over %s", spec_proto_name(g->proto));
 		/* A generic group's flows are its application's: as many at
 		 * once as it held (in 90 % of its seconds), not as many as a
-		 * rate could take */
+		 * rate could take; one a client at least (the planner runs a
+		 * flow per host pair) */
 		if (g->cls == CLASS_GENERIC)
 			buf_printf(b, " using <= %llu flows",
-				   (unsigned long long)MAX(1, flows_at(g, 0.9)));
+				   (unsigned long long)MAX(MAX(1, flows_at(g, 0.9)), g->nclients));
 		else if (flows >= 2)
 			buf_printf(b, " using >= %llu flows", (unsigned long long)flows);
 		if (g->model)
