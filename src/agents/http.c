@@ -1111,8 +1111,7 @@ struct player {
 	double secs;               /* the last download's time, s */
 	uint64_t bytes;            /* and its bytes */
 	struct hls_est est;
-	char *body;                /* a playlist coming in */
-	size_t nbody, cap;
+	struct buf body;           /* a playlist coming in */
 	bool too_big;
 };
 
@@ -1137,7 +1136,7 @@ static void pl_free(struct user *u)
 	loop_timer_stop(u->cl->env.host->loop, &pl->t);
 	for (uint32_t i = 0; i < HLS_MAX_VARIANTS; i++)
 		rung_clear(&pl->r[i]);
-	free(pl->body);
+	buf_free(&pl->body);
 	free(pl);
 	u->pl = NULL;
 }
@@ -1148,16 +1147,11 @@ static void pl_collect(struct user *u, const char *p, size_t n)
 
 	if (!pl || pl->too_big || !n)
 		return;
-	if (pl->nbody + n > HLS_MAX_PLAYLIST) {
+	if (pl->body.len + n > HLS_MAX_PLAYLIST) {
 		pl->too_big = true;
 		return;
 	}
-	if (pl->nbody + n > pl->cap) {
-		pl->cap = MIN((size_t)HLS_MAX_PLAYLIST, MAX(pl->cap * 2, pl->nbody + n + 4096));
-		pl->body = xreallocarray(pl->body, pl->cap, 1);
-	}
-	memcpy(pl->body + pl->nbody, p, n);
-	pl->nbody += n;
+	buf_put(&pl->body, p, n);
 }
 
 static void pl_complete(struct user *u, const struct hconn *hc)
@@ -1185,7 +1179,7 @@ static void pl_fetch(struct user *u, const char *path, int kind)
 
 	pl->want = (uint8_t)kind;
 	pl->ok = false;
-	pl->nbody = 0;
+	pl->body.len = 0;
 	pl->too_big = false;
 	fetch(u, path, kind);
 	if (!u->inflight)
@@ -1289,7 +1283,7 @@ static bool pl_master(struct user *u)
 	struct hls_variant v[HLS_MAX_VARIANTS];
 	const char *why;
 	unsigned line;
-	int n = hls__master(pl->body, pl->nbody, v, HLS_MAX_VARIANTS, &line, &why);
+	int n = hls__master(pl->body.p, pl->body.len, v, HLS_MAX_VARIANTS, &line, &why);
 
 	if (n <= 0)
 		return false;
@@ -1307,7 +1301,7 @@ static bool pl_master(struct user *u)
 	pl->nr = (uint32_t)n;
 	for (int i = 0; i < n; i++) {
 		pl->bps[i] = v[i].average ? v[i].average : v[i].bandwidth;
-		if (!pl_path(u, pl->body, v[i].off, v[i].len, pl->master, pl->r[i].path))
+		if (!pl_path(u, pl->body.p, v[i].off, v[i].len, pl->master, pl->r[i].path))
 			return false;
 	}
 	pl->cur = (uint32_t)hls__pick(pl->bps, pl->nr, pl->nr - 1, hls__estimate(&pl->est, PL_EST0),
@@ -1325,17 +1319,15 @@ static bool pl_media(struct user *u)
 	const char *why;
 	unsigned line;
 
-	if (hls__media(pl->body, pl->nbody, &rg->m, seg, HLS_MAX_SEGS, &line, &why) ||
-	    !rg->m.nseg || (rg->m.map && !pl_path(u, pl->body, rg->m.map_off, rg->m.map_len,
+	if (hls__media(pl->body.p, pl->body.len, &rg->m, seg, HLS_MAX_SEGS, &line, &why) ||
+	    !rg->m.nseg || (rg->m.map && !pl_path(u, pl->body.p, rg->m.map_off, rg->m.map_len,
 						    rg->path, rg->init))) {
 		free(seg);
 		memset(&rg->m, 0, sizeof(rg->m));
 		return false;
 	}
 	rg->seg = xreallocarray(seg, rg->m.nseg, sizeof(*seg));
-	rg->text = pl->body;
-	pl->body = NULL;
-	pl->nbody = pl->cap = 0;
+	rg->text = buf_steal(&pl->body);
 	return true;
 }
 

@@ -9,7 +9,6 @@
  * with one H.264 video track. */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,8 +36,7 @@ struct video {
 	uint32_t kbps[VIDEO_MAX_RUNGS];
 	double seg;                /* a segment's duration, s */
 	double vbr;                /* the sigma of a segment's weight */
-	char *text;                /* the playlist answered last */
-	size_t cap;
+	struct buf text;           /* the playlist answered last */
 };
 
 static uint64_t mix(uint64_t a, uint64_t b, uint64_t c)
@@ -67,8 +65,6 @@ struct video *video_new(const struct model *m, uint64_t seed)
 	v = xcalloc(1, sizeof(*v));
 	v->m = m;
 	v->seed = seed;
-	v->cap = 4096;
-	v->text = xmalloc(v->cap);
 	rng_seed(&r, seed);
 	x = model_draw(m, "videos", &r, 100);
 	v->ntitles = x < 1 ? 1 : x > MAX_TITLES ? MAX_TITLES : (uint32_t)x;
@@ -92,7 +88,7 @@ void video_free(struct video *v)
 {
 	if (!v)
 		return;
-	free(v->text);
+	buf_free(&v->text);
 	free(v);
 }
 
@@ -192,25 +188,6 @@ static int title_obj(const struct video *v, uint32_t t, uint32_t k, bool any_run
 
 /* ---- playlists ----------------------------------------------------------- */
 
-static void text_printf(struct video *v, size_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void text_printf(struct video *v, size_t *n, const char *fmt, ...)
-{
-	va_list ap;
-	int k;
-
-	for (;;) {
-		va_start(ap, fmt);
-		k = vsnprintf(v->text + *n, v->cap - *n, fmt, ap);
-		va_end(ap);
-		if (k >= 0 && (size_t)k < v->cap - *n)
-			break;
-		v->cap = MAX(v->cap * 2, *n + (size_t)MAX(k, 0) + 4096);
-		v->text = xreallocarray(v->text, v->cap, 1);
-	}
-	*n += (size_t)k;
-}
-
 static void frame_size(uint32_t kbps, unsigned *w, unsigned *h)
 {
 	static const struct {
@@ -236,7 +213,6 @@ int video_master(struct video *v, uint32_t t, struct site_obj *o)
 	double len;
 	uint32_t n;
 	double peak = 0;
-	size_t at = 0;
 
 	if (title_obj(v, t, 0, true, SITE_MASTER, o))
 		return -ENOENT;
@@ -244,20 +220,21 @@ int video_master(struct video *v, uint32_t t, struct site_obj *o)
 	n = title_segs(v, len);
 	for (uint32_t s = 0; s < n; s++)
 		peak = MAX(peak, seg_weight(v, t, s));
-	text_printf(v, &at, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+	v->text.len = 0;
+	buf_printf(&v->text, "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n");
 	for (uint32_t i = 0; i < v->nrungs; i++) {
 		unsigned w, h;
 
 		frame_size(v->kbps[i], &w, &h);
 		/* BANDWIDTH is the peak segment's rate, AVERAGE-BANDWIDTH the
 		 * title's (RFC 8216 4.3.4.2); the bytes on the wire, in bits */
-		text_printf(v, &at,
-			    "#EXT-X-STREAM-INF:BANDWIDTH=%.0f,AVERAGE-BANDWIDTH=%u,"
-			    "CODECS=\"avc1.64001f\",RESOLUTION=%ux%u,FRAME-RATE=30.000\n%uk/index.m3u8\n",
-			    ceil(v->kbps[i] * 1000.0 * peak), v->kbps[i] * 1000, w, h, v->kbps[i]);
+		buf_printf(&v->text,
+			   "#EXT-X-STREAM-INF:BANDWIDTH=%.0f,AVERAGE-BANDWIDTH=%u,"
+			   "CODECS=\"avc1.64001f\",RESOLUTION=%ux%u,FRAME-RATE=30.000\n%uk/index.m3u8\n",
+			   ceil(v->kbps[i] * 1000.0 * peak), v->kbps[i] * 1000, w, h, v->kbps[i]);
 	}
-	o->cached = v->text;
-	o->size = at;
+	o->cached = v->text.p;
+	o->size = v->text.len;
 	return 0;
 }
 
@@ -265,21 +242,21 @@ int video_media(struct video *v, uint32_t t, uint32_t k, struct site_obj *o)
 {
 	double len;
 	uint32_t n;
-	size_t at = 0;
 
 	if (title_obj(v, t, k, false, SITE_MEDIA, o))
 		return -ENOENT;
 	len = title_length(v, t);
 	n = title_segs(v, len);
-	text_printf(v, &at,
-		    "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%.0f\n#EXT-X-MEDIA-SEQUENCE:0\n"
-		    "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n",
-		    ceil(v->seg));
+	v->text.len = 0;
+	buf_printf(&v->text,
+		   "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:%.0f\n#EXT-X-MEDIA-SEQUENCE:0\n"
+		   "#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"init.mp4\"\n",
+		   ceil(v->seg));
 	for (uint32_t s = 0; s < n; s++)
-		text_printf(v, &at, "#EXTINF:%.3f,\n%u.m4s\n", seg_dur(v, len, n, s), s);
-	text_printf(v, &at, "#EXT-X-ENDLIST\n");
-	o->cached = v->text;
-	o->size = at;
+		buf_printf(&v->text, "#EXTINF:%.3f,\n%u.m4s\n", seg_dur(v, len, n, s), s);
+	buf_printf(&v->text, "#EXT-X-ENDLIST\n");
+	o->cached = v->text.p;
+	o->size = v->text.len;
 	return 0;
 }
 
