@@ -91,7 +91,6 @@ struct gflow {
 	struct gflow *next, **pprev;   /* the server's flows */
 	struct gen_walk w;
 	uint64_t t0;               /* loop clock of the first packet */
-	uint64_t last;             /* loop clock of the last packet either way */
 	uint64_t expect, got;      /* the other end's payload: walked past, received */
 	uint64_t sent;             /* own packets sent */
 	uint32_t peer;             /* UDP server: the client */
@@ -105,7 +104,6 @@ struct gserver {
 	struct host *h;
 	struct stats *st;
 	const struct model *m;
-	bool tcp;
 	struct io lio;             /* TCP: listening; UDP: the socket */
 	struct gflow *flows;
 	uint32_t nflows;
@@ -135,7 +133,6 @@ static void flow_send(struct gflow *f)
 		p = first;
 	}
 	f->sent++;
-	f->last = loop_now(f->h->loop);
 	if (f->tcp) {                   /* the connection counts its bytes */
 		if (p == first)
 			conn_write(&f->c, p, n);
@@ -212,7 +209,6 @@ static void flow_pump(struct gflow *f)
 static void flow_got(struct gflow *f, size_t n)
 {
 	f->got += n;
-	f->last = loop_now(f->h->loop);
 	if (!f->tcp)
 		f->st->rx += n;         /* a connection counts its own */
 	if (f->over && !f->server && f->got >= f->expect)
@@ -392,7 +388,6 @@ static int gen_serve(struct host *h, struct stats *st, const struct model *m, ui
 	s->h = h;
 	s->st = st;
 	s->m = m;
-	s->tcp = tcp;
 	prctl(PR_SET_TIMERSLACK, 1000UL);      /* as gen_client() */
 	s->lio.cb = tcp ? tsrv_accept : usrv_readable;
 	r = loop_io_set(h->loop, &s->lio, IO_IN);
