@@ -1468,7 +1468,8 @@ static void act(struct user *u, int a)
 		break;          /* think: the pause is the action */
 	}
 	u->in_act = false;
-	if (!u->inflight)
+	/* a viewing waiting on its buffer ends when the player says */
+	if (!u->inflight && !(u->pl && u->pl->busy))
 		action_done(u);
 }
 
