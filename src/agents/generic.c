@@ -308,6 +308,7 @@ static void tsrv_accept(struct loop *l, struct io *io, unsigned revents)
 		f->srv = s;
 		f->tcp = f->server = true;
 		f->t.cb = flow_timer;
+		f->t.precise = true;
 		f->c.st = s->st;
 		if (conn_accept(&f->c, l, &tsrv_ops, fd) < 0) {
 			free(f);
@@ -360,6 +361,7 @@ static void usrv_readable(struct loop *l, struct io *io, unsigned revents)
 			f->peer = peer;
 			f->pport = pport;
 			f->t.cb = flow_timer;
+			f->t.precise = true;
 			memcpy(f->seed, buf, GEN_SEED_BYTES);
 			s->st->conns++;
 			s->st->active++;
@@ -600,6 +602,7 @@ static void flow_start(struct guser *u)
 	f->u = u;
 	f->tcp = cl->tcp;
 	f->t.cb = flow_timer;
+	f->t.precise = true;
 	put_be32(f->seed, (uint32_t)(seed >> 32));
 	put_be32(f->seed + 4, (uint32_t)seed);
 	gen__begin(&f->w, f->m, seed, f->tcp);

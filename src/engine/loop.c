@@ -235,10 +235,14 @@ int loop_once(struct loop *l, int timeout_ms)
 	if (l->before)
 		l->before(l, l->before_arg);
 	if (l->nheap) {
-		/* to the nanosecond: a timer does not wait for the next whole
-		 * millisecond (a flow's packets keep gaps of fractions of one) */
+		/* a precise timer to the nanosecond (a generic flow's packets
+		 * keep gaps of fractions of a millisecond); the others to the
+		 * next whole millisecond, as before */
 		uint64_t now = loop_clock(), when = l->heap[0]->when;
 		int64_t ns = when <= now ? 0 : (int64_t)MIN(when - now, 60000000000ull);
+
+		if (!l->heap[0]->precise)
+			ns = (ns + 999999) / 1000000 * 1000000;
 
 		if (timeout_ns < 0 || ns < timeout_ns)
 			timeout_ns = ns;
