@@ -120,6 +120,13 @@ static const char *payload(const struct gflow *f, size_t n)
 	return content_get(&f->h->content, CONTENT_BINARY, f->sent * 7919 + f->w.size, n);
 }
 
+/* n bytes of a client's flow moved, either way (charge() paid them). */
+static void moved(struct gflow *f, size_t n)
+{
+	if (!f->server && f->st->pace)
+		pace_moved(f->st->pace, n);
+}
+
 /* Send the walk's packet (ours, due now). */
 static void flow_send(struct gflow *f)
 {
@@ -133,6 +140,7 @@ static void flow_send(struct gflow *f)
 		p = first;
 	}
 	f->sent++;
+	moved(f, n);
 	if (f->tcp) {                   /* the connection counts its bytes */
 		if (p == first)
 			conn_write(&f->c, p, n);
@@ -209,6 +217,7 @@ static void flow_pump(struct gflow *f)
 static void flow_got(struct gflow *f, size_t n)
 {
 	f->got += n;
+	moved(f, n);
 	if (!f->tcp)
 		f->st->rx += n;         /* a connection counts its own */
 	if (f->over && !f->server && f->got >= f->expect)
@@ -586,8 +595,9 @@ static void charge(struct gflow *f)
 	do
 		total += w.size;
 	while (gen__next(&w, f->m));
-	pace_take(f->st->pace, total);
+	pace_charge(f->st->pace, total);
 }
+
 
 static void flow_start(struct guser *u)
 {

@@ -185,11 +185,19 @@ size_t pace_room_read(struct pace *p, size_t want)
 
 void pace_take(struct pace *p, size_t n)
 {
-	double c = cost(p, n);
+	pace_charge(p, n);
+	pace_moved(p, n);
+}
 
-	p->used += (uint64_t)c;
+void pace_charge(struct pace *p, size_t n)
+{
 	if (p->rate > 0)
-		p->tokens -= c;
+		p->tokens -= cost(p, n);
+}
+
+void pace_moved(struct pace *p, size_t n)
+{
+	p->used += (uint64_t)cost(p, n);
 }
 
 void pace_per_segment(struct pace *p)

@@ -73,8 +73,16 @@ double pace_ahead(const struct pace *p);
  * is not, or has no limit): what sessions that cannot wait (a call's
  * media) took beyond the rate. */
 double pace_debt(struct pace *p);
-/* n bytes moved. */
+/* n bytes moved: pace_charge() and pace_moved() at once. */
 void pace_take(struct pace *p, size_t n);
+/* A session that pays ahead for what it will move (a flow whose packets
+ * must keep their times) charges the bucket once with pace_charge(),
+ * then counts its bytes with pace_moved() as they move: the controller
+ * measures the wire's overhead against what moved, and a whole flow's
+ * bytes counted at its start read as an overhead far below one (the
+ * bucket then refilled at three times its rate). */
+void pace_charge(struct pace *p, size_t n);
+void pace_moved(struct pace *p, size_t n);
 /* Call w->cb once the bucket has tokens again (FIFO). */
 void pace_wait(struct pace *p, struct pace_wait *w);
 void pace_cancel(struct pace_wait *w);
