@@ -12,6 +12,9 @@ void loop__be_free(struct loop__backend *be);
 int loop__be_set(struct loop__backend *be, struct io *io, unsigned old, unsigned mask);
 /* Wait up to timeout_ns (-1: no limit) and call fire(l, io, revents)
  * for each event. */
+/* How long loop_once() waits at now for the timers, at most timeout_ns
+ * (-1: no bound): what the backend is asked for. */
+int64_t loop__wait_ns(const struct loop *l, uint64_t now, int64_t timeout_ns);
 int loop__be_poll(struct loop__backend *be, struct loop *l, int64_t timeout_ns,
 		  void (*fire)(struct loop *l, struct io *io, unsigned revents));
 

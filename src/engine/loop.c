@@ -11,6 +11,7 @@ struct loop {
 	struct loop__backend *be;
 	struct timer **heap;      /* heap[0] fires first */
 	size_t nheap, heap_cap;
+	size_t nprecise;          /* precise timers armed */
 	struct defer *deferred;   /* LIFO; order does not matter */
 	void (*before)(struct loop *l, void *arg);
 	void *before_arg;
@@ -142,6 +143,7 @@ void loop_timer_stop(struct loop *l, struct timer *t)
 		return;
 	i = t->slot - 1;
 	t->slot = 0;
+	l->nprecise -= t->precise;
 	last = l->heap[--l->nheap];
 	if (last == t)
 		return;
@@ -161,6 +163,7 @@ void loop_timer_start(struct loop *l, struct timer *t, uint64_t delay_ns)
 		l->heap = xreallocarray(l->heap, l->heap_cap, sizeof(*l->heap));
 	}
 	l->heap[l->nheap] = t;
+	l->nprecise += t->precise;
 	heap_up(l, l->nheap++);
 }
 
@@ -227,6 +230,26 @@ static void run_timers(struct loop *l)
 	}
 }
 
+/* To the nanosecond while a precise timer is armed (a generic flow's
+ * packets keep gaps of fractions of a millisecond), whichever timer
+ * comes first: rounding an earlier one up would hold the precise one
+ * back to the next millisecond too (gaps of 1.03 ms were a copy's
+ * commonest).  Else to the next whole millisecond, as the agents and
+ * the run's controller were tuned to. */
+int64_t loop__wait_ns(const struct loop *l, uint64_t now, int64_t timeout_ns)
+{
+	uint64_t when;
+	int64_t ns;
+
+	if (!l->nheap)
+		return timeout_ns;
+	when = l->heap[0]->when;
+	ns = when <= now ? 0 : (int64_t)MIN(when - now, 60000000000ull);
+	if (!l->nprecise)
+		ns = (ns + 999999) / 1000000 * 1000000;
+	return timeout_ns < 0 || ns < timeout_ns ? ns : timeout_ns;
+}
+
 int loop_once(struct loop *l, int timeout_ms)
 {
 	int64_t timeout_ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
@@ -234,19 +257,7 @@ int loop_once(struct loop *l, int timeout_ms)
 
 	if (l->before)
 		l->before(l, l->before_arg);
-	if (l->nheap) {
-		/* a precise timer to the nanosecond (a generic flow's packets
-		 * keep gaps of fractions of a millisecond); the others to the
-		 * next whole millisecond, as before */
-		uint64_t now = loop_clock(), when = l->heap[0]->when;
-		int64_t ns = when <= now ? 0 : (int64_t)MIN(when - now, 60000000000ull);
-
-		if (!l->heap[0]->precise)
-			ns = (ns + 999999) / 1000000 * 1000000;
-
-		if (timeout_ns < 0 || ns < timeout_ns)
-			timeout_ns = ns;
-	}
+	timeout_ns = loop__wait_ns(l, loop_clock(), timeout_ns);
 	l->stale = true;
 	n = loop__be_poll(l->be, l, timeout_ns, fire);
 	l->now = loop_clock();

@@ -40,9 +40,11 @@ struct timer {
 	uint64_t when;          /* loop clock, ns */
 	size_t slot;            /* heap index + 1; 0 when not armed */
 	void (*cb)(struct loop *l, struct timer *t);
-	bool precise;           /* wake to the nanosecond; else the wait is
-				 * rounded up to the millisecond, as the agents
-				 * and the run's controller were tuned to */
+	bool precise;           /* wake to the nanosecond (and so every timer
+				 * of the loop while it is armed); else the
+				 * wait is rounded up to the millisecond, as the
+				 * agents and the run's controller were tuned
+				 * to.  Set it before arming. */
 };
 
 /* Work to run after the current batch of events (frees, mostly). */
