@@ -39,7 +39,9 @@ static uint32_t draw_size(struct gen_walk *w, const struct model *m)
 
 	if (!(x >= 0))
 		x = 0;
-	x = MIN(hi, floor(x + 0.5));
+	/* cut to whole bytes: a histogram's bin [a, b) of a capture's
+	 * payloads holds the sizes a .. b - 1 */
+	x = MIN(hi, floor(x));
 	/* a TCP packet carries a byte at least (an empty one is an ACK,
 	 * which the kernel sends by itself) */
 	return (uint32_t)MAX(w->tcp ? 1.0 : 0.0, x);

@@ -13,7 +13,6 @@
 #include "clone.h"
 
 #define FIT_POINTS 21           /* quantiles: every 5 % */
-#define FIT_FINE 101            /* generic's: every 1 % (its shapes are all it has) */
 #define FIT_MIN 10              /* exchanges, at least, to fit anything */
 #define HEAD_BYTES 240          /* a response head, about (status, date, type, length, tags) */
 #define PAUSE_US 200000.0       /* gaps shorter than this are the browser's, not the user's */
@@ -55,9 +54,10 @@ static double quantile_above(const struct hist *h, double lo, double q)
 /* "quantiles(v0 U, ..., v20 U)" of h's values at or above lo, each
  * times mult, less off, at least min; false when h has fewer than need
  * such values. */
-static bool put_quantiles_n(struct buf *b, const struct hist *h, double lo, uint64_t need,
-			    double mult, double off, double min, const char *unit, int points)
+static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64_t need, double mult,
+			  double off, double min, const char *unit)
 {
+	const int points = FIT_POINTS;
 	uint64_t n = 0;
 	double prev = 0;
 
@@ -79,10 +79,46 @@ static bool put_quantiles_n(struct buf *b, const struct hist *h, double lo, uint
 	return true;
 }
 
-static bool put_quantiles(struct buf *b, const struct hist *h, double lo, uint64_t need, double mult,
-			  double off, double min, const char *unit)
+/* A value of a histogram's unit (us when time is set, else bytes) with
+ * a unit: the bins' edges are whole numbers of it, written exactly. */
+static void put_edge(struct buf *b, double v, bool time)
 {
-	return put_quantiles_n(b, h, lo, need, mult, off, min, unit, FIT_POINTS);
+	if (!time)
+		buf_printf(b, "%.0f B", v);
+	else if (v < 10000)
+		buf_printf(b, "%.10g us", v);
+	else if (v < 1e7)
+		buf_printf(b, "%.10g ms", v / 1e3);
+	else
+		buf_printf(b, "%.10g s", v / 1e6);
+}
+
+/* "histogram(E1: N1, ..., TOP)" of h, its own bins (a run of empty ones
+ * as one bin of weight 0): a run draws what the capture holds, holes
+ * and all, where quantiles would spread a percent's values evenly
+ * across a hole; false when h is empty. */
+static bool put_histogram(struct buf *b, const struct hist *h, bool time)
+{
+	int first = -1, last = -1;
+
+	for (int i = 0; i < HIST_BINS; i++)
+		if (h->bin[i]) {
+			if (first < 0)
+				first = i;
+			last = i;
+		}
+	if (first < 0)
+		return false;
+	buf_puts(b, "histogram(");
+	for (int i = first; i <= last; i++) {
+		if (!h->bin[i] && i > first && !h->bin[i - 1])
+			continue;       /* the hole's bin is open */
+		put_edge(b, hist_lo(i), time);
+		buf_printf(b, ": %llu, ", (unsigned long long)h->bin[i]);
+	}
+	put_edge(b, hist_lo(last + 1), time);
+	buf_putc(b, ')');
+	return true;
 }
 
 static bool web(uint8_t proto)
@@ -276,12 +312,12 @@ static bool fit_generic(const struct clone_result *r, const size_t *groups, size
 	if (up + down < FIT_MIN || !h[0].n)
 		goto out;
 	put_quantiles(&f[0].val, &h[0], 0, 1, 1, 0, 1, "");
-	if (!put_quantiles_n(&f[1].val, &h[1], 0, 1, 1e-6, 0, 0, "s", FIT_FINE))
+	if (!put_histogram(&f[1].val, &h[1], true))
 		buf_puts(&f[1].val, "0 s");     /* one packet a flow */
 	buf_printf(&f[2].val, "%.2f%%", 100.0 * (double)down / (double)(up + down));
-	if (!put_quantiles_n(&f[3].val, &h[2], 0, 1, 1, 0, 0, "B", FIT_FINE))
+	if (!put_histogram(&f[3].val, &h[2], false))
 		buf_puts(&f[3].val, "8 B");     /* the first packet's seed only */
-	if (!put_quantiles_n(&f[4].val, &h[3], 0, 1, 1, 0, 0, "B", FIT_FINE))
+	if (!put_histogram(&f[4].val, &h[3], false))
 		buf_puts(&f[4].val, "0 B");
 	buf_printf(&f[5].val, "%u", g0->port ? g0->port : 9000);
 
@@ -289,7 +325,8 @@ static bool fit_generic(const struct clone_result *r, const size_t *groups, size
 	buf_printf(b, "# %llu data packets (%llu from clients, %llu from servers) on %llu %s\n"
 		      "# flow%s to port %u. Packets a flow, the gaps between a flow's packets,\n"
 		      "# the servers' share and the payloads each way are the capture's, as\n"
-		      "# quantiles (gaps and payloads every 1 %%, packets every 5 %%); the pause\n"
+		      "# the capture's histograms (gaps and payloads, 16 bins a doubling) and\n"
+		      "# quantiles (packets, every 5 %%); the pause\n"
 		      "# between a user's flows is\n"
 		      "# generic.model's. Edit freely.\n#\n",
 		   (unsigned long long)(up + down), (unsigned long long)up, (unsigned long long)down,

@@ -13,14 +13,21 @@
 #include "../lib/util.h"
 #include "model.h"
 
-enum dist_kind { D_CONST, D_UNIFORM, D_EXP, D_NORMAL, D_LOGNORMAL, D_PARETO, D_GEOMETRIC, D_QUANTILES };
+enum dist_kind {
+	D_CONST, D_UNIFORM, D_EXP, D_NORMAL, D_LOGNORMAL, D_PARETO, D_GEOMETRIC, D_QUANTILES,
+	D_HISTOGRAM,
+};
 
 #define QUANTILES_MAX 101     /* points of a quantiles(...): every percent */
+#define HISTOGRAM_MAX 1024    /* bins of a histogram(...): a clone's 16 a
+			       * doubling span 64 doublings */
 
 struct dist {
 	enum dist_kind kind;
 	double a, b, c;      /* c: pareto's bound, 0 for none */
-	double *q;           /* quantiles: nq values at 0, 1/(nq-1), ..., 1 */
+	double *q;           /* quantiles: nq values at 0, 1/(nq-1), ..., 1;
+			      * histogram: nq edges of nq - 1 bins */
+	double *cum;         /* histogram: the weights of bins 0..i, summed */
 	uint32_t nq;
 	bool set;
 };
@@ -62,6 +69,7 @@ static const struct {
 	{ "normal", D_NORMAL, 2, 2 },   { "lognormal", D_LOGNORMAL, 2, 2 },
 	{ "pareto", D_PARETO, 2, 3 },   { "geometric", D_GEOMETRIC, 1, 1 },
 	{ "quantiles", D_QUANTILES, 2, QUANTILES_MAX },
+	{ "histogram", D_HISTOGRAM, 2, HISTOGRAM_MAX },
 };
 
 static const struct {
@@ -178,6 +186,86 @@ static bool number(struct rd *r, double *out, bool loose)
 		    (int)n, s);
 }
 
+/* histogram(E1 U: W1, E2 U: W2, ..., Ek U: Wk, TOP U), after its '(':
+ * bin i holds the values from Ei up to the next edge, with weight Wi
+ * (any numbers of zero or more; a hole in the data is a bin of weight
+ * 0); the last edge closes the top bin. */
+static bool histogram(struct rd *r, struct dist *d, const char *s)
+{
+	double *edge = xreallocarray(NULL, HISTOGRAM_MAX + 1, sizeof(*edge));
+	double *cum = xreallocarray(NULL, HISTOGRAM_MAX, sizeof(*cum)), w, sum = 0;
+	uint32_t n = 0;
+
+	for (;;) {
+		const char *at;
+
+		skip_ws(r);
+		at = r->p;
+		if (n > HISTOGRAM_MAX) {
+			fail(r, at, "histogram takes at most %d bins", HISTOGRAM_MAX);
+			goto bad;
+		}
+		if (!number(r, &edge[n], false))
+			goto bad;
+		if (n && edge[n] <= edge[n - 1]) {
+			fail(r, at, "histogram(...) needs its edges in rising order (edge %u is not above edge %u)",
+			     n + 1, n);
+			goto bad;
+		}
+		n++;
+		skip_ws(r);
+		if (r->p < r->end && *r->p == ')') {
+			r->p++;
+			break;
+		}
+		if (r->p == r->end || *r->p != ':') {
+			fail(r, r->p, n == 1 ? "expected ':' and the bin's weight after its lower edge"
+					     : "expected ':' and the bin's weight, or ')' after the top edge");
+			goto bad;
+		}
+		r->p++;
+		if (n > HISTOGRAM_MAX) {
+			fail(r, at, "histogram takes at most %d bins", HISTOGRAM_MAX);
+			goto bad;
+		}
+		skip_ws(r);
+		at = r->p;
+		if (!number(r, &w, false))
+			goto bad;
+		sum += w;
+		if (!isfinite(sum)) {
+			fail(r, at, "histogram(...)'s weights sum to more than a double holds");
+			goto bad;
+		}
+		cum[n - 1] = sum;
+		skip_ws(r);
+		if (r->p == r->end || *r->p != ',') {
+			fail(r, r->p, "expected ',' and the next bin's edge (a histogram ends with its top edge)");
+			goto bad;
+		}
+		r->p++;
+	}
+	if (n < 2) {
+		fail(r, s, "histogram takes a bin at least: histogram(LOW: WEIGHT, TOP)");
+		goto bad;
+	}
+	if (!(sum > 0)) {
+		fail(r, s, "histogram(...) needs a weight above 0");
+		goto bad;
+	}
+	d->kind = D_HISTOGRAM;
+	d->q = edge;
+	d->cum = cum;
+	d->nq = n;
+	d->a = edge[0];
+	d->set = true;
+	return true;
+bad:
+	free(edge);
+	free(cum);
+	return false;
+}
+
 static bool dist(struct rd *r, struct dist *d)
 {
 	const char *s;
@@ -198,11 +286,14 @@ static bool dist(struct rd *r, struct dist *d)
 		if (!strcmp(dist_names[i].name, w))
 			break;
 	if (i == (int)ARRAY_SIZE(dist_names))
-		return fail(r, s, "unknown distribution '%s' (uniform, exp, normal, lognormal, pareto, geometric, quantiles)", w);
+		return fail(r, s, "unknown distribution '%s' (uniform, exp, normal, lognormal, pareto, "
+			    "geometric, quantiles, histogram)", w);
 	skip_ws(r);
 	if (r->p == r->end || *r->p != '(')
 		return fail(r, r->p, "expected '(' after '%s'", w);
 	r->p++;
+	if (dist_names[i].kind == D_HISTOGRAM)
+		return histogram(r, d, s);
 	for (;;) {
 		if (n == dist_names[i].maxargs)
 			return fail(r, r->p, "%s takes at most %d value%s", w, dist_names[i].maxargs,
@@ -488,10 +579,12 @@ void model_free(struct model *m)
 		free(m->acts[i].name);
 		free(m->acts[i].next);
 		free(m->acts[i].think.q);
+		free(m->acts[i].think.cum);
 	}
 	for (size_t i = 0; i < m->nparams; i++) {
 		free(m->params[i].name);
 		free(m->params[i].d.q);
+		free(m->params[i].d.cum);
 	}
 	free(m->acts);
 	free(m->params);
@@ -578,6 +671,32 @@ static double quantile(const struct dist *d, double u)
 	return lo + (hi - lo) * f;
 }
 
+/* A draw from a histogram: u picks a bin by its weight, and the rest of
+ * u a place in it, spread geometrically when its lower edge is above
+ * zero (the bins of a clone's histograms are log-spaced), else linearly. */
+static double bin_draw(const struct dist *d, double u)
+{
+	uint32_t bins = d->nq - 1, lo = 0, hi = bins - 1;
+	double x = u * d->cum[bins - 1], below, f, a, b;
+
+	while (lo < hi) {               /* the first bin whose sum is above x */
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d->cum[mid] > x)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	below = lo ? d->cum[lo - 1] : 0;
+	f = d->cum[lo] > below ? (x - below) / (d->cum[lo] - below) : 0;
+	f = f < 0 ? 0 : f > 1 ? 1 : f;
+	a = d->q[lo];
+	b = d->q[lo + 1];
+	if (a > 0)
+		return a * pow(b / a, f);
+	return a + (b - a) * f;
+}
+
 static double draw(const struct dist *d, struct rng *r)
 {
 	double v;
@@ -602,6 +721,8 @@ static double draw(const struct dist *d, struct rng *r)
 		return d->a <= 0 ? 0 : floor(log1p(-rng_unit(r)) / log1p(-1.0 / (1.0 + d->a)));
 	case D_QUANTILES:
 		return quantile(d, rng_unit(r));
+	case D_HISTOGRAM:
+		return bin_draw(d, rng_unit(r));
 	}
 	return 0;
 }

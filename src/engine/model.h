@@ -16,7 +16,10 @@
  * ALPHA[, MAX]), geometric(MEAN) (whole numbers from 0), quantiles(Q0,
  * Q1, ..., QN) (2 to 101 values in rising order: the minimum, the values
  * at 1/N, 2/N, ... of the way, the maximum; between two of them a draw
- * is spread geometrically, or linearly from 0).  Values take
+ * is spread geometrically, or linearly from 0), histogram(E1: W1, E2: W2,
+ * ..., Ek: Wk, TOP) (up to 1024 bins in rising order, each from its
+ * lower edge Ei up to the next, drawn with its weight Wi, spread inside
+ * as quantiles' are; a hole is a bin of weight 0).  Values take
  * units of time (us, ms, s, min, h), size (B, KB, KiB, MB, MiB, GB,
  * GiB) or bit rate (bps, kbps, Mbps, Gbps), kept in seconds, bytes and
  * bits per second; probabilities are fractions or

@@ -70,7 +70,7 @@ else
 	done_testing
 	exit
 fi
-for want in 'param port +8999' 'param down +0.00%' 'param up_size +quantiles\(' 'param gap +quantiles\('; do
+for want in 'param port +8999' 'param down +0.00%' 'param up_size +histogram\(' 'param gap +histogram\('; do
 	if grep -Eq "^$want" "$T/$model"; then
 		ok "the model has: $want"
 	else

@@ -29,7 +29,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int i = 0; i < 64 && a != MODEL_END; i++) {
 			if (!model_action_name(m, a))
 				__builtin_trap();
-			(void)model_think(m, a, &r);
+			double t = model_think(m, a, &r);
+
+			if (t != t || t < 0)
+				__builtin_trap();       /* a draw is a number */
 			a = model_next(m, a, &r);
 		}
 	}

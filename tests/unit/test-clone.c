@@ -9,6 +9,7 @@
 #include "unit.h"
 #include "../../src/capture/pcapng.h"
 #include "../../src/clone/clone.h"
+#include "../../src/engine/model.h"
 
 #define SEC 1000000000ull
 
@@ -246,6 +247,63 @@ static void fitted_sizes(void **state)
 	buf_free(&b);
 }
 
+/* A generic group's gaps and payloads are written as the capture's own
+ * histograms: a run draws them back with the capture's holes (no gap of
+ * 40-100 us when the capture had none) and a Jensen-Shannon distance
+ * from the capture's at the floor of its own sampling. */
+static void fitted_generic(void **state)
+{
+	static const char base[] = "start flow\naction flow think 1 s\nnext flow end 100%\n"
+				   "param packets 10\nparam gap 1 ms\nparam down 50%\n"
+				   "param up_size 100 B\nparam down_size 100 B\n";
+	struct clone_group g = { .cls = CLASS_GENERIC, .proto = PROTO_UDP, .port = 8999, .server = -1,
+				 .flows = 1, .data = { 4000, 0 } };
+	struct clone_result r = { .groups = &g, .ngroups = 1 };
+	static const char *const want[] = {
+		"param gap histogram(15 us: ", "param up_size histogram(40 B: ", "param down 0.00%\n",
+		"param port    ", " 8999\n", "param down_size 0 B\n", "\nstart flow\n",
+	};
+	struct hist gap = { 0 }, size = { 0 };
+	size_t one = 0;
+	struct buf b = { 0 };
+	struct model *m;
+	struct rng rng;
+	char *err = NULL;
+
+	(void)state;
+	rng_seed(&rng, 3);
+	hist_add(&g.flow_data, 4000);
+	for (int i = 0; i < 4000; i++) {
+		/* a tenth back to back (15-25 us), the rest exponential
+		 * from 100 us; payloads uniform in 40-1400 B */
+		hist_add(&g.data_gap_us, i % 10 ? 100 + rng_exp(&rng, 2000) : 15 + 10 * rng_unit(&rng));
+		hist_add(&g.up_payload, floor(40 + 1361 * rng_unit(&rng)));
+	}
+	assert_true(clone_fit(&r, &one, 1, "t.pcap", base, &b));
+	buf_putc(&b, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		if (!strstr(b.p, want[i]))
+			fail_msg("no \"%s\" in %s", want[i], strstr(b.p, "\nstart"));
+	m = model_parse("fit.model", b.p, b.len - 1, &err);
+	if (!m)
+		fail_msg("%s", err);
+	for (int i = 0; i < 100000; i++) {
+		double v = model_draw(m, "gap", &rng, -1) * 1e6;
+
+		if (v >= 26 && v < 100)
+			fail_msg("a gap of %g us, in the capture's hole", v);
+		hist_add(&gap, v);
+		hist_add(&size, floor(model_draw(m, "up_size", &rng, -1)));
+	}
+	if (hist_js(&gap, &g.data_gap_us) > hist_js_floor(&gap, 4000, 8) + 0.01 ||
+	    hist_js(&size, &g.up_payload) > hist_js_floor(&size, 4000, 8) + 0.01)
+		fail_msg("gap JS %g (floor %g), size JS %g (floor %g)", hist_js(&gap, &g.data_gap_us),
+			 hist_js_floor(&gap, 4000, 8), hist_js(&size, &g.up_payload),
+			 hist_js_floor(&size, 4000, 8));
+	model_free(m);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +311,7 @@ int main(void)
 		cmocka_unit_test(ftp_data),
 		cmocka_unit_test(spec_of_it),
 		cmocka_unit_test(fitted_sizes),
+		cmocka_unit_test(fitted_generic),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

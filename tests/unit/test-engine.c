@@ -6,6 +6,7 @@
  * block), and the bucket's charge paid ahead against bytes moved. */
 #include "unit.h"
 #include "../../src/engine/conn.h"
+#include "../../src/engine/loop-int.h"
 #include "../../src/engine/content.h"
 #include "../../src/engine/model.h"
 #include "../../src/engine/pace.h"
@@ -384,6 +385,49 @@ static void model_quantiles(void **state)
 	model_free(m);
 }
 
+/* histogram(...): each bin drawn by its weight, none from a hole, the
+ * draws inside a bin spread geometrically (linearly from 0). */
+static void model_histogram(void **state)
+{
+	static const char text[] =
+		"start a\naction a\nnext a end 100%\n"
+		"param gap histogram(10 us: 1, 20 us: 0, 40 us: 3, 80 us)\n"
+		"param size histogram(0 B: 1, 10 B: 1, 1 KB)\n"
+		"param one histogram(5: 2, 6)\n";
+	char *err = NULL;
+	struct model *m = model_parse("t.model", text, sizeof(text) - 1, &err);
+	int low = 0, high = 0, geo = 0, zero_ten = 0, n = 100000;
+	double mean0 = 0;
+	struct rng r;
+
+	(void)state;
+	if (!m)
+		fail_msg("%s", err);
+	rng_seed(&r, 11);
+	for (int i = 0; i < n; i++) {
+		double g = model_draw(m, "gap", &r, -1), z = model_draw(m, "size", &r, -1),
+		       o = model_draw(m, "one", &r, -1);
+
+		assert_true(g >= 10e-6 && g <= 80e-6);
+		assert_false(g >= 20e-6 && g < 40e-6);          /* the hole */
+		low += g < 20e-6;
+		high += g >= 40e-6;
+		geo += g >= 40e-6 && g < 40e-6 * M_SQRT2;       /* half a doubling */
+		assert_true(z >= 0 && z <= 1000);
+		if (z < 10) {
+			zero_ten++;
+			mean0 += z;
+		}
+		assert_true(o >= 5 && o <= 6);
+	}
+	assert_in_range(low, n / 4 - n / 100, n / 4 + n / 100);
+	assert_int_equal(low + high, n);
+	assert_in_range(geo, high / 2 - n / 100, high / 2 + n / 100);
+	assert_in_range(zero_ten, n / 2 - n / 100, n / 2 + n / 100);
+	assert_true(fabs(mean0 / zero_ten - 5) < 0.1);  /* linear from 0 */
+	model_free(m);
+}
+
 static void model_errors(void **state)
 {
 	static const struct { const char *text, *want; } bad[] = {
@@ -403,6 +447,15 @@ static void model_errors(void **state)
 		{ "param x 1\nparam x 2\n", "t.model:2:7: param 'x' is given twice" },
 		{ "param x quantiles(1)\n", "t.model:1:9: quantiles takes 2 to 101 values" },
 		{ "param x quantiles(1, 3, 2)\n", "t.model:1:9: quantiles(...) needs values in rising order (value 3 is below value 2)" },
+		{ "param x histogram(1 us: 1, 1 us)\n", "t.model:1:28: histogram(...) needs its edges in rising order (edge 2 is not above edge 1)" },
+		{ "param x histogram(1 us 1, 2 us)\n", "t.model:1:24: expected ':' and the bin's weight after its lower edge" },
+		{ "param x histogram(1: 1 2)\n", "t.model:1:24: expected ',' and the next bin's edge" },
+		{ "param x histogram(1: 1)\n", "t.model:1:23: expected ',' and the next bin's edge" },
+		{ "param x histogram(1)\n", "t.model:1:9: histogram takes a bin at least" },
+		{ "param x histogram(1, 2)\n", "t.model:1:20: expected ':' and the bin's weight after its lower edge" },
+		{ "param x histogram(1: 0, 2: 0, 3)\n", "t.model:1:9: histogram(...) needs a weight above 0" },
+		{ "param x histogram(1: -1, 2)\n", "t.model:1:22: '-1' is not a number of zero or more" },
+		{ "param x histogram(1: 1e308, 2: 1e308, 3)\n", "t.model:1:32: histogram(...)'s weights sum to more than a double holds" },
 		{ "start a\x01\n", "t.model:1:8: control character" },
 	};
 
@@ -575,6 +628,46 @@ static void site_pages_fetched(void **state)
 	model_free(dyn);
 }
 
+static void nop_cb(struct loop *l, struct timer *t)
+{
+	(void)l;
+	(void)t;
+}
+
+/* The wait for the timers: rounded up to the millisecond, unless a
+ * precise timer is armed; then to the nanosecond, even when a plain one
+ * comes first (else the precise one would wait for the rounding too). */
+static void precise_wait(void **state)
+{
+	struct loop *l;
+	struct timer plain = { .cb = nop_cb }, exact = { .cb = nop_cb, .precise = true };
+	uint64_t now;
+
+	(void)state;
+	assert_int_equal(loop_new(&l), 0);
+	now = loop_now(l);
+	assert_int_equal(loop__wait_ns(l, now, -1), -1);
+	assert_int_equal(loop__wait_ns(l, now, 5000), 5000);
+	loop_timer_start(l, &plain, 100000);
+	assert_int_equal(loop__wait_ns(l, now, -1), 1000000);
+	assert_int_equal(loop__wait_ns(l, now, 300000), 300000);
+	loop_timer_start(l, &exact, 300000);
+	assert_int_equal(loop__wait_ns(l, now, -1), 100000);
+	loop_timer_stop(l, &plain);
+	assert_int_equal(loop__wait_ns(l, now, -1), 300000);
+	assert_int_equal(loop__wait_ns(l, now + 400000, -1), 0);       /* overdue */
+	loop_timer_start(l, &exact, 250000);    /* re-armed: counted once */
+	loop_timer_stop(l, &exact);
+	loop_timer_start(l, &plain, 100000);
+	assert_int_equal(loop__wait_ns(l, now, -1), 1000000);
+	/* a precise timer that fires is no longer counted */
+	loop_timer_start(l, &plain, 1000000000);
+	loop_timer_start(l, &exact, 0);
+	assert_int_equal(loop_once(l, 0), 0);
+	assert_int_equal(loop__wait_ns(l, loop_now(l), -1) % 1000000, 0);
+	loop_free(l);
+}
+
 /* ---- the bucket -------------------------------------------------------- */
 
 /* A flow paid ahead (pace_charge) empties the bucket at once, but counts
@@ -614,11 +707,13 @@ int main(void)
 		cmocka_unit_test(timers_in_order),
 		cmocka_unit_test(rearm_zero),
 		cmocka_unit_test(stopped_skipped),
+		cmocka_unit_test(precise_wait),
 		cmocka_unit_test(conn_lines_and_close),
 		cmocka_unit_test(conn_input_bounded),
 		cmocka_unit_test(conn_half_close),
 		cmocka_unit_test(model_parses),
 		cmocka_unit_test(model_quantiles),
+		cmocka_unit_test(model_histogram),
 		cmocka_unit_test(model_errors),
 		cmocka_unit_test(shipped_models),
 		cmocka_unit_test(content_reads),
