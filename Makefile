@@ -29,7 +29,7 @@ LIB_SRC  := $(sort $(wildcard src/lib/*.c src/spec/*.c src/topo/*.c src/plan/*.c
                              src/engine/*.c src/agents/*.c src/capture/*.c \
                              src/catalog/*.c src/packet/*.c src/clone/*.c \
                              src/compare/*.c))
-LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lpcap -lndpi -ljansson -lm -pthread
+LIBS     := -lmnl -lnftables -lssh -lssl -lcrypto -lpcap -lndpi -ljansson -lyaml -lm -pthread
 CLI_SRC  := $(sort $(wildcard src/cli/*.c)) src/main.c
 UNIT_SRC := $(sort $(wildcard tests/unit/test-*.c))
 HDRS     := $(wildcard src/*/*.h tests/unit/*.h)

@@ -101,8 +101,8 @@ _dynamo_sources()
 }
 
 # Complete the words after 'catalog' (at index $1):
-# list|show|measure, then the options of each and, for show and measure,
-# a source.
+# list|show|measure|scan, then the options of each and, for show and
+# measure, a source; for scan, paths.
 _dynamo_catalog()
 {
     local i=$1 cur=${COMP_WORDS[COMP_CWORD]} prev j sub= dir= names=0 opts
@@ -130,7 +130,7 @@ _dynamo_catalog()
     done
     dir=${dir//[\'\"\\]/}
     if [[ -z $sub ]]; then
-        [[ $cur != -* ]] && COMPREPLY=($(compgen -W "list show measure" -- "$cur"))
+        [[ $cur != -* ]] && COMPREPLY=($(compgen -W "list show measure scan" -- "$cur"))
         return
     fi
     prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -151,15 +151,26 @@ _dynamo_catalog()
         compopt -o filenames 2>/dev/null
         return
         ;;
+    --map)
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
+        return
+        ;;
     esac
     case $sub in
     list) opts="--kind --class --catalog --json -h --help" ;;
     show) opts="--catalog --json -h --help" ;;
     measure) opts="--duration --catalog --data --dry-run -h --help" ;;
+    scan) opts="--json --all --map -h --help" ;;
     *) return ;;
     esac
     if [[ $cur == -* ]]; then
         [[ -n $opts ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+    elif [[ $sub == scan ]]; then
+        local IFS=$'\n'
+        COMPREPLY=($(compgen -f -- "$cur"))
+        compopt -o filenames 2>/dev/null
     elif [[ $sub != list ]] && ((names == 0)); then
         COMPREPLY=($(compgen -W "$(_dynamo_sources "$dir")" -- "$cur"))
     fi

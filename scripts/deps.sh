@@ -4,10 +4,10 @@
 set -eu
 
 case "${1:-}" in
-build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev iputils-ping" ;;
-check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libcmocka-dev jq iputils-ping iperf3 tshark libndpi-bin d-itg
+build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev iputils-ping" ;;
+check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev libcmocka-dev jq iputils-ping iperf3 tshark libndpi-bin d-itg
               nginx-light mosquitto redis-server dnsmasq-base vsftpd openssh-server" ;;
-fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev" ;;
+fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev" ;;
 *) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
 esac
 

@@ -53,6 +53,7 @@ for flavour in plain asan; do
 		group "$flavour/unit/${t##*/test-}" "$t"
 	done
 	group "$flavour/cli" tests/cli/cli.sh "$dyn"
+	group "$flavour/cli/scan" tests/cli/scan.sh "$dyn"
 	group "$flavour/docs" tests/docs.sh "$dyn"
 	group "$flavour/stress" tests/stress.sh "$dyn"
 	group "$flavour/clone/cli" tests/clone/cli.sh "$dyn"

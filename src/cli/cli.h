@@ -62,6 +62,8 @@ int cli_parse_time(const char *s, uint64_t *us);
 /* Where behaviour models are: data/ next to the program (a build tree),
  * else the installed share directory. */
 void cli_find_datadir(char *out, size_t n);
+/* 'dynamo catalog scan' (cmd-scan.c). */
+int catalog_scan(int argc, char **argv);
 
 struct catalog;
 /* Read the catalog (given, or DATADIR/catalog) into c, printing why

@@ -25,6 +25,7 @@ const char cmd_catalog_usage[] =
 	"usage: dynamo catalog list [--kind KIND] [--class CLASS] [--catalog DIR] [--json]\n"
 	"       dynamo catalog show [--catalog DIR] [--json] NAME\n"
 	"       dynamo catalog measure [--duration TIME] [--catalog DIR] [--dry-run] NAME\n"
+	"       dynamo catalog scan [--json] [--all] [--map FILE] PATH...\n"
 	"\n"
 	"The catalog lists the sources dynamo can run: each makes traffic of one\n"
 	"class.  A source is a built-in agent (a server and users who follow a\n"
@@ -38,6 +39,18 @@ const char cmd_catalog_usage[] =
 	"            concurrent flows of one instance, and when it was measured\n"
 	"  show      every field of one source, with its size distributions\n"
 	"  measure   measure a source's profile and write it into its file\n"
+	"  scan      find projects that make traffic in code repositories: each\n"
+	"            PATH a checkout, a folder of them, a compose file, or a file\n"
+	"            that lists such paths one a line.  A folder with compose files\n"
+	"            (docker-compose.yml, compose.yaml, their override files) is a\n"
+	"            project; for each, the classes its services would make, with\n"
+	"            a confidence and the evidence (FILE:LINE: the image a service\n"
+	"            runs, a port it serves, a word of its name, command or\n"
+	"            environment) as DATADIR/scan/services.map says, and whether\n"
+	"            it makes traffic on its own (a load generator or a peer-to-\n"
+	"            peer node among its services) or needs dynamo's users.  A\n"
+	"            file that is not YAML or not a compose file is reported as\n"
+	"            FILE:LINE:COL and the scan goes on\n"
 	"\n"
 	"A file has one key per line; '#' starts a comment, strings are in double\n"
 	"quotes:\n"
@@ -66,6 +79,8 @@ const char cmd_catalog_usage[] =
 	"  --kind KIND     list only sources of KIND: agent, program or project\n"
 	"  --class CLASS   list only sources of CLASS: web, mail, dns, ...\n"
 	"  --catalog DIR   read the catalog in DIR\n"
+	"  --map FILE      scan with this map instead of DATADIR/scan/services.map\n"
+	"  --all           scan: show classes below a confidence of 0.5 too\n"
 	"  --json          print JSON (rates in bits/s, sizes in bytes, durations\n"
 	"                  in seconds)\n"
 	"  -h, --help      show this help\n"
@@ -76,7 +91,9 @@ const char cmd_catalog_usage[] =
 	"examples:\n"
 	"    dynamo catalog list --class database\n"
 	"    dynamo catalog show nginx\n"
-	"    dynamo catalog list --json | jq -r '.[] | select(.measured | not) | .name'\n";
+	"    dynamo catalog list --json | jq -r '.[] | select(.measured | not) | .name'\n"
+	"    dynamo catalog scan ~/src\n"
+	"    dynamo catalog scan --json repos.txt | jq '.projects[] | {path, drives}'\n";
 
 static const struct option common_opts[] = {
 	{ "kind", required_argument, NULL, 'k' },
@@ -684,12 +701,15 @@ int cmd_catalog(int argc, char **argv)
 	const struct cmd *self = cli_find("catalog");
 
 	if (argc < 2)
-		return cli_usage_error(self, "catalog needs a command (list, show, measure)");
+		return cli_usage_error(self, "catalog needs a command (list, show, measure, scan)");
 	if (!strcmp(argv[1], "list"))
 		return catalog_list(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "show"))
 		return catalog_show(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "measure"))
 		return catalog_measure(argc - 1, argv + 1);
-	return cli_usage_error(self, "unknown catalog command '%s' (list, show, measure)", argv[1]);
+	if (!strcmp(argv[1], "scan"))
+		return catalog_scan(argc - 1, argv + 1);
+	return cli_usage_error(self, "unknown catalog command '%s' (list, show, measure, scan)",
+			       argv[1]);
 }

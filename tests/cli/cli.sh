@@ -186,9 +186,9 @@ expect_same "$T/out" "$T/help-catalog" "catalog list -h is 'help catalog'"
 expect_exit 0 "--help lists catalog" "$DYNAMO" --help
 expect_grep "$T/out" "  catalog " "--help lists catalog"
 expect_exit 2 "catalog without a command is misuse" "$DYNAMO" catalog
-expect_grep "$T/err" "catalog needs a command (list, show, measure)" "and says which"
+expect_grep "$T/err" "catalog needs a command (list, show, measure, scan)" "and says which"
 expect_exit 2 "an unknown catalog command is misuse" "$DYNAMO" catalog frob
-expect_grep "$T/err" "dynamo: unknown catalog command 'frob' (list, show, measure)" "and names it"
+expect_grep "$T/err" "dynamo: unknown catalog command 'frob' (list, show, measure, scan)" "and names it"
 expect_exit 2 "catalog list --kind takes a kind" "$DYNAMO" catalog list --kind robot
 expect_grep "$T/err" "not 'robot'" "the bad kind is quoted"
 expect_exit 2 "catalog list --class takes a class" "$DYNAMO" catalog list --class wbe

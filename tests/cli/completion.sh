@@ -118,7 +118,9 @@ cases() {
 	# catalog: a command, its options and their values, a source
 	complete_is "catalog" dynamo cat
 	complete_is "catalog" dynamo help ca
-	complete_is "list|measure|show" dynamo catalog ""
+	complete_is "list|measure|scan|show" dynamo catalog ""
+	complete_is "--all|--help|--json|--map|-h" dynamo catalog scan -
+	complete_is "$T/d/a.dyn" dynamo catalog scan --json "$T/d/a"
 	complete_is "show" dynamo catalog sh
 	complete_is "" dynamo catalog -
 	complete_is "--catalog|--class|--help|--json|--kind|-h" dynamo catalog list -

@@ -1,0 +1,698 @@
+/* scan.c - see scan.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "../lib/util.h"
+#include "scan.h"
+
+#define MERGE_DEPTH 8           /* '<<' merges followed in a row */
+#define MAX_WORDS 512           /* words of one service */
+#define W_IMAGE 0.9             /* how much a match says, by what matched */
+#define W_PORT 0.6
+#define W_NAME 0.5              /* a word of the service's own name */
+#define W_WORD 0.4
+
+/* ---- the map ------------------------------------------------------------ */
+
+static int map_fail(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static int map_fail(char *err, size_t errlen, const char *file, unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(err, errlen, "%s:%u: ", file, line);
+
+	va_start(ap, fmt);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	char *e;
+	unsigned long a, b;
+
+	if (!isdigit((unsigned char)*s))
+		return false;
+	a = strtoul(s, &e, 10);
+	b = a;
+	if (*e == '-') {
+		if (!isdigit((unsigned char)e[1]))
+			return false;
+		b = strtoul(e + 1, &e, 10);
+	}
+	if (*e || !a || a > 65535 || b > 65535 || b < a)
+		return false;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return true;
+}
+
+int scan_map_parse(struct scan_map *m, const char *file, const char *text, size_t len, char *err,
+		   size_t errlen)
+{
+	size_t cap = 0;
+	unsigned line = 0;
+
+	memset(m, 0, sizeof(*m));
+	for (const char *p = text, *end = text + len; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char buf[512], *f[5], *save = NULL;
+		int nf = 0;
+		struct scan_rule r = { 0 };
+
+		line++;
+		if (n >= sizeof(buf)) {
+			scan_map_free(m);
+			return map_fail(err, errlen, file, line, "line longer than %zu bytes", sizeof(buf) - 1);
+		}
+		memcpy(buf, p, n);
+		buf[n] = 0;
+		p += n + 1;
+		if (strchr(buf, '#'))
+			*strchr(buf, '#') = 0;
+		for (char *t = strtok_r(buf, " \t\r", &save); t; t = strtok_r(NULL, " \t\r", &save)) {
+			if (nf == 4) {
+				scan_map_free(m);
+				return map_fail(err, errlen, file, line,
+						"too many fields (KIND PATTERN CLASS[,CLASS] [client|peer])");
+			}
+			f[nf++] = t;
+		}
+		if (!nf)
+			continue;
+		if (nf < 3) {
+			scan_map_free(m);
+			return map_fail(err, errlen, file, line,
+					"expected KIND PATTERN CLASS[,CLASS] [client|peer]");
+		}
+		r.line = line;
+		if (!strcmp(f[0], "image") || !strcmp(f[0], "word")) {
+			r.kind = f[0][0] == 'i' ? RULE_IMAGE : RULE_WORD;
+			for (char *c = f[1]; *c; c++)
+				if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '-') {
+					scan_map_free(m);
+					return map_fail(err, errlen, file, line,
+							"'%s': a pattern is lowercase letters, digits and '-'", f[1]);
+				}
+		} else if (!strcmp(f[0], "port")) {
+			char *slash = strchr(f[1], '/');
+
+			r.kind = RULE_PORT;
+			if (slash) {
+				*slash = 0;
+				if (!strcmp(slash + 1, "tcp"))
+					r.proto = IPPROTO_TCP;
+				else if (!strcmp(slash + 1, "udp"))
+					r.proto = IPPROTO_UDP;
+				else {
+					scan_map_free(m);
+					return map_fail(err, errlen, file, line, "'%s': a port is tcp or udp", slash + 1);
+				}
+			}
+			if (!parse_port_range(f[1], &r.port_lo, &r.port_hi)) {
+				scan_map_free(m);
+				return map_fail(err, errlen, file, line, "'%s' is not a port or range (1-65535)", f[1]);
+			}
+		} else {
+			scan_map_free(m);
+			return map_fail(err, errlen, file, line, "unknown kind '%s' (image, word or port)", f[0]);
+		}
+		for (char *c = strtok_r(f[2], ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			int k = spec_class_find(c);
+
+			if (k < 0) {
+				scan_map_free(m);
+				return map_fail(err, errlen, file, line, "unknown class '%s'", c);
+			}
+			r.classes |= 1u << k;
+		}
+		if (nf == 4) {
+			if (!strcmp(f[3], "client"))
+				r.role = SCAN_CLIENT;
+			else if (!strcmp(f[3], "peer"))
+				r.role = SCAN_PEER;
+			else {
+				scan_map_free(m);
+				return map_fail(err, errlen, file, line, "'%s': a role is client or peer", f[3]);
+			}
+		}
+		if (r.kind != RULE_PORT)
+			r.pattern = xstrdup(f[1]);
+		*VEC_PUSH(m->v, m->n, cap) = r;
+	}
+	return 0;
+}
+
+int scan_read(const char *path, struct buf *b, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(-r));
+		return r;
+	}
+	r = buf_read_file(b, f, SCAN_MAX_FILE);
+	fclose(f);
+	if (r) {
+		snprintf(err, errlen, "%s: %s", path,
+			 r == -EFBIG ? "larger than 1 MiB: not a compose file" : strerror(-r));
+		buf_free(b);
+	}
+	return r;
+}
+
+int scan_map_load(struct scan_map *m, const char *path, char *err, size_t errlen)
+{
+	struct buf b = { 0 };
+	int r = scan_read(path, &b, err, errlen);
+
+	memset(m, 0, sizeof(*m));
+	if (r)
+		return r;
+	r = scan_map_parse(m, path, b.p ? b.p : "", b.len, err, errlen);
+	buf_free(&b);
+	return r;
+}
+
+void scan_map_free(struct scan_map *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].pattern);
+	free(m->v);
+	memset(m, 0, sizeof(*m));
+}
+
+/* ---- compose files -------------------------------------------------------- */
+
+struct rd {
+	yaml_document_t *doc;
+	struct scan_service *s;
+	size_t words_cap;
+	const char *text;       /* the file, for the line of a word */
+	size_t len;
+};
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *node(yaml_document_t *d, int id)
+{
+	return yaml_document_get_node(d, id);
+}
+
+/* The value of key in mapping m, following '<<' merges (a mapping or a
+ * sequence of them) that the mapping itself does not override. */
+static yaml_node_t *get(yaml_document_t *d, yaml_node_t *m, const char *key, int depth)
+{
+	yaml_node_t *merged = NULL;
+
+	if (!m || m->type != YAML_MAPPING_NODE || depth > MERGE_DEPTH)
+		return NULL;
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		const char *k = scalar(node(d, p->key));
+		yaml_node_t *v = node(d, p->value);
+
+		if (!k)
+			continue;
+		if (!strcmp(k, key))
+			return v;
+		if (!strcmp(k, "<<") && !merged && v) {
+			if (v->type == YAML_MAPPING_NODE) {
+				merged = get(d, v, key, depth + 1);
+			} else if (v->type == YAML_SEQUENCE_NODE) {
+				for (yaml_node_item_t *i = v->data.sequence.items.start;
+				     i < v->data.sequence.items.top && !merged; i++)
+					merged = get(d, node(d, *i), key, depth + 1);
+			}
+		}
+	}
+	return merged;
+}
+
+static unsigned line_of(const yaml_node_t *n)
+{
+	return n ? (unsigned)n->start_mark.line + 1 : 0;
+}
+
+/* ${VAR:-default} and ${VAR-default} as their default; other variables
+ * as their names, lowercased later with the rest. */
+static char *expand(const char *s)
+{
+	struct buf b = { 0 };
+
+	while (*s) {
+		const char *e;
+
+		if (s[0] == '$' && s[1] == '{' && (e = strchr(s, '}'))) {
+			const char *d = s + 2;
+
+			while (d < e && (isalnum((unsigned char)*d) || *d == '_'))
+				d++;
+			if (d < e && *d == ':')
+				d++;
+			if (d < e && (*d == '-' || *d == '='))
+				buf_printf(&b, "%.*s", (int)(e - d - 1), d + 1);
+			else
+				buf_printf(&b, "%.*s", (int)(d - s - 2), s + 2);
+			s = e + 1;
+			continue;
+		}
+		buf_putc(&b, *s++);
+	}
+	buf_putc(&b, 0);
+	return b.p;
+}
+
+/* The line of the word w (n bytes) in the text of node at: where the
+ * scalar starts, unless the word is on a later line of it (a folded
+ * command). */
+static unsigned word_line(const struct rd *r, const yaml_node_t *at, const char *w, size_t n)
+{
+	size_t from, to;
+	unsigned line;
+
+	if (!at)
+		return 0;
+	from = at->start_mark.index;
+	to = MIN(at->end_mark.index, r->len);
+	line = line_of(at);
+	for (size_t i = from; i + n <= to; i++) {
+		if (r->text[i] == '\n')
+			line++;
+		else if (!strncasecmp(r->text + i, w, n))
+			return line;
+	}
+	return line_of(at);
+}
+
+/* The lowercase words of s (runs of letters and digits), two letters at
+ * least, as the service's evidence where node at holds them. */
+static void add_words(struct rd *r, const char *s, const yaml_node_t *at, unsigned line)
+{
+	struct scan_service *sv = r->s;
+
+	while (*s) {
+		const char *w = s;
+		size_t n;
+
+		while (*s && isalnum((unsigned char)*s))
+			s++;
+		n = (size_t)(s - w);
+		if (n >= 2 && n < 64 && sv->nwords < MAX_WORDS) {
+			char *t = xstrndup(w, n);
+
+			for (char *c = t; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			*VEC_PUSH(sv->words, sv->nwords, r->words_cap) = t;
+			sv->word_line = xreallocarray(sv->word_line, r->words_cap, sizeof(*sv->word_line));
+			sv->word_line[sv->nwords - 1] = at ? word_line(r, at, w, n) : line;
+		}
+		while (*s && !isalnum((unsigned char)*s))
+			s++;
+	}
+}
+
+static void add_scalar(struct rd *r, const yaml_node_t *n)
+{
+	if (scalar(n))
+		add_words(r, scalar(n), n, 0);
+}
+
+/* A scalar or a sequence of scalars (command, entrypoint). */
+static void add_words_node(struct rd *r, yaml_node_t *n)
+{
+	if (!n)
+		return;
+	if (n->type == YAML_SCALAR_NODE) {
+		add_scalar(r, n);
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+			add_scalar(r, node(r->doc, *i));
+	}
+}
+
+/* Environment names: a mapping's keys, or a sequence's "NAME=value". */
+static void add_env(struct rd *r, yaml_node_t *n)
+{
+	if (!n)
+		return;
+	if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+			add_scalar(r, node(r->doc, p->key));
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+			const char *s = scalar(node(r->doc, *i));
+
+			if (s) {
+				char *name = xstrndup(s, strcspn(s, "="));
+
+				add_words(r, name, node(r->doc, *i), 0);
+				free(name);
+			}
+		}
+	}
+}
+
+/* One port entry: "80", "8080:80", "127.0.0.1:8080:80/udp", "1000-1010",
+ * or {target: 80, protocol: udp}: the container's side. */
+static void add_port(struct rd *r, yaml_node_t *n)
+{
+	struct scan_service *sv = r->s;
+	struct scan_port pt = { .proto = IPPROTO_TCP, .line = line_of(n) };
+	char *s = NULL, *slash, *colon;
+	size_t cap = sv->nports;
+
+	if (!n)
+		return;
+	if (n->type == YAML_MAPPING_NODE) {
+		const char *t = scalar(get(r->doc, n, "target", 0)), *p = scalar(get(r->doc, n, "protocol", 0));
+
+		if (!t)
+			return;
+		s = expand(t);
+		if (p && !strcmp(p, "udp"))
+			pt.proto = IPPROTO_UDP;
+	} else if (scalar(n)) {
+		s = expand(scalar(n));
+	} else {
+		return;
+	}
+	if ((slash = strchr(s, '/'))) {
+		*slash = 0;
+		if (!strcmp(slash + 1, "udp"))
+			pt.proto = IPPROTO_UDP;
+	}
+	colon = strrchr(s, ':');
+	if (parse_port_range(colon ? colon + 1 : s, &pt.lo, &pt.hi) && sv->nports < MAX_WORDS)
+		*VEC_PUSH(sv->ports, sv->nports, cap) = pt;
+	free(s);
+}
+
+static void add_ports(struct rd *r, yaml_node_t *n)
+{
+	if (!n || n->type != YAML_SEQUENCE_NODE)
+		return;
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+		add_port(r, node(r->doc, *i));
+}
+
+static void service_free(struct scan_service *sv)
+{
+	for (size_t i = 0; i < sv->nwords; i++)
+		free(sv->words[i]);
+	free(sv->words);
+	free(sv->word_line);
+	free(sv->ports);
+	free(sv->name);
+	free(sv->image);
+	free(sv->build);
+	free(sv->file);
+}
+
+static void service(struct scan_project *p, yaml_document_t *d, const char *file, const char *text,
+		    size_t len, const char *name, yaml_node_t *m, unsigned line)
+{
+	struct scan_service *sv;
+	struct rd r = { .doc = d, .text = text, .len = len };
+	yaml_node_t *img = get(d, m, "image", 0), *build = get(d, m, "build", 0);
+	size_t cap = p->nsvc;
+
+	sv = VEC_PUSH(p->svc, p->nsvc, cap);
+	memset(sv, 0, sizeof(*sv));
+	r.s = sv;
+	sv->name = xstrdup(name);
+	sv->file = xstrdup(file);
+	sv->line = line;
+	if (scalar(img)) {
+		sv->image = expand(scalar(img));
+		sv->image_line = line_of(img);
+	}
+	if (build && build->type == YAML_MAPPING_NODE)
+		build = get(d, build, "context", 0);
+	if (scalar(build))
+		sv->build = xstrdup(scalar(build));
+	add_words(&r, name, NULL, line);
+	sv->nname = sv->nwords;
+	if (sv->build)
+		add_words(&r, sv->build, build, 0);
+	add_words_node(&r, get(d, m, "container_name", 0));
+	add_words_node(&r, get(d, m, "hostname", 0));
+	add_words_node(&r, get(d, m, "command", 0));
+	add_words_node(&r, get(d, m, "entrypoint", 0));
+	add_env(&r, get(d, m, "environment", 0));
+	add_ports(&r, get(d, m, "ports", 0));
+	add_ports(&r, get(d, m, "expose", 0));
+}
+
+static int yaml_fail(char *err, size_t errlen, const char *file, const yaml_parser_t *ps)
+{
+	snprintf(err, errlen, "%s:%zu:%zu: not YAML: %s%s%s", file, ps->problem_mark.line + 1,
+		 ps->problem_mark.column + 1, ps->problem ? ps->problem : "cannot be read",
+		 ps->context ? " " : "", ps->context ? ps->context : "");
+	return -EINVAL;
+}
+
+int scan_compose(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+		 size_t errlen)
+{
+	yaml_parser_t ps;
+	yaml_document_t doc;
+	yaml_node_t *root, *svcs;
+	size_t before = p->nsvc, cap = p->nfiles;
+	int r = 0;
+
+	if (len > SCAN_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %u bytes: not a compose file", file, SCAN_MAX_FILE);
+		return -EINVAL;
+	}
+	if (!yaml_parser_initialize(&ps))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&ps, &doc)) {
+		r = yaml_fail(err, errlen, file, &ps);
+		yaml_parser_delete(&ps);
+		return r;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (!root || root->type != YAML_MAPPING_NODE) {
+		snprintf(err, errlen, "%s:%u: not a compose file: %s", file, root ? line_of(root) : 1,
+			 root ? "its top is not a mapping" : "empty");
+		r = -EINVAL;
+		goto out;
+	}
+	svcs = get(&doc, root, "services", 0);
+	if (svcs && svcs->type != YAML_MAPPING_NODE) {
+		snprintf(err, errlen, "%s:%u: 'services' is not a mapping of names to services", file,
+			 line_of(svcs));
+		r = -EINVAL;
+		goto out;
+	}
+	/* the first format had the services at the top */
+	for (yaml_node_pair_t *q = (svcs ? svcs : root)->data.mapping.pairs.start;
+	     q < (svcs ? svcs : root)->data.mapping.pairs.top; q++) {
+		yaml_node_t *k = node(&doc, q->key), *v = node(&doc, q->value);
+		const char *name = scalar(k);
+
+		if (!name || !v || v->type != YAML_MAPPING_NODE || !strcmp(name, "<<") ||
+		    !strncmp(name, "x-", 2))
+			continue;
+		if (!svcs && !get(&doc, v, "image", 0) && !get(&doc, v, "build", 0))
+			continue;
+		if (p->nsvc == SCAN_MAX_SERVICES) {
+			snprintf(err, errlen, "%s:%u: more than %d services", file, line_of(k), SCAN_MAX_SERVICES);
+			r = -EINVAL;
+			break;
+		}
+		service(p, &doc, file, text, len, name, v, line_of(k));
+	}
+	if (!r && !svcs && p->nsvc == before) {
+		snprintf(err, errlen, "%s:1: not a compose file: no 'services'", file);
+		r = -EINVAL;
+	}
+	if (r) {
+		while (p->nsvc > before)
+			service_free(&p->svc[--p->nsvc]);
+	} else {
+		*VEC_PUSH(p->files, p->nfiles, cap) = xstrdup(file);
+	}
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&ps);
+	return r;
+}
+
+/* ---- classes ---------------------------------------------------------------- */
+
+/* Does the image's name hold the pattern: a part of its path, or a word
+ * of a part ("eclipse-mosquitto", "mumblevoip/mumble-server")?  The
+ * registry and the tag are not its name. */
+static bool image_has(const char *image, const char *pat)
+{
+	size_t plen = strlen(pat);
+	const char *s = image, *end;
+
+	/* the tag or digest after the last '/' */
+	end = strrchr(image, '/');
+	end = strpbrk(end ? end : image, ":@");
+	if (!end)
+		end = image + strlen(image);
+	while (s < end) {
+		const char *part = s, *pe = memchr(s, '/', (size_t)(end - s));
+
+		if (!pe)
+			pe = end;
+		if ((size_t)(pe - part) == plen && !strncasecmp(part, pat, plen))
+			return true;
+		for (const char *w = part; w < pe;) {
+			const char *we = w;
+
+			while (we < pe && isalnum((unsigned char)*we))
+				we++;
+			if ((size_t)(we - w) == plen && !strncasecmp(w, pat, plen))
+				return true;
+			w = we < pe ? we + 1 : we;
+		}
+		s = pe + 1;
+	}
+	return false;
+}
+
+static void evidence(struct scan_project *p, unsigned classes, const char *file, unsigned line,
+		     double w, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+static void evidence(struct scan_project *p, unsigned classes, const char *file, unsigned line,
+		     double w, const char *fmt, ...)
+{
+	va_list ap;
+	char *why;
+
+	va_start(ap, fmt);
+	why = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		struct scan_class *k = &p->cls[c];
+		size_t cap = k->nev;
+		bool seen = false;
+
+		if (!(classes & 1u << c))
+			continue;
+		/* the same thing said twice says it once */
+		for (size_t i = 0; i < k->nev && !seen; i++)
+			seen = !strcmp(k->ev[i].why, why);
+		if (seen)
+			continue;
+		*VEC_PUSH(k->ev, k->nev, cap) = (struct scan_evidence){
+			.file = xstrdup(file), .line = line, .why = xstrdup(why), .weight = w,
+		};
+		k->confidence = 1 - (1 - k->confidence) * (1 - w);
+	}
+	free(why);
+}
+
+/* Does the map know the service's image? */
+static bool image_known(const struct scan_service *sv, const struct scan_map *m)
+{
+	for (size_t j = 0; sv->image && j < m->n; j++)
+		if (m->v[j].kind == RULE_IMAGE && image_has(sv->image, m->v[j].pattern))
+			return true;
+	return false;
+}
+
+/* A service's image says what it is; its ports say more only when the
+ * map does not know the image (an application's web server, its own
+ * protocol), since software serves ports of other classes' numbers
+ * (TURN on 443, an API on 5432's neighbours). */
+void scan_classify(struct scan_project *p, const struct scan_map *m)
+{
+	for (size_t i = 0; i < p->nsvc; i++) {
+		const struct scan_service *sv = &p->svc[i];
+		bool known = image_known(sv, m);
+
+		for (size_t j = 0; j < m->n; j++) {
+			const struct scan_rule *r = &m->v[j];
+			bool hit = false;
+
+			if (r->kind == RULE_IMAGE && sv->image && image_has(sv->image, r->pattern)) {
+				evidence(p, r->classes, sv->file, sv->image_line, W_IMAGE, "service %s: image %s",
+					 sv->name, sv->image);
+				hit = true;
+			} else if (r->kind == RULE_WORD) {
+				for (size_t k = 0; k < sv->nwords && !hit; k++)
+					if (!strcmp(sv->words[k], r->pattern)) {
+						bool own = k < sv->nname;
+
+						evidence(p, r->classes, sv->file, sv->word_line[k],
+							 own ? W_NAME : W_WORD, "service %s: %s'%s'", sv->name,
+							 own ? "named " : "", r->pattern);
+						hit = true;
+					}
+			} else if (r->kind == RULE_PORT && !known) {
+				for (size_t k = 0; k < sv->nports && !hit; k++) {
+					const struct scan_port *pt = &sv->ports[k];
+
+					if (pt->lo <= r->port_hi && r->port_lo <= pt->hi &&
+					    (!r->proto || r->proto == pt->proto)) {
+						evidence(p, r->classes, sv->file, pt->line, W_PORT,
+							 "service %s: port %u/%s", sv->name, pt->lo,
+							 pt->proto == IPPROTO_UDP ? "udp" : "tcp");
+						hit = true;
+					}
+				}
+			}
+			if (hit && r->role != SCAN_SERVER && !p->drives) {
+				p->drives = true;
+				p->drives_why = xasprintf("service %s (%s, %s:%u)", sv->name,
+							  r->role == SCAN_CLIENT ? "a client of the others"
+										 : "a node that talks to peers",
+							  sv->file, sv->line);
+			}
+		}
+	}
+}
+
+void scan_project_free(struct scan_project *p)
+{
+	for (size_t i = 0; i < p->nsvc; i++)
+		service_free(&p->svc[i]);
+	free(p->svc);
+	for (size_t i = 0; i < p->nfiles; i++)
+		free(p->files[i]);
+	free(p->files);
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		for (size_t i = 0; i < p->cls[c].nev; i++) {
+			free(p->cls[c].ev[i].file);
+			free(p->cls[c].ev[i].why);
+		}
+		free(p->cls[c].ev);
+	}
+	free(p->drives_why);
+	free(p->path);
+	memset(p, 0, sizeof(*p));
+}
+
+bool scan_is_compose_name(const char *name)
+{
+	static const char *const names[] = {
+		"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml",
+		"docker-compose.override.yml", "docker-compose.override.yaml",
+		"compose.override.yml", "compose.override.yaml",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}

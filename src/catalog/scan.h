@@ -1,0 +1,108 @@
+/* scan.h - 'dynamo catalog scan': projects in code repositories that make
+ * traffic when run, found by their compose files (docker-compose.yml,
+ * compose.yaml and their override files), parsed with libyaml, and the
+ * traffic classes each would make, with a confidence and the evidence
+ * (FILE:LINE) for each: the images its services run, the ports they
+ * serve, the words of their names, commands and environment, matched
+ * against a map of what software makes what traffic
+ * (data/scan/services.map, docs/scan.md).  A project drives itself when
+ * one of its services is a client that drives the others (a load
+ * generator, a collector) or a node that talks to peers; otherwise it
+ * needs dynamo's users.  Nothing here prints. */
+#ifndef DYNAMO_SCAN_H
+#define DYNAMO_SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../spec/spec.h"
+
+#define SCAN_MAX_FILE (1u << 20)   /* bytes of a compose file */
+#define SCAN_MAX_SERVICES 256
+
+/* What a rule of the map says about a service that matches it. */
+enum scan_role { SCAN_SERVER, SCAN_CLIENT, SCAN_PEER };
+
+/* A port a service serves, inside its container. */
+struct scan_port {
+	uint16_t lo, hi;
+	uint8_t proto;                  /* IPPROTO_TCP or IPPROTO_UDP */
+	unsigned line;
+};
+
+struct scan_service {
+	char *name, *image, *build;     /* image, build: NULL when not given */
+	unsigned line, image_line;
+	char **words;                   /* container_name, command, entrypoint,
+					 * environment names: lowercase tokens */
+	unsigned *word_line;
+	size_t nwords, nname;           /* the first nname words: its name's */
+	struct scan_port *ports;
+	size_t nports;
+	char *file;                     /* the compose file it is in */
+};
+
+struct scan_evidence {
+	char *file;
+	unsigned line;
+	char *why;                      /* "image eclipse-mosquitto (mosquitto)" */
+	double weight;
+};
+
+struct scan_class {
+	double confidence;              /* 0: not found */
+	struct scan_evidence *ev;
+	size_t nev;
+};
+
+struct scan_project {
+	char *path;                     /* its directory, or its one file */
+	char **files;
+	size_t nfiles;
+	struct scan_service *svc;
+	size_t nsvc;
+	struct scan_class cls[CLASS__COUNT];
+	bool drives;                    /* makes traffic on its own */
+	char *drives_why;               /* "locust (client)", or NULL */
+};
+
+/* The map: rules 'image|word|port PATTERN CLASS[,CLASS] [client|peer]'. */
+struct scan_rule {
+	enum { RULE_IMAGE, RULE_WORD, RULE_PORT } kind;
+	char *pattern;                  /* image, word */
+	uint16_t port_lo, port_hi;      /* port */
+	uint8_t proto;                  /* port: 0 either */
+	unsigned classes;               /* 1 << enum spec_class */
+	enum scan_role role;
+	unsigned line;
+};
+
+struct scan_map {
+	struct scan_rule *v;
+	size_t n;
+};
+
+/* Parse the map (len bytes); 0, or -EINVAL with "FILE:LINE: ..." in err. */
+int scan_map_parse(struct scan_map *m, const char *file, const char *text, size_t len, char *err,
+		   size_t errlen);
+int scan_map_load(struct scan_map *m, const char *path, char *err, size_t errlen);
+/* A file of SCAN_MAX_FILE bytes at most into b; 0, or -errno with
+ * "PATH: why" in err. */
+struct buf;
+int scan_read(const char *path, struct buf *b, char *err, size_t errlen);
+void scan_map_free(struct scan_map *m);
+
+/* Add the services of one compose file (len bytes of text) to p; 0, or
+ * -EINVAL with "FILE:LINE:COL: what is wrong" in err (p keeps what it
+ * had). */
+int scan_compose(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+		 size_t errlen);
+/* The classes of p's services by the map (p->cls, p->drives). */
+void scan_classify(struct scan_project *p, const struct scan_map *m);
+void scan_project_free(struct scan_project *p);
+
+/* Is name a compose file's (docker-compose.yml, compose.override.yaml...)? */
+bool scan_is_compose_name(const char *name);
+
+#endif

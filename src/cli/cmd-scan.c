@@ -1,0 +1,323 @@
+/* cmd-scan.c - 'dynamo catalog scan PATH...': the projects under each
+ * PATH (a repository checkout, a folder of them, a compose file, or a
+ * file that lists such paths one a line), the classes each would make
+ * and the evidence (src/catalog/scan.h).  Text or --json through one
+ * code path; a file that cannot be read or parsed is reported with its
+ * place and the scan goes on. */
+#include "cli.h"
+#include "../catalog/scan.h"
+#include "../lib/out.h"
+#include "../lib/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define WALK_DEPTH 6            /* folders below a PATH looked into */
+#define LIST_DEPTH 2            /* lists that name lists */
+#define REPORT_MIN 0.5          /* a class is found from this confidence */
+
+struct scan_run {
+	const struct scan_map *map;
+	struct out *o;
+	bool progress;
+	size_t projects, files, errors;
+	double min;
+};
+
+static void error(struct scan_run *s, const char *msg)
+{
+	s->errors++;
+	fprintf(stderr, "%sdynamo: %s\n", s->progress ? "\r\033[K" : "", msg);
+}
+
+static void print_project(struct scan_run *s, const struct scan_project *p)
+{
+	struct out *o = s->o;
+	bool any = false;
+
+	out_obj_open(o, NULL);
+	out_str(o, "path", "%s\n", p->path);
+	out_arr_open(o, "files");
+	for (size_t i = 0; i < p->nfiles; i++)
+		out_str(o, NULL, NULL, p->files[i]);
+	out_arr_close(o);
+	out_arr_open(o, "services");
+	for (size_t i = 0; i < p->nsvc; i++) {
+		const struct scan_service *sv = &p->svc[i];
+
+		out_obj_open(o, NULL);
+		out_str(o, "name", NULL, sv->name);
+		if (sv->image)
+			out_str(o, "image", NULL, sv->image);
+		if (sv->build)
+			out_str(o, "build", NULL, sv->build);
+		out_str(o, "file", NULL, sv->file);
+		out_uint(o, "line", NULL, sv->line);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+	out_arr_open(o, "classes");
+	for (int c = 0; c < CLASS__COUNT; c++) {
+		const struct scan_class *k = &p->cls[c];
+
+		if (k->confidence < s->min)
+			continue;
+		any = true;
+		out_obj_open(o, NULL);
+		out_str(o, "class", "  %-15s", spec_class_name(c));
+		out_double(o, "confidence", "%.2f", k->confidence);
+		out_arr_open(o, "evidence");
+		for (size_t i = 0; i < k->nev; i++) {
+			out_obj_open(o, NULL);
+			out_text(o, i ? "\n%23s" : "  ", "");
+			out_str(o, "file", "%s", k->ev[i].file);
+			out_uint(o, "line", ":%llu", k->ev[i].line);
+			out_str(o, "why", " %s", k->ev[i].why);
+			out_obj_close(o);
+		}
+		out_text(o, "\n");
+		out_arr_close(o);
+		out_obj_close(o);
+	}
+	out_arr_close(o);
+	if (!any)
+		out_text(o, "  no class found (%zu service%s)\n", p->nsvc, p->nsvc == 1 ? "" : "s");
+	out_bool(o, "drives", NULL, p->drives);
+	if (p->drives)
+		out_str(o, "drives_why", "  makes traffic on its own: %s\n", p->drives_why);
+	else
+		out_text(o, "  needs dynamo's users to make traffic\n");
+	out_obj_close(o);
+}
+
+/* One project: its compose files (a directory's, or the one file). */
+static void project(struct scan_run *s, const char *path, char **files, size_t n)
+{
+	struct scan_project p = { .path = xstrdup(path) };
+	char err[1024];
+
+	for (size_t i = 0; i < n; i++) {
+		struct buf b = { 0 };
+
+		s->files++;
+		if (scan_read(files[i], &b, err, sizeof(err)) ||
+		    scan_compose(&p, files[i], b.p ? b.p : "", b.len, err, sizeof(err)))
+			error(s, err);
+		buf_free(&b);
+	}
+	if (p.nfiles) {
+		scan_classify(&p, s->map);
+		print_project(s, &p);
+		s->projects++;
+		if (s->progress && s->projects % 100 == 0)
+			fprintf(stderr, "\r\033[Kscanned %zu projects, %zu files", s->projects, s->files);
+	}
+	scan_project_free(&p);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A directory: its compose files make one project; then the folders in
+ * it (other projects: a folder of checkouts, or a repository's
+ * sub-projects), in name order, skipping hidden ones and vendored code. */
+static void walk(struct scan_run *s, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **files = NULL, **subs = NULL;
+	size_t nf = 0, cf = 0, ns = 0, cs = 0;
+	char err[PATH_MAX + 64];
+
+	if (!d) {
+		snprintf(err, sizeof(err), "%s: %s", dir, strerror(errno));
+		error(s, err);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char *path;
+		struct stat st;
+
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "node_modules") ||
+		    !strcmp(e->d_name, "vendor"))
+			continue;
+		path = xasprintf("%s/%s", dir, e->d_name);
+		if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (S_ISREG(st.st_mode) && scan_is_compose_name(e->d_name))
+			*VEC_PUSH(files, nf, cf) = path;
+		else if (S_ISDIR(st.st_mode) && depth < WALK_DEPTH)
+			*VEC_PUSH(subs, ns, cs) = path;
+		else
+			free(path);
+	}
+	closedir(d);
+	if (nf > 1)
+		qsort(files, nf, sizeof(*files), cmp_str);
+	if (ns > 1)
+		qsort(subs, ns, sizeof(*subs), cmp_str);
+	if (nf)
+		project(s, dir, files, nf);
+	for (size_t i = 0; i < ns; i++)
+		walk(s, subs[i], depth + 1);
+	for (size_t i = 0; i < nf; i++)
+		free(files[i]);
+	for (size_t i = 0; i < ns; i++)
+		free(subs[i]);
+	free(files);
+	free(subs);
+}
+
+static bool yaml_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 4 && !strcmp(path + n - 4, ".yml")) || (n > 5 && !strcmp(path + n - 5, ".yaml"));
+}
+
+static void scan_path(struct scan_run *s, const char *path, int lists);
+
+/* A list: a path a line (relative to the list's folder), '#' comments. */
+static void list(struct scan_run *s, const char *file, int lists)
+{
+	struct buf b = { 0 };
+	char err[PATH_MAX + 64], *dir, *slash;
+
+	if (scan_read(file, &b, err, sizeof(err))) {
+		error(s, err);
+		return;
+	}
+	dir = xstrdup(file);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	for (char *line = b.p, *next; line && *line; line = next) {
+		char *end;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		line += strspn(line, " \t");
+		end = line + strcspn(line, "#\r");
+		while (end > line && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		*end = 0;
+		if (!*line)
+			continue;
+		if (line[0] == '/') {
+			scan_path(s, line, lists + 1);
+		} else {
+			char *p = xasprintf("%s/%s", dir, line);
+
+			scan_path(s, p, lists + 1);
+			free(p);
+		}
+	}
+	free(dir);
+	buf_free(&b);
+}
+
+static void scan_path(struct scan_run *s, const char *path, int lists)
+{
+	struct stat st;
+	char err[PATH_MAX + 64];
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+		error(s, err);
+	} else if (S_ISDIR(st.st_mode)) {
+		walk(s, path, 0);
+	} else if (yaml_name(path)) {
+		char *one = (char *)path;
+
+		project(s, path, &one, 1);
+	} else if (lists < LIST_DEPTH) {
+		list(s, path, lists);
+	} else {
+		snprintf(err, sizeof(err), "%s: a list named in a list named in a list: not followed",
+			 path);
+		error(s, err);
+	}
+}
+
+static const struct option scan_opts[] = {
+	{ "json", no_argument, NULL, 'j' },
+	{ "map", required_argument, NULL, 'm' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int catalog_scan(int argc, char **argv)
+{
+	const struct cmd *self = cli_find("catalog");
+	const char *given = NULL;
+	char path[PATH_MAX], err[PATH_MAX + 256];
+	struct scan_run s = { .min = REPORT_MIN };
+	struct scan_map map;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", scan_opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'm':
+			given = optarg;
+			break;
+		case 'a':
+			s.min = 1e-9;
+			break;
+		case 'h':
+			return cli_help(self);
+		default:
+			return cli_usage_error(self, "bad option");
+		}
+	}
+	if (optind == argc)
+		return cli_usage_error(self, "catalog scan needs a PATH: a repository, a folder of "
+				       "them, a compose file or a file that lists them");
+	if (!given) {
+		cli_find_datadir(path, sizeof(path));
+		strncat(path, "/scan/services.map", sizeof(path) - strlen(path) - 1);
+		given = path;
+	}
+	if (scan_map_load(&map, given, err, sizeof(err))) {
+		fprintf(stderr, "dynamo: %s\n", err);
+		return EXIT_INVALID;
+	}
+	s.map = &map;
+	s.progress = !json && isatty(STDERR_FILENO);
+	s.o = out_new(stdout, json);
+	out_obj_open(s.o, NULL);
+	out_arr_open(s.o, "projects");
+	for (int i = optind; i < argc; i++)
+		scan_path(&s, argv[i], 0);
+	out_arr_close(s.o);
+	out_uint(s.o, "files", NULL, s.files);
+	out_uint(s.o, "errors", NULL, s.errors);
+	out_obj_close(s.o);
+	out_free(s.o);
+	if (s.progress && s.projects >= 100)
+		fprintf(stderr, "\r\033[K");
+	fprintf(stderr, "dynamo: %zu project%s in %zu compose file%s, %zu error%s\n", s.projects,
+		s.projects == 1 ? "" : "s", s.files, s.files == 1 ? "" : "s", s.errors,
+		s.errors == 1 ? "" : "s");
+	scan_map_free(&map);
+	return s.projects || !s.errors ? EXIT_OK : EXIT_FAIL;
+}

@@ -1,0 +1,149 @@
+#!/bin/sh
+# scan.sh - dynamo catalog scan on the real compose files of public
+# repositories in tests/data/projects (MANIFEST.tsv: each one's
+# repository, commit and the classes a person read off it), laid out as
+# a folder of checkouts: every file parses, the classes found agree with
+# the labels on at least 90 % of the (project, class) pairs that either
+# names, the evidence points at the lines it names; then the ways a
+# scan is given its paths (a compose file, a list of paths), override
+# files, and the errors a bad file gets (FILE:LINE:COL).
+# usage: tests/cli/scan.sh DYNAMO
+set -u
+DYNAMO=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+cd "$(dirname "$0")/../.." || exit 1
+. tests/lib.sh
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+need_tools jq
+
+P=tests/data/projects
+mkdir "$T/repos"
+n=0
+for f in "$P"/*.yml; do
+	b=$(basename "$f" .yml)
+	mkdir "$T/repos/$b"
+	cp "$f" "$T/repos/$b/docker-compose.yml"
+	n=$((n + 1))
+done
+
+if "$DYNAMO" catalog scan --json "$T/repos" >"$T/scan.json" 2>"$T/err"; then
+	ok "catalog scan of $n checkouts"
+else
+	not_ok "catalog scan of $n checkouts" "$(cat "$T/err")"
+fi
+got=$(jq '.projects | length' "$T/scan.json")
+errs=$(jq '.errors' "$T/scan.json")
+if [ "$got" = "$n" ] && [ "$errs" = 0 ]; then
+	ok "every compose file parsed: $got projects, no errors"
+else
+	not_ok "every compose file parsed" "$got projects of $n, $errs errors: $(cat "$T/err")"
+fi
+
+# (project, class) pairs: found against labelled
+jq -r '.projects[] | (.path | sub(".*/"; "")) as $p | .classes[] | "\($p)\t\(.class)"' \
+	"$T/scan.json" | sort >"$T/found"
+tail -n +2 "$P/MANIFEST.tsv" | awk -F'\t' '{ sub(/\.yml$/, "", $1); n = split($7, c, ",")
+	for (i = 1; i <= n; i++) print $1 "\t" c[i] }' | sort >"$T/labels"
+both=$(comm -12 "$T/found" "$T/labels" | wc -l)
+only_found=$(comm -23 "$T/found" "$T/labels" | wc -l)
+only_label=$(comm -13 "$T/found" "$T/labels" | wc -l)
+if awk -v b="$both" -v f="$only_found" -v l="$only_label" 'BEGIN {
+	a = b / (b + f + l); printf "%.3f", a > "/dev/stderr"; exit !(a >= 0.9) }' 2>"$T/agree"; then
+	ok "classes agree with the labels on $(cat "$T/agree") of the pairs either names ($both both, $only_found found only, $only_label labelled only)"
+else
+	not_ok "classes agree with the labels on 90 % of the pairs" \
+		"$(cat "$T/agree"): found only: $(comm -23 "$T/found" "$T/labels" | tr '\t\n' ' ;')
+labelled only: $(comm -13 "$T/found" "$T/labels" | tr '\t\n' ' ;')"
+fi
+
+# The evidence is where it says: an image's line holds 'image', a
+# port's its number.
+bad=$(jq -r '.projects[].classes[].evidence[] | "\(.file)\t\(.line)\t\(.why)"' "$T/scan.json" |
+	while IFS="$(printf '\t')" read -r file line why; do
+		text=$(sed -n "${line}p" "$file")
+		case $why in
+		*": image "*) want=image ;;
+		*": port "*) want=$(printf '%s' "$why" | sed 's/.*port \([0-9]*\).*/\1/') ;;
+		*) want=$(printf '%s' "$why" | sed "s/.*'\(.*\)'/\1/") ;;
+		esac
+		printf '%s\n' "$text" | grep -qi -- "$want" || echo "$file:$line: '$want' in: $text"
+	done)
+if [ -z "$bad" ]; then
+	ok "every evidence's FILE:LINE holds what it names"
+else
+	not_ok "every evidence's FILE:LINE holds what it names" "$(printf '%s\n' "$bad" | head -5)"
+fi
+
+drives() {
+	jq -r --arg p "$1" '.projects[] | select(.path | endswith($p)) | .drives' "$T/scan.json"
+}
+if [ "$(drives 03__cherijs__bitcoind-lnd)" = true ] && [ "$(drives 27__locustio__locust)" = true ] &&
+	[ "$(drives 51__fauria__docker-vsftpd)" = false ]; then
+	ok "a blockchain node and a load generator make traffic on their own; an FTP server needs users"
+else
+	not_ok "drives" "bitcoind-lnd $(drives 03__cherijs__bitcoind-lnd), locust $(drives 27__locustio__locust), vsftpd $(drives 51__fauria__docker-vsftpd)"
+fi
+
+# A compose file given alone, a list of paths, an override file merged.
+mkdir -p "$T/app"
+cat >"$T/app/compose.yaml" <<'YAML'
+x-db: &db
+  image: postgres:16
+  environment:
+    POSTGRES_PASSWORD: secret
+services:
+  db:
+    <<: *db
+  web:
+    build: ./site
+    ports:
+      - target: 80
+        published: 8080
+YAML
+cat >"$T/app/compose.override.yaml" <<'YAML'
+services:
+  broker:
+    image: "${BROKER_IMAGE:-eclipse-mosquitto:2}"
+    ports: ["1883:1883"]
+YAML
+printf "# projects\n%s\n\n%s  # the one file\n" "$T/app" "$PWD/$P/51__fauria__docker-vsftpd.yml" >"$T/list"
+if "$DYNAMO" catalog scan --json "$T/list" >"$T/l.json" 2>"$T/err" &&
+	[ "$(jq -r '[.projects[] | .classes | map(.class) | join(",")] | join(" ")' "$T/l.json")" = \
+		"web,database,message-broker file-transfer" ] &&
+	[ "$(jq -r '.projects[0].files | length' "$T/l.json")" = 2 ]; then
+	ok "a list of a folder (compose.yaml and its override, an anchor merged) and a file"
+else
+	not_ok "a list of a folder and a file" "$(cat "$T/l.json" "$T/err")"
+fi
+"$DYNAMO" catalog scan "$T/app" >"$T/text" 2>&1
+if grep -q "^  database  .*compose.yaml:[0-9]* service db: image postgres:16" "$T/text" &&
+	grep -q "needs dynamo's users" "$T/text"; then
+	ok "text: each class with its evidence, and who drives it"
+else
+	not_ok "text output" "$(cat "$T/text")"
+fi
+
+# Bad files: named with their place, and the scan goes on.
+mkdir -p "$T/bad/a" "$T/bad/b" "$T/bad/c"
+printf 'services:\n  web:\n    image: nginx\n    ports: [80\n' >"$T/bad/a/docker-compose.yml"
+printf -- '- just\n- a list\n' >"$T/bad/b/docker-compose.yml"
+printf 'services:\n  web:\n    image: nginx\n' >"$T/bad/c/docker-compose.yml"
+"$DYNAMO" catalog scan --json "$T/bad" >"$T/b.json" 2>"$T/err"
+st=$?
+if [ $st = 0 ] && grep -q "bad/a/docker-compose.yml:[0-9]*:[0-9]*: not YAML" "$T/err" &&
+	grep -q "bad/b/docker-compose.yml:1: not a compose file" "$T/err" &&
+	[ "$(jq '.errors' "$T/b.json")" = 2 ] && [ "$(jq '.projects | length' "$T/b.json")" = 1 ]; then
+	ok "bad files are named with their line and the scan goes on"
+else
+	not_ok "bad files" "exit $st: $(cat "$T/err")"
+fi
+expect_exit 1 "nothing to scan but an error: exit 1" "$DYNAMO" catalog scan "$T/none"
+expect_exit 2 "no PATH: usage, exit 2" "$DYNAMO" catalog scan
+printf 'image nginx webb\n' >"$T/bad.map"
+"$DYNAMO" catalog scan --map "$T/bad.map" "$T/app" >/dev/null 2>"$T/err"
+if [ $? = 2 ] && grep -q "bad.map:1: unknown class 'webb'" "$T/err"; then
+	ok "a bad map: FILE:LINE and exit 2"
+else
+	not_ok "a bad map" "$(cat "$T/err")"
+fi
+done_testing

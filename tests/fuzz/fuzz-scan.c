@@ -1,0 +1,42 @@
+/* fuzz-scan.c - libFuzzer target for what 'catalog scan' reads
+ * (src/catalog/scan.c): compose files, and the map of rules when the
+ * first byte is odd.  Any bytes parse or are refused with a message that
+ * names the file, never a crash or a hang; what parses is classified. */
+#include "../../src/catalog/scan.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char rules[] = "image nginx web\nport 1883 message-broker\nword db database\n"
+			    "image bitcoind crypto peer\nport 10000-20000/udp realtime\n";
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct scan_project p = { 0 };
+	struct scan_map m;
+	char err[512];
+
+	if (size && data[0] & 1) {
+		if (scan_map_parse(&m, "f.map", (const char *)data + 1, size - 1, err, sizeof(err)) == 0)
+			scan_map_free(&m);
+		else if (strncmp(err, "f.map:", 6))
+			__builtin_trap();       /* a refusal says where */
+		return 0;
+	}
+	if (scan_map_parse(&m, "r.map", rules, sizeof(rules) - 1, err, sizeof(err)))
+		__builtin_trap();
+	if (scan_compose(&p, "f.yml", (const char *)data, size, err, sizeof(err)) == 0) {
+		scan_classify(&p, &m);
+		for (int c = 0; c < CLASS__COUNT; c++)
+			if (!(p.cls[c].confidence >= 0 && p.cls[c].confidence <= 1))
+				__builtin_trap();
+	} else if (strncmp(err, "f.yml:", 6)) {
+		__builtin_trap();
+	}
+	scan_project_free(&p);
+	scan_map_free(&m);
+	return 0;
+}

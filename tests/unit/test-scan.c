@@ -1,0 +1,217 @@
+/* test-scan.c - compose files as 'catalog scan' reads them (services,
+ * images with variables, anchors and merges, both port syntaxes,
+ * environment as a mapping or a list, the first format without
+ * 'services'), what it refuses and where, the map's rules and errors,
+ * and the classes a small map finds with their evidence. */
+#include <errno.h>
+#include <math.h>
+#include <netinet/in.h>
+
+#include "unit.h"
+#include "../../src/catalog/scan.h"
+
+static struct scan_project compose_of(const char *text)
+{
+	struct scan_project p = { 0 };
+	char err[512];
+
+	if (scan_compose(&p, "c.yml", text, strlen(text), err, sizeof(err)))
+		fail_msg("%s", err);
+	return p;
+}
+
+static const struct scan_service *svc(const struct scan_project *p, const char *name)
+{
+	for (size_t i = 0; i < p->nsvc; i++)
+		if (!strcmp(p->svc[i].name, name))
+			return &p->svc[i];
+	fail_msg("no service %s", name);
+	return NULL;
+}
+
+static bool has_word(const struct scan_service *s, const char *w, unsigned line)
+{
+	for (size_t i = 0; i < s->nwords; i++)
+		if (!strcmp(s->words[i], w) && (!line || s->word_line[i] == line))
+			return true;
+	return false;
+}
+
+static void services(void **state)
+{
+	struct scan_project p = compose_of(
+		"x-common: &common\n"                                   /* 1 */
+		"  environment:\n"
+		"    - MQTT_HOST=broker\n"
+		"  restart: always\n"
+		"services:\n"                                           /* 5 */
+		"  app:\n"
+		"    <<: *common\n"
+		"    image: \"${REGISTRY:-ghcr.io}/acme/shop-api:${TAG:-1.2}\"\n"
+		"    command: >\n"
+		"      run --with-redis\n"                               /* 10 */
+		"      --listen 0.0.0.0:8000\n"
+		"    ports:\n"
+		"      - \"127.0.0.1:8080:8000\"\n"
+		"      - 5353:53/udp\n"
+		"      - target: 9000\n"                                 /* 15 */
+		"        protocol: udp\n"
+		"      - \"7000-7002:7000-7002\"\n"
+		"      - \"${WEB_PORT:-80}:80\"\n"
+		"  db:\n"
+		"    image: postgres\n"                                  /* 20 */
+		"    environment:\n"
+		"      POSTGRES_DB: shop\n"
+		"    expose: [\"5432\"]\n");
+	const struct scan_service *a = svc(&p, "app"), *d = svc(&p, "db");
+
+	(void)state;
+	assert_int_equal(p.nsvc, 2);
+	assert_string_equal(a->image, "ghcr.io/acme/shop-api:1.2");
+	assert_int_equal(a->image_line, 8);
+	assert_int_equal(a->line, 6);
+	assert_true(has_word(a, "app", 6));
+	assert_true(has_word(a, "redis", 10));          /* a folded command, its own line */
+	assert_true(has_word(a, "listen", 11));
+	assert_true(has_word(a, "mqtt", 3));            /* merged from the anchor */
+	assert_int_equal(a->nports, 5);
+	assert_true(a->ports[0].lo == 8000 && a->ports[0].proto == IPPROTO_TCP && a->ports[0].line == 13);
+	assert_true(a->ports[1].lo == 53 && a->ports[1].proto == IPPROTO_UDP);
+	assert_true(a->ports[2].lo == 9000 && a->ports[2].proto == IPPROTO_UDP && a->ports[2].line == 15);
+	assert_true(a->ports[3].lo == 7000 && a->ports[3].hi == 7002);
+	assert_true(a->ports[4].lo == 80);
+	assert_string_equal(d->image, "postgres");
+	assert_true(has_word(d, "postgres", 22));
+	assert_true(d->nports == 1 && d->ports[0].lo == 5432);
+	scan_project_free(&p);
+
+	/* the first format: services at the top, known by image or build */
+	p = compose_of("web:\n  build: ./site\n  links: [db]\ndb:\n  image: mysql:5\nnotes:\n  text: hi\n");
+	assert_int_equal(p.nsvc, 2);
+	assert_string_equal(svc(&p, "web")->build, "./site");
+	assert_true(has_word(svc(&p, "web"), "site", 2));
+	scan_project_free(&p);
+
+	/* a merge of itself ends */
+	p = compose_of("services:\n  web: &w\n    <<: *w\n    ports: [80]\n");
+	assert_int_equal(p.nsvc, 1);
+	assert_null(svc(&p, "web")->image);
+	scan_project_free(&p);
+}
+
+static void refused(void **state)
+{
+	static const struct { const char *text, *want; } bad[] = {
+		{ "services:\n  web:\n    image: [nginx\n", "c.yml:4:1: not YAML: " },
+		{ "services:\n  web: {image: nginx\n", "c.yml:3:1: not YAML: " },
+		{ "- a\n- b\n", "c.yml:1: not a compose file: its top is not a mapping" },
+		{ "", "c.yml:1: not a compose file: empty" },
+		{ "version: '3'\nname: x\n", "c.yml:1: not a compose file: no 'services'" },
+		{ "services:\n  - web\n", "c.yml:2: 'services' is not a mapping of names to services" },
+		{ "a: &a [*a]\n", "c.yml:1: not a compose file: no 'services'" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct scan_project p = { 0 };
+		char err[512] = "";
+
+		if (scan_compose(&p, "c.yml", bad[i].text, strlen(bad[i].text), err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, bad[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].want);
+		assert_int_equal(p.nsvc, 0);
+		assert_int_equal(p.nfiles, 0);
+		scan_project_free(&p);
+	}
+}
+
+static void map_rules(void **state)
+{
+	static const char good[] = "# a map\nimage nginx web\n\nport 1883/tcp message-broker\n"
+				   "port 10000-20000/udp realtime\nword locust web client\n"
+				   "image bitcoind crypto,web peer   # both\n";
+	static const struct { const char *text, *want; } bad[] = {
+		{ "image nginx webb\n", "m:1: unknown class 'webb'" },
+		{ "picture nginx web\n", "m:1: unknown kind 'picture'" },
+		{ "image Nginx web\n", "m:1: 'Nginx': a pattern is lowercase" },
+		{ "port 0 web\n", "m:1: '0' is not a port" },
+		{ "port 20-10 web\n", "m:1: '20-10' is not a port" },
+		{ "port 53/sctp dns\n", "m:1: 'sctp': a port is tcp or udp" },
+		{ "\nimage nginx\n", "m:2: expected KIND PATTERN" },
+		{ "image nginx web server\n", "m:1: 'server': a role is client or peer" },
+		{ "image nginx web client extra\n", "m:1: too many fields" },
+	};
+	struct scan_map m;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(scan_map_parse(&m, "m", good, sizeof(good) - 1, err, sizeof(err)), 0);
+	assert_int_equal(m.n, 5);
+	assert_true(m.v[2].port_lo == 10000 && m.v[2].port_hi == 20000 && m.v[2].proto == IPPROTO_UDP);
+	assert_int_equal(m.v[3].role, SCAN_CLIENT);
+	assert_int_equal(m.v[4].classes, 1u << CLASS_CRYPTO | 1u << CLASS_WEB);
+	assert_int_equal(m.v[4].line, 7);
+	scan_map_free(&m);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		err[0] = 0;
+		if (scan_map_parse(&m, "m", bad[i].text, strlen(bad[i].text), err, sizeof(err)) != -EINVAL ||
+		    !strstr(err, bad[i].want))
+			fail_msg("case %zu: got \"%s\", want \"%s\"", i, err, bad[i].want);
+		assert_int_equal(m.n, 0);
+	}
+}
+
+static void classes(void **state)
+{
+	static const char rules[] = "image nginx web\nimage mosquitto message-broker\n"
+				    "port 443 web\nport 1883 message-broker\nword locust web client\n"
+				    "word db database\nword postgres database\nimage bitcoind crypto peer\n";
+	struct scan_project p = compose_of(
+		"services:\n"
+		"  proxy:\n"
+		"    image: nginx:1.25\n"
+		"  mq:\n"
+		"    image: eclipse-mosquitto\n"
+		"    ports: ['443:1883']\n"                     /* a known image's ports say nothing */
+		"  app:\n"
+		"    build: .\n"
+		"    ports: ['8443:443']\n"
+		"    environment: [POSTGRES_URL=x]\n");
+	struct scan_map m;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(scan_map_parse(&m, "m", rules, sizeof(rules) - 1, err, sizeof(err)), 0);
+	scan_classify(&p, &m);
+	assert_true(p.cls[CLASS_WEB].confidence > 0.95);        /* image and port */
+	assert_int_equal(p.cls[CLASS_WEB].nev, 2);
+	assert_int_equal(p.cls[CLASS_WEB].ev[0].line, 3);
+	assert_string_equal(p.cls[CLASS_WEB].ev[0].why, "service proxy: image nginx:1.25");
+	assert_string_equal(p.cls[CLASS_WEB].ev[1].why, "service app: port 443/tcp");
+	assert_true(fabs(p.cls[CLASS_MESSAGE_BROKER].confidence - 0.9) < 1e-9);
+	assert_true(fabs(p.cls[CLASS_DATABASE].confidence - 0.4) < 1e-9);  /* one word */
+	assert_false(p.drives);
+	scan_project_free(&p);
+
+	p = compose_of("services:\n  load:\n    image: me/tests\n    command: locust -f x.py\n"
+		  "  db:\n    image: me/store\n  node:\n    image: ruimarinho/bitcoind\n");
+	scan_classify(&p, &m);
+	assert_true(fabs(p.cls[CLASS_DATABASE].confidence - 0.5) < 1e-9);  /* its name */
+	assert_true(p.drives);
+	assert_non_null(strstr(p.drives_why, "service load (a client of the others, c.yml:2)"));
+	assert_true(p.cls[CLASS_CRYPTO].confidence > 0.8);
+	scan_project_free(&p);
+	scan_map_free(&m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(services),
+		cmocka_unit_test(refused),
+		cmocka_unit_test(map_rules),
+		cmocka_unit_test(classes),
+	};
+
+	return cmocka_run_group_tests_name("scan", tests, NULL, NULL);
+}
