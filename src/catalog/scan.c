@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "../lib/util.h"
@@ -680,6 +681,9 @@ void scan_project_free(struct scan_project *p)
 	}
 	free(p->drives_why);
 	free(p->path);
+	free(p->repo);
+	free(p->commit);
+	free(p->subdir);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -695,4 +699,169 @@ bool scan_is_compose_name(const char *name)
 		if (!strcmp(name, names[i]))
 			return true;
 	return false;
+}
+
+/* ---- provenance ------------------------------------------------------------- */
+
+#define GIT_MAX (1u << 20)      /* bytes of a .git file read */
+#define GIT_UP 32               /* folders looked up for .git */
+
+static char *slurp(const char *path)
+{
+	struct buf b = { 0 };
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return NULL;
+	if (buf_read_file(&b, f, GIT_MAX) || !b.p) {
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
+	fclose(f);
+	return b.p;
+}
+
+static bool is_sha(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+
+	return n == 40 && (!s[n] || isspace((unsigned char)s[n]));
+}
+
+char *scan__packed_ref(const char *packed, const char *ref)
+{
+	size_t n = strlen(ref);
+
+	for (const char *l = packed; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (is_sha(l) && l[40] == ' ' && !strncmp(l + 41, ref, n) &&
+		    (l[41 + n] == '\n' || l[41 + n] == '\r' || !l[41 + n]))
+			return xstrndup(l, 40);
+	return NULL;
+}
+
+/* The commit a ref names: its loose file, else packed-refs. */
+static char *ref_commit(const char *gitdir, const char *ref)
+{
+	char *path = xasprintf("%s/%s", gitdir, ref), *t = slurp(path), *out = NULL;
+
+	free(path);
+	if (t && is_sha(t)) {
+		out = xstrndup(t, 40);
+	} else {
+		free(t);
+		path = xasprintf("%s/packed-refs", gitdir);
+		t = slurp(path);
+		free(path);
+		out = scan__packed_ref(t, ref);
+	}
+	free(t);
+	return out;
+}
+
+char *scan__origin_url(const char *config)
+{
+	bool in = false;
+
+	for (const char *l = config; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		const char *s = l + strspn(l, " \t");
+		size_t n = strcspn(s, "\r\n");
+
+		if (*s == '[') {
+			in = !strncmp(s, "[remote \"origin\"]", 17);
+		} else if (in && !strncmp(s, "url", 3)) {
+			const char *v = s + 3 + strspn(s + 3, " \t");
+
+			if (*v == '=') {
+				v++;
+				v += strspn(v, " \t");
+				n = strcspn(v, "\r\n");
+				while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+					n--;
+				return n ? xstrndup(v, n) : NULL;
+			}
+		}
+	}
+	return NULL;
+}
+
+void scan_provenance(struct scan_project *p)
+{
+	char *dir = realpath(p->path, NULL), *top, *gitdir = NULL, *common = NULL, *head = NULL, *config;
+	struct stat st;
+
+	if (!dir)
+		return;
+	if (!stat(dir, &st) && !S_ISDIR(st.st_mode) && strrchr(dir, '/'))
+		*strrchr(dir, '/') = 0;         /* a compose file: its folder */
+	top = xstrdup(dir);
+	for (int up = 0; up < GIT_UP; up++) {
+		char *g = xasprintf("%s/.git", top), *slash;
+
+		if (!stat(g, &st)) {
+			if (S_ISDIR(st.st_mode)) {
+				gitdir = g;
+			} else {
+				char *t = slurp(g);
+
+				/* a worktree's or submodule's: "gitdir: PATH" */
+				if (t && !strncmp(t, "gitdir: ", 8)) {
+					t[8 + strcspn(t + 8, "\r\n")] = 0;
+					gitdir = t[8] == '/' ? xstrdup(t + 8) : xasprintf("%s/%s", top, t + 8);
+				}
+				free(t);
+				free(g);
+			}
+			break;
+		}
+		free(g);
+		slash = strrchr(top, '/');
+		if (!slash || slash == top)
+			break;
+		*slash = 0;
+	}
+	if (!gitdir)
+		goto out;
+	{
+		char *h = xasprintf("%s/HEAD", gitdir);
+
+		head = slurp(h);
+		free(h);
+	}
+	{
+		/* a worktree's branches and config are in the common folder */
+		char *c = xasprintf("%s/commondir", gitdir), *t = slurp(c);
+
+		free(c);
+		if (t) {
+			t[strcspn(t, "\r\n")] = 0;
+			common = t[0] == '/' ? xstrdup(t) : xasprintf("%s/%s", gitdir, t);
+			free(t);
+		} else {
+			common = xstrdup(gitdir);
+		}
+	}
+	if (head && !strncmp(head, "ref: ", 5)) {
+		head[5 + strcspn(head + 5, "\r\n")] = 0;
+		p->commit = ref_commit(gitdir, head + 5);
+		if (!p->commit)
+			p->commit = ref_commit(common, head + 5);
+	} else if (head && is_sha(head)) {
+		p->commit = xstrndup(head, 40);
+	}
+	{
+		char *c = xasprintf("%s/config", common);
+
+		config = slurp(c);
+		free(c);
+		p->repo = scan__origin_url(config);
+		free(config);
+	}
+	p->subdir = xstrdup(dir[strlen(top)] == '/' ? dir + strlen(top) + 1 : ".");
+out:
+	free(head);
+	free(common);
+	free(gitdir);
+	free(top);
+	free(dir);
 }

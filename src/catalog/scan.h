@@ -58,6 +58,10 @@ struct scan_class {
 
 struct scan_project {
 	char *path;                     /* its directory, or its one file */
+	char *repo, *commit, *subdir;   /* provenance from the checkout's .git:
+					 * origin's URL (or NULL), HEAD's commit
+					 * (40 hex), the path inside; all NULL
+					 * outside a checkout */
 	char **files;
 	size_t nfiles;
 	struct scan_service *svc;
@@ -101,6 +105,18 @@ int scan_compose(struct scan_project *p, const char *file, const char *text, siz
 /* The classes of p's services by the map (p->cls, p->drives). */
 void scan_classify(struct scan_project *p, const struct scan_map *m);
 void scan_project_free(struct scan_project *p);
+
+/* Where p->path comes from: the git checkout around it (p->repo,
+ * p->commit, p->subdir), read from .git without running git (a worktree
+ * or submodule's "gitdir:" file, packed refs, a detached HEAD).  Nothing
+ * is set outside a checkout or when .git cannot be read. */
+void scan_provenance(struct scan_project *p);
+
+/* For tests and fuzzing: the commit of ref in a packed-refs file's text,
+ * and the URL of [remote "origin"] in a git config's text (NULL when
+ * none; caller frees). */
+char *scan__packed_ref(const char *packed, const char *ref);
+char *scan__origin_url(const char *config);
 
 /* Is name a compose file's (docker-compose.yml, compose.override.yaml...)? */
 bool scan_is_compose_name(const char *name);

@@ -44,6 +44,14 @@ static void print_project(struct scan_run *s, const struct scan_project *p)
 
 	out_obj_open(o, NULL);
 	out_str(o, "path", "%s\n", p->path);
+	if (p->commit) {
+		if (p->repo)
+			out_str(o, "repository", "  from %s", p->repo);
+		else
+			out_null(o, "repository", "  from %s", "a checkout with no origin");
+		out_str(o, "commit", " at %.12s", p->commit);
+		out_str(o, "subdir", ", %s\n", p->subdir);
+	}
 	out_arr_open(o, "files");
 	for (size_t i = 0; i < p->nfiles; i++)
 		out_str(o, NULL, NULL, p->files[i]);
@@ -113,6 +121,7 @@ static void project(struct scan_run *s, const char *path, char **files, size_t n
 		buf_free(&b);
 	}
 	if (p.nfiles) {
+		scan_provenance(&p);
 		scan_classify(&p, s->map);
 		print_project(s, &p);
 		s->projects++;

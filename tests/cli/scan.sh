@@ -123,6 +123,36 @@ else
 	not_ok "text output" "$(cat "$T/text")"
 fi
 
+# Provenance from the checkout's .git, as git itself gives it: origin's
+# URL, HEAD's commit (a branch's loose ref, then packed, then detached),
+# the project's folder inside.
+if command -v git >/dev/null; then
+	mkdir -p "$T/git/shop/deploy"
+	cp "$P/07__psaghelyi__web_test.yml" "$T/git/shop/deploy/docker-compose.yml"
+	g() { git -C "$T/git/shop" -c user.email=t@example.org -c user.name=t "$@"; }
+	g init -q && g remote add origin https://example.org/acme/shop.git && g add . &&
+		g commit -qm one
+	for how in loose packed detached; do
+		[ $how = packed ] && g pack-refs --all
+		[ $how = detached ] && g checkout -q --detach
+		want="https://example.org/acme/shop.git $(g rev-parse HEAD) deploy"
+		got=$("$DYNAMO" catalog scan --json "$T/git" 2>/dev/null |
+			jq -r '.projects[0] | "\(.repository) \(.commit) \(.subdir)"')
+		if [ "$got" = "$want" ]; then
+			ok "provenance, $how HEAD: $got"
+		else
+			not_ok "provenance, $how HEAD" "got '$got', want '$want'"
+		fi
+	done
+	if [ "$(jq -r '.projects[0].commit' "$T/scan.json")" = null ]; then
+		ok "no provenance outside a checkout"
+	else
+		not_ok "no provenance outside a checkout" "$(jq -c '.projects[0]' "$T/scan.json")"
+	fi
+else
+	ok "provenance # skip git is not installed"
+fi
+
 # Bad files: named with their place, and the scan goes on.
 mkdir -p "$T/bad/a" "$T/bad/b" "$T/bad/c"
 printf 'services:\n  web:\n    image: nginx\n    ports: [80\n' >"$T/bad/a/docker-compose.yml"

@@ -1,6 +1,6 @@
 /* fuzz-scan.c - libFuzzer target for what 'catalog scan' reads
- * (src/catalog/scan.c): compose files, and the map of rules when the
- * first byte is odd.  Any bytes parse or are refused with a message that
+ * (src/catalog/scan.c): compose files, the map of rules when the first
+ * byte is odd, a checkout's packed-refs and config when it is 2 mod 4.  Any bytes parse or are refused with a message that
  * names the file, never a crash or a hang; what parses is classified. */
 #include "../../src/catalog/scan.h"
 
@@ -19,6 +19,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct scan_map m;
 	char err[512];
 
+	if (size && data[0] % 4 == 2) {
+		/* a checkout's .git files: packed-refs, then config */
+		char *t = strndup((const char *)data + 1, size - 1), *r;
+
+		if (!t)
+			return 0;
+		free(scan__packed_ref(t, "refs/heads/main"));
+		r = scan__origin_url(t);
+		if (r && (!*r || strchr(r, '\n')))
+			__builtin_trap();       /* a URL is one line */
+		free(r);
+		free(t);
+		return 0;
+	}
 	if (size && data[0] & 1) {
 		if (scan_map_parse(&m, "f.map", (const char *)data + 1, size - 1, err, sizeof(err)) == 0)
 			scan_map_free(&m);

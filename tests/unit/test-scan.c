@@ -2,7 +2,8 @@
  * images with variables, anchors and merges, both port syntaxes,
  * environment as a mapping or a list, the first format without
  * 'services'), what it refuses and where, the map's rules and errors,
- * and the classes a small map finds with their evidence. */
+ * the classes a small map finds with their evidence, and the files of a
+ * git checkout that give a project's provenance. */
 #include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -204,6 +205,33 @@ static void classes(void **state)
 	scan_map_free(&m);
 }
 
+/* A checkout's files as scan_provenance() reads them. */
+static void git_files(void **state)
+{
+	static const char packed[] =
+		"# pack-refs with: peeled fully-peeled sorted\n"
+		"1111111111111111111111111111111111111111 refs/heads/mainline\n"
+		"2222222222222222222222222222222222222222 refs/heads/main\n"
+		"^3333333333333333333333333333333333333333\n";
+	static const char config[] =
+		"[core]\n\turl = not-this\n[remote \"upstream\"]\n\turl = nor-this\n"
+		"[remote \"origin\"]\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"
+		"\turl = git@example.org:acme/shop.git  \r\n";
+	char *r;
+
+	(void)state;
+	r = scan__packed_ref(packed, "refs/heads/main");
+	assert_string_equal(r, "2222222222222222222222222222222222222222");
+	free(r);
+	assert_null(scan__packed_ref(packed, "refs/heads/ma"));
+	assert_null(scan__packed_ref("", "refs/heads/main"));
+	r = scan__origin_url(config);
+	assert_string_equal(r, "git@example.org:acme/shop.git");
+	free(r);
+	assert_null(scan__origin_url("[remote \"origin\"]\n\turl =\n"));
+	assert_null(scan__origin_url(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +239,7 @@ int main(void)
 		cmocka_unit_test(refused),
 		cmocka_unit_test(map_rules),
 		cmocka_unit_test(classes),
+		cmocka_unit_test(git_files),
 	};
 
 	return cmocka_run_group_tests_name("scan", tests, NULL, NULL);
