@@ -18,6 +18,7 @@
 #define W_IMAGE 0.9             /* how much a match says, by what matched */
 #define W_PORT 0.6
 #define W_NAME 0.5              /* a word of the service's own name */
+#define W_CODE 0.5              /* a module the code imports */
 #define W_WORD 0.4
 
 /* ---- the map ------------------------------------------------------------ */
@@ -105,6 +106,14 @@ int scan_map_parse(struct scan_map *m, const char *file, const char *text, size_
 					return map_fail(err, errlen, file, line,
 							"'%s': a pattern is lowercase letters, digits and '-'", f[1]);
 				}
+		} else if (!strcmp(f[0], "code")) {
+			r.kind = RULE_CODE;
+			for (char *c = f[1]; *c; c++)
+				if (!isalnum((unsigned char)*c) && !strchr("._-/", *c)) {
+					scan_map_free(m);
+					return map_fail(err, errlen, file, line,
+							"'%s': a module is letters, digits and . _ - /", f[1]);
+				}
 		} else if (!strcmp(f[0], "port")) {
 			char *slash = strchr(f[1], '/');
 
@@ -126,7 +135,8 @@ int scan_map_parse(struct scan_map *m, const char *file, const char *text, size_
 			}
 		} else {
 			scan_map_free(m);
-			return map_fail(err, errlen, file, line, "unknown kind '%s' (image, word or port)", f[0]);
+			return map_fail(err, errlen, file, line, "unknown kind '%s' (image, word, port or code)",
+					f[0]);
 		}
 		for (char *c = strtok_r(f[2], ",", &save); c; c = strtok_r(NULL, ",", &save)) {
 			int k = spec_class_find(c);
@@ -662,6 +672,172 @@ void scan_classify(struct scan_project *p, const struct scan_map *m)
 			}
 		}
 	}
+}
+
+/* ---- source code ------------------------------------------------------------- */
+
+enum lang { L_NONE, L_PY, L_JS, L_GO, L_JAVA, L_C };
+
+static enum lang lang_of(const char *file)
+{
+	static const struct { const char *ext; enum lang l; } exts[] = {
+		{ ".py", L_PY }, { ".js", L_JS }, { ".mjs", L_JS }, { ".cjs", L_JS }, { ".ts", L_JS },
+		{ ".go", L_GO }, { ".java", L_JAVA }, { ".c", L_C }, { ".h", L_C }, { ".cc", L_C },
+		{ ".cpp", L_C },
+	};
+	const char *dot = strrchr(file, '.');
+
+	for (size_t i = 0; dot && i < ARRAY_SIZE(exts); i++)
+		if (!strcmp(dot, exts[i].ext))
+			return exts[i].l;
+	return L_NONE;
+}
+
+/* Does module name m (n bytes) name pat, or something inside it
+ * ("paho.mqtt" names "paho.mqtt.client", "net/http" "net/http/httptest")? */
+static bool module_is(const char *m, size_t n, const char *pat)
+{
+	size_t k = strlen(pat);
+
+	return n >= k && !memcmp(m, pat, k) && (n == k || m[k] == '.' || m[k] == '/');
+}
+
+/* The module a line imports, or NULL: *n its length.  in_block: inside a
+ * Go import ( ... ) block. */
+static const char *imported(enum lang l, const char *s, size_t len, bool *in_block, size_t *n)
+{
+	const char *e = s + len, *q;
+
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	switch (l) {
+	case L_PY:
+		/* import a.b, from a.b import c */
+		if (e - s > 7 && (!strncmp(s, "import ", 7) || !strncmp(s, "from ", 5))) {
+			s += *s == 'i' ? 7 : 5;
+			while (s < e && *s == ' ')
+				s++;
+			for (q = s; q < e && (isalnum((unsigned char)*q) || *q == '_' || *q == '.'); q++)
+				;
+			*n = (size_t)(q - s);
+			return *n ? s : NULL;
+		}
+		return NULL;
+	case L_JS:
+		/* require('x'), from 'x', import 'x' */
+		for (const char *p = s; p < e; p++) {
+			bool req = e - p > 8 && !strncmp(p, "require(", 8);
+			bool from = e - p > 5 && !strncmp(p, "from ", 5) && (p == s || p[-1] == ' ' || p[-1] == '}');
+			bool imp = p == s && e - p > 7 && !strncmp(p, "import ", 7) && (p[7] == '\'' || p[7] == '"');
+
+			if (req || from || imp) {
+				p += req ? 8 : from ? 5 : 7;
+				while (p < e && *p == ' ')
+					p++;
+				if (p < e && (*p == '\'' || *p == '"' || *p == '`')) {
+					char quote = *p++;
+
+					for (q = p; q < e && *q != quote; q++)
+						;
+					*n = (size_t)(q - p);
+					return q < e && *n ? p : NULL;
+				}
+			}
+		}
+		return NULL;
+	case L_GO:
+		if (e - s >= 8 && !strncmp(s, "import (", 8)) {
+			*in_block = true;
+			return NULL;
+		}
+		if (*in_block && s < e && *s == ')') {
+			*in_block = false;
+			return NULL;
+		}
+		if (!*in_block && !(e - s > 7 && !strncmp(s, "import ", 7)))
+			return NULL;
+		if (!(s = memchr(s, '"', (size_t)(e - s))))
+			return NULL;
+		s++;
+		if (!(q = memchr(s, '"', (size_t)(e - s))))
+			return NULL;
+		*n = (size_t)(q - s);
+		return *n ? s : NULL;
+	case L_JAVA:
+		if (e - s > 7 && !strncmp(s, "import ", 7)) {
+			s += 7;
+			if (e - s > 7 && !strncmp(s, "static ", 7))
+				s += 7;
+			for (q = s; q < e && (isalnum((unsigned char)*q) || *q == '_' || *q == '.'); q++)
+				;
+			*n = (size_t)(q - s);
+			return *n ? s : NULL;
+		}
+		return NULL;
+	case L_C:
+		if (s < e && *s == '#') {
+			s++;
+			while (s < e && (*s == ' ' || *s == '\t'))
+				s++;
+			if (e - s > 7 && !strncmp(s, "include", 7)) {
+				s += 7;
+				while (s < e && (*s == ' ' || *s == '\t'))
+					s++;
+				if (s < e && (*s == '<' || *s == '"')) {
+					char close = *s == '<' ? '>' : '"';
+
+					s++;
+					if ((q = memchr(s, close, (size_t)(e - s)))) {
+						*n = (size_t)(q - s);
+						return *n ? s : NULL;
+					}
+				}
+			}
+		}
+		return NULL;
+	case L_NONE:
+		break;
+	}
+	return NULL;
+}
+
+bool scan_is_code_name(const char *name)
+{
+	return lang_of(name) != L_NONE;
+}
+
+bool scan_code(struct scan_project *p, const struct scan_map *m, const char *file, const char *text,
+	       size_t len)
+{
+	enum lang l = lang_of(file);
+	bool block = false;
+	unsigned line = 0;
+
+	if (l == L_NONE)
+		return false;
+	for (const char *s = text, *end = text + len; s < end;) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s)), *mod;
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s), mn = 0;
+
+		line++;
+		if ((mod = imported(l, s, n, &block, &mn))) {
+			for (size_t j = 0; j < m->n; j++) {
+				const struct scan_rule *r = &m->v[j];
+
+				if (r->kind != RULE_CODE || !module_is(mod, mn, r->pattern))
+					continue;
+				evidence(p, r->classes, file, line, W_CODE, "code: imports %.*s", (int)mn, mod);
+				if (r->role != SCAN_SERVER && !p->drives) {
+					p->drives = true;
+					p->drives_why = xasprintf("its code (%s, %s:%u)",
+								  r->role == SCAN_CLIENT ? "a client" : "a peer",
+								  file, line);
+				}
+			}
+		}
+		s += n + 1;
+	}
+	return true;
 }
 
 void scan_project_free(struct scan_project *p)

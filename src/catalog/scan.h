@@ -71,10 +71,10 @@ struct scan_project {
 	char *drives_why;               /* "locust (client)", or NULL */
 };
 
-/* The map: rules 'image|word|port PATTERN CLASS[,CLASS] [client|peer]'. */
+/* The map: rules 'image|word|port|code PATTERN CLASS[,CLASS] [client|peer]'. */
 struct scan_rule {
-	enum { RULE_IMAGE, RULE_WORD, RULE_PORT } kind;
-	char *pattern;                  /* image, word */
+	enum { RULE_IMAGE, RULE_WORD, RULE_PORT, RULE_CODE } kind;
+	char *pattern;                  /* image, word, code (a module) */
 	uint16_t port_lo, port_hi;      /* port */
 	uint8_t proto;                  /* port: 0 either */
 	unsigned classes;               /* 1 << enum spec_class */
@@ -102,6 +102,16 @@ void scan_map_free(struct scan_map *m);
  * had). */
 int scan_compose(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
 		 size_t errlen);
+/* Add the evidence of one source file (len bytes; its language by its
+ * name: .py, .js, .mjs, .cjs, .ts, .go, .java, .c, .h, .cc, .cpp): the
+ * modules it imports that a 'code' rule names (psycopg2, paho.mqtt,
+ * net/http, org.postgresql, curl/curl.h), each where it is imported.
+ * Call after scan_classify(); false for a name of no known language. */
+bool scan_code(struct scan_project *p, const struct scan_map *m, const char *file, const char *text,
+	       size_t len);
+
+bool scan_is_code_name(const char *name);
+
 /* The classes of p's services by the map (p->cls, p->drives). */
 void scan_classify(struct scan_project *p, const struct scan_map *m);
 void scan_project_free(struct scan_project *p);

@@ -105,6 +105,46 @@ static void print_project(struct scan_run *s, const struct scan_project *p)
 	out_obj_close(o);
 }
 
+#define CODE_DEPTH 4            /* folders below a project for its code */
+#define CODE_FILES 500          /* source files read, at most */
+#define CODE_BYTES (256u << 10) /* of each, at most */
+
+/* The project's source files under dir, in name order: the modules
+ * they import. */
+static void code(struct scan_run *s, struct scan_project *p, const char *dir, int depth, size_t *left)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		char *path = NULL, err[PATH_MAX + 64];
+		struct stat st;
+
+		if (*left && name[0] != '.' && strcmp(name, "node_modules") && strcmp(name, "vendor"))
+			path = xasprintf("%s/%s", dir, name);
+		if (!path || lstat(path, &st) < 0) {
+			free(path);
+			free(names[i]);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode) && depth < CODE_DEPTH) {
+			code(s, p, path, depth + 1, left);
+		} else if (S_ISREG(st.st_mode) && scan_is_code_name(name) && st.st_size <= (off_t)CODE_BYTES) {
+			struct buf b = { 0 };
+
+			if (!scan_read(path, &b, err, sizeof(err)) &&
+			    scan_code(p, s->map, path, b.p ? b.p : "", b.len))
+				(*left)--;
+			buf_free(&b);
+		}
+		free(path);
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
 /* One project: its compose files (a directory's, or the one file). */
 static void project(struct scan_run *s, const char *path, char **files, size_t n)
 {
@@ -121,8 +161,13 @@ static void project(struct scan_run *s, const char *path, char **files, size_t n
 		buf_free(&b);
 	}
 	if (p.nfiles) {
+		size_t left = CODE_FILES;
+		struct stat st;
+
 		scan_provenance(&p);
 		scan_classify(&p, s->map);
+		if (!stat(path, &st) && S_ISDIR(st.st_mode))
+			code(s, &p, path, 0, &left);
 		print_project(s, &p);
 		s->projects++;
 		if (s->progress && s->projects % 100 == 0)

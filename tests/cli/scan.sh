@@ -123,6 +123,22 @@ else
 	not_ok "text output" "$(cat "$T/text")"
 fi
 
+# The modules a project's code imports, where it imports them; a load
+# generator's makes it drive itself.
+mkdir -p "$T/coded/api" "$T/coded/load" "$T/coded/node_modules/x"
+printf 'services:\n  api:\n    build: ./api\n' >"$T/coded/docker-compose.yml"
+printf '"""the API"""\nimport os\nfrom flask import Flask\nimport psycopg2\n' >"$T/coded/api/app.py"
+printf 'from locust import HttpUser, task\n' >"$T/coded/load/locustfile.py"
+printf "const mqtt = require('mqtt');\n" >"$T/coded/node_modules/x/index.js"
+"$DYNAMO" catalog scan --json "$T/coded" >"$T/c.json" 2>"$T/err"
+got=$(jq -r '.projects[0] | [.classes[] | "\(.class):\(.evidence | map("\(.file | sub(".*/coded/"; "")):\(.line)") | join("+"))"] | join(" ")' "$T/c.json")
+if [ "$got" = "web:docker-compose.yml:2+api/app.py:3+load/locustfile.py:1 database:api/app.py:4" ] &&
+	[ "$(jq -r '.projects[0].drives' "$T/c.json")" = true ]; then
+	ok "imports in the code, with their lines (node_modules left out): $got"
+else
+	not_ok "imports in the code" "$got: $(jq -c '.projects[0] | {classes, drives_why}' "$T/c.json")"
+fi
+
 # Provenance from the checkout's .git, as git itself gives it: origin's
 # URL, HEAD's commit (a branch's loose ref, then packed, then detached),
 # the project's folder inside.

@@ -1,6 +1,7 @@
 /* fuzz-scan.c - libFuzzer target for what 'catalog scan' reads
  * (src/catalog/scan.c): compose files, the map of rules when the first
- * byte is odd, a checkout's packed-refs and config when it is 2 mod 4.  Any bytes parse or are refused with a message that
+ * byte is odd, a checkout's packed-refs and config when it is 2 mod 4,
+ * source code (the second byte picks the language) when it is 4 mod 8.  Any bytes parse or are refused with a message that
  * names the file, never a crash or a hang; what parses is classified. */
 #include "../../src/catalog/scan.h"
 
@@ -13,12 +14,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char rules[] = "image nginx web\nport 1883 message-broker\nword db database\n"
 			    "image bitcoind crypto peer\nport 10000-20000/udp realtime\n";
 
+static const char code_rules[] = "code flask web\ncode pg database\ncode net/http web\n"
+				 "code org.postgresql database\ncode curl/curl.h web client\n"
+				 "code github.com/eclipse/paho.mqtt.golang message-broker\n";
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct scan_project p = { 0 };
 	struct scan_map m;
 	char err[512];
 
+	if (size > 1 && data[0] % 8 == 4) {
+		/* source code in one of the languages */
+		static const char *const files[] = { "a.py", "a.js", "a.go", "a.java", "a.c", "a.ts" };
+
+		if (scan_map_parse(&m, "r.map", code_rules, sizeof(code_rules) - 1, err, sizeof(err)))
+			__builtin_trap();
+		if (!scan_code(&p, &m, files[data[1] % 6], (const char *)data + 2, size - 2))
+			__builtin_trap();
+		for (int c = 0; c < CLASS__COUNT; c++)
+			if (!(p.cls[c].confidence >= 0 && p.cls[c].confidence <= 1))
+				__builtin_trap();
+		scan_project_free(&p);
+		scan_map_free(&m);
+		return 0;
+	}
 	if (size && data[0] % 4 == 2) {
 		/* a checkout's .git files: packed-refs, then config */
 		char *t = strndup((const char *)data + 1, size - 1), *r;

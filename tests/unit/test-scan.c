@@ -232,6 +232,65 @@ static void git_files(void **state)
 	assert_null(scan__origin_url(NULL));
 }
 
+/* Imports in five languages, where the 'code' rules find them. */
+static void source_code(void **state)
+{
+	static const char rules[] = "code psycopg2 database\ncode flask web\ncode requests web client\n"
+				    "code github.com/eclipse/paho.mqtt.golang message-broker\n"
+				    "code net/http web\ncode pg database\ncode axios web client\n"
+				    "code org.postgresql database\ncode curl/curl.h web client\n"
+				    "code paho.mqtt message-broker\n";
+	static const struct { const char *file, *text, *why; unsigned line; int cls; } cases[] = {
+		{ "a.py", "# db\nimport os, sys\nimport psycopg2.extras\n", "psycopg2.extras", 3, CLASS_DATABASE },
+		{ "b.py", "from flask import Flask\n", "flask", 1, CLASS_WEB },
+		{ "c.py", "from paho.mqtt import client\n", "paho.mqtt", 1, CLASS_MESSAGE_BROKER },
+		{ "d.go", "package main\nimport (\n\t\"fmt\"\n\tmqtt \"github.com/eclipse/paho.mqtt.golang\"\n)\n",
+		  "github.com/eclipse/paho.mqtt.golang", 4, CLASS_MESSAGE_BROKER },
+		{ "e.go", "import \"net/http/httptest\"\n", "net/http/httptest", 1, CLASS_WEB },
+		{ "f.js", "const { Pool } = require('pg');\n", "pg", 1, CLASS_DATABASE },
+		{ "g.ts", "import axios from \"axios\";\n", "axios", 1, CLASS_WEB },
+		{ "h.java", "import org.postgresql.Driver;\n", "org.postgresql.Driver", 1, CLASS_DATABASE },
+		{ "i.c", "#  include <curl/curl.h>\n", "curl/curl.h", 1, CLASS_WEB },
+	};
+	static const struct { const char *file, *text; } none[] = {
+		{ "x.py", "# requests are handled here\nx = 'import flask'\n" },
+		{ "x.js", "const pgx = require('pgx');\n" },
+		{ "x.go", "import \"net/httpx\"\n" },
+		{ "x.c", "#include <curl.h>\n" },
+		{ "x.rb", "require 'pg'\n" },
+	};
+	struct scan_map m;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(scan_map_parse(&m, "m", rules, sizeof(rules) - 1, err, sizeof(err)), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct scan_project p = { 0 };
+		const struct scan_class *k = &p.cls[cases[i].cls];
+		char want[128];
+
+		assert_true(scan_code(&p, &m, cases[i].file, cases[i].text, strlen(cases[i].text)));
+		snprintf(want, sizeof(want), "code: imports %s", cases[i].why);
+		if (k->nev != 1 || strcmp(k->ev[0].why, want) || k->ev[0].line != cases[i].line)
+			fail_msg("%s: %zu evidence, '%s' at %u", cases[i].file, k->nev,
+				 k->nev ? k->ev[0].why : "", k->nev ? k->ev[0].line : 0);
+		assert_int_equal(p.drives, cases[i].cls == CLASS_WEB && strcmp(cases[i].file, "b.py") &&
+					   strcmp(cases[i].file, "e.go"));
+		scan_project_free(&p);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
+		struct scan_project p = { 0 };
+		bool known = scan_code(&p, &m, none[i].file, none[i].text, strlen(none[i].text));
+
+		assert_int_equal(known, strcmp(none[i].file, "x.rb") != 0);
+		for (int c = 0; c < CLASS__COUNT; c++)
+			if (p.cls[c].nev)
+				fail_msg("%s: %s", none[i].file, p.cls[c].ev[0].why);
+		scan_project_free(&p);
+	}
+	scan_map_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +299,7 @@ int main(void)
 		cmocka_unit_test(map_rules),
 		cmocka_unit_test(classes),
 		cmocka_unit_test(git_files),
+		cmocka_unit_test(source_code),
 	};
 
 	return cmocka_run_group_tests_name("scan", tests, NULL, NULL);
