@@ -14,6 +14,7 @@
 #include "scan.h"
 
 #define MERGE_DEPTH 8           /* '<<' merges followed in a row */
+#define MERGE_LOOKS 256         /* mappings looked at for one key */
 #define MAX_WORDS 512           /* words of one service */
 #define W_IMAGE 0.9             /* how much a match says, by what matched */
 #define W_PORT 0.6
@@ -226,13 +227,17 @@ static yaml_node_t *node(yaml_document_t *d, int id)
 }
 
 /* The value of key in mapping m, following '<<' merges (a mapping or a
- * sequence of them) that the mapping itself does not override. */
-static yaml_node_t *get(yaml_document_t *d, yaml_node_t *m, const char *key, int depth)
+ * sequence of them) that the mapping itself does not override; *budget
+ * bounds the mappings looked at, so that merges of merges of many
+ * aliases cannot make a small file a long look. */
+static yaml_node_t *get_in(yaml_document_t *d, yaml_node_t *m, const char *key, int depth,
+			   unsigned *budget)
 {
 	yaml_node_t *merged = NULL;
 
-	if (!m || m->type != YAML_MAPPING_NODE || depth > MERGE_DEPTH)
+	if (!m || m->type != YAML_MAPPING_NODE || depth > MERGE_DEPTH || !*budget)
 		return NULL;
+	(*budget)--;
 	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
 		const char *k = scalar(node(d, p->key));
 		yaml_node_t *v = node(d, p->value);
@@ -243,15 +248,22 @@ static yaml_node_t *get(yaml_document_t *d, yaml_node_t *m, const char *key, int
 			return v;
 		if (!strcmp(k, "<<") && !merged && v) {
 			if (v->type == YAML_MAPPING_NODE) {
-				merged = get(d, v, key, depth + 1);
+				merged = get_in(d, v, key, depth + 1, budget);
 			} else if (v->type == YAML_SEQUENCE_NODE) {
 				for (yaml_node_item_t *i = v->data.sequence.items.start;
 				     i < v->data.sequence.items.top && !merged; i++)
-					merged = get(d, node(d, *i), key, depth + 1);
+					merged = get_in(d, node(d, *i), key, depth + 1, budget);
 			}
 		}
 	}
 	return merged;
+}
+
+static yaml_node_t *get(yaml_document_t *d, yaml_node_t *m, const char *key, int depth)
+{
+	unsigned budget = MERGE_LOOKS;
+
+	return get_in(d, m, key, depth, &budget);
 }
 
 static unsigned line_of(const yaml_node_t *n)

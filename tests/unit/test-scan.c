@@ -10,6 +10,7 @@
 
 #include "unit.h"
 #include "../../src/catalog/scan.h"
+#include "../../src/lib/util.h"
 
 static struct scan_project compose_of(const char *text)
 {
@@ -92,6 +93,26 @@ static void services(void **state)
 	assert_string_equal(svc(&p, "web")->build, "./site");
 	assert_true(has_word(svc(&p, "web"), "site", 2));
 	scan_project_free(&p);
+
+	/* merges of merges of many aliases: a bounded look */
+	{
+		struct buf b = { 0 };
+		struct scan_project q = { 0 };
+		char err[256];
+
+		buf_puts(&b, "x0: &a0 {k: v}\n");
+		for (int l = 1; l <= 8; l++) {
+			buf_printf(&b, "x%d: &a%d\n  <<: [", l, l);
+			for (int i = 0; i < 40; i++)
+				buf_printf(&b, "%s*a%d", i ? ", " : "", l - 1);
+			buf_puts(&b, "]\n");
+		}
+		buf_puts(&b, "services:\n  web:\n    <<: *a8\n    image: nginx\n");
+		assert_int_equal(scan_compose(&q, "c.yml", b.p, b.len, err, sizeof(err)), 0);
+		assert_string_equal(q.svc[0].image, "nginx");
+		scan_project_free(&q);
+		buf_free(&b);
+	}
 
 	/* a merge of itself ends */
 	p = compose_of("services:\n  web: &w\n    <<: *w\n    ports: [80]\n");
