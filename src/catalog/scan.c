@@ -211,7 +211,6 @@ void scan_map_free(struct scan_map *m)
 struct rd {
 	yaml_document_t *doc;
 	struct scan_service *s;
-	size_t words_cap;
 	const char *text;       /* the file, for the line of a word */
 	size_t len;
 };
@@ -322,6 +321,23 @@ static unsigned word_line(const struct rd *r, const yaml_node_t *at, const char 
 	return line_of(at);
 }
 
+/* A word of the service, lowercased, with where it is. */
+static void push_word(struct scan_service *sv, const char *w, size_t n, unsigned line, bool df)
+{
+	char *t;
+
+	if (sv->nwords >= MAX_WORDS)
+		return;
+	t = xstrndup(w, n);
+	for (char *c = t; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	*VEC_PUSH(sv->words, sv->nwords, sv->words_cap) = t;
+	sv->word_line = xreallocarray(sv->word_line, sv->words_cap, sizeof(*sv->word_line));
+	sv->word_df = xreallocarray(sv->word_df, sv->words_cap, sizeof(*sv->word_df));
+	sv->word_line[sv->nwords - 1] = line;
+	sv->word_df[sv->nwords - 1] = df;
+}
+
 /* The lowercase words of s (runs of letters and digits), two letters at
  * least, as the service's evidence where node at holds them. */
 static void add_words(struct rd *r, const char *s, const yaml_node_t *at, unsigned line)
@@ -335,15 +351,8 @@ static void add_words(struct rd *r, const char *s, const yaml_node_t *at, unsign
 		while (*s && isalnum((unsigned char)*s))
 			s++;
 		n = (size_t)(s - w);
-		if (n >= 2 && n < 64 && sv->nwords < MAX_WORDS) {
-			char *t = xstrndup(w, n);
-
-			for (char *c = t; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			*VEC_PUSH(sv->words, sv->nwords, r->words_cap) = t;
-			sv->word_line = xreallocarray(sv->word_line, r->words_cap, sizeof(*sv->word_line));
-			sv->word_line[sv->nwords - 1] = at ? word_line(r, at, w, n) : line;
-		}
+		if (n >= 2 && n < 64)
+			push_word(sv, w, n, at ? word_line(r, at, w, n) : line, false);
 		while (*s && !isalnum((unsigned char)*s))
 			s++;
 	}
@@ -439,11 +448,13 @@ static void service_free(struct scan_service *sv)
 		free(sv->words[i]);
 	free(sv->words);
 	free(sv->word_line);
+	free(sv->word_df);
 	free(sv->ports);
 	free(sv->name);
 	free(sv->image);
 	free(sv->build);
 	free(sv->file);
+	free(sv->dockerfile);
 }
 
 static void service(struct scan_project *p, yaml_document_t *d, const char *file, const char *text,
@@ -558,6 +569,176 @@ out:
 	return r;
 }
 
+/* ---- Dockerfiles ---------------------------------------------------------------- */
+
+#define DF_STAGES 64            /* FROM ... AS names remembered */
+
+struct df {
+	struct scan_service t;          /* what it says, before it is someone's */
+	char *stage[DF_STAGES], *stage_img[DF_STAGES];
+	size_t nstages;
+	char *image;
+	unsigned image_line;
+	bool from;
+};
+
+static void df_words(struct df *d, const char *s, unsigned line)
+{
+	while (*s) {
+		const char *w = s;
+
+		while (*s && isalnum((unsigned char)*s))
+			s++;
+		if (s - w >= 2 && s - w < 64)
+			push_word(&d->t, w, (size_t)(s - w), line, true);
+		while (*s && !isalnum((unsigned char)*s))
+			s++;
+	}
+}
+
+/* One instruction (continuations joined), from line. */
+static void df_instruction(struct df *d, char *s, unsigned line)
+{
+	char *save = NULL, *ins = strtok_r(s, " \t", &save), *rest = save, *tok;
+
+	if (!ins)
+		return;
+	if (!strcasecmp(ins, "FROM")) {
+		char *img = NULL, *name = NULL;
+
+		while ((tok = strtok_r(NULL, " \t", &save)) && !strncmp(tok, "--", 2))
+			;
+		img = tok;
+		if (img && (tok = strtok_r(NULL, " \t", &save)) && !strcasecmp(tok, "AS"))
+			name = strtok_r(NULL, " \t", &save);
+		if (!img)
+			return;
+		d->from = true;
+		for (size_t i = 0; i < d->nstages; i++)
+			if (!strcasecmp(d->stage[i], img)) {
+				img = d->stage_img[i];      /* FROM an earlier stage: its image */
+				break;
+			}
+		free(d->image);
+		d->image = xstrdup(img);
+		d->image_line = line;
+		if (name && d->nstages < DF_STAGES) {
+			d->stage[d->nstages] = xstrdup(name);
+			d->stage_img[d->nstages++] = xstrdup(d->image);
+		}
+	} else if (!strcasecmp(ins, "EXPOSE")) {
+		while ((tok = strtok_r(NULL, " \t", &save))) {
+			char *v = expand(tok), *slash = strchr(v, '/');
+			struct scan_port pt = { .proto = IPPROTO_TCP, .df = true, .line = line };
+			size_t cap = d->t.nports;
+
+			if (slash) {
+				*slash = 0;
+				if (!strcasecmp(slash + 1, "udp"))
+					pt.proto = IPPROTO_UDP;
+			}
+			if (parse_port_range(v, &pt.lo, &pt.hi) && d->t.nports < MAX_WORDS)
+				*VEC_PUSH(d->t.ports, d->t.nports, cap) = pt;
+			free(v);
+		}
+	} else if (!strcasecmp(ins, "CMD") || !strcasecmp(ins, "ENTRYPOINT")) {
+		df_words(d, rest ? rest : "", line);
+	} else if (!strcasecmp(ins, "ENV")) {
+		/* ENV A=1 B=2, or the old ENV A 1 */
+		tok = strtok_r(NULL, " \t", &save);
+		if (tok && !strchr(tok, '=')) {
+			df_words(d, tok, line);
+			return;
+		}
+		for (; tok; tok = strtok_r(NULL, " \t", &save))
+			if (strchr(tok, '=')) {
+				*strchr(tok, '=') = 0;
+				df_words(d, tok, line);
+			}
+	}
+}
+
+int scan_dockerfile(struct scan_project *p, const char *service, const char *file, const char *text,
+		    size_t len, char *err, size_t errlen)
+{
+	struct df d = { 0 };
+	struct buf l = { 0 };
+	struct scan_service *sv = NULL;
+	unsigned line = 0, start = 0;
+
+	if (len > SCAN_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %u bytes: not a Dockerfile", file, SCAN_MAX_FILE);
+		return -EINVAL;
+	}
+	for (const char *s = text, *end = text + len; s < end;) {
+		const char *nl = memchr(s, '\n', (size_t)(end - s)), *b = s;
+		size_t n = nl ? (size_t)(nl - s) : (size_t)(end - s);
+		const char *e = s + n;
+
+		s += n + 1;
+		line++;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && isspace((unsigned char)e[-1]))
+			e--;
+		if (b == e || *b == '#')
+			continue;       /* blank, a comment (in a continuation too) */
+		if (!l.len)
+			start = line;
+		if (memchr(b, 0, (size_t)(e - b)))
+			continue;       /* a NUL: not text */
+		if (e[-1] == '\\') {
+			buf_printf(&l, "%.*s ", (int)(e - b - 1), b);
+			continue;
+		}
+		buf_printf(&l, "%.*s", (int)(e - b), b);
+		df_instruction(&d, l.p, start);
+		l.len = 0;
+	}
+	if (l.len)
+		df_instruction(&d, l.p, start);
+	buf_free(&l);
+	if (!d.from) {
+		snprintf(err, errlen, "%s:1: not a Dockerfile: no FROM", file);
+	} else {
+		for (size_t i = 0; i < p->nsvc && !sv; i++)
+			if (!strcmp(p->svc[i].name, service))
+				sv = &p->svc[i];
+		if (!sv) {
+			size_t cap = p->nsvc;
+
+			sv = VEC_PUSH(p->svc, p->nsvc, cap);
+			memset(sv, 0, sizeof(*sv));
+			sv->name = xstrdup(service);
+			sv->file = xstrdup(file);
+			sv->line = 1;
+			push_word(sv, service, strlen(service), 1, false);
+			sv->nname = sv->nwords;
+		}
+		free(sv->dockerfile);
+		sv->dockerfile = xstrdup(file);
+		if (!sv->image) {
+			sv->image = expand(d.image);
+			sv->image_line = d.image_line;
+			sv->image_df = true;
+		}
+		for (size_t i = 0; i < d.t.nwords; i++)
+			push_word(sv, d.t.words[i], strlen(d.t.words[i]), d.t.word_line[i], true);
+		for (size_t i = 0; i < d.t.nports; i++) {
+			size_t cap = sv->nports;
+
+			*VEC_PUSH(sv->ports, sv->nports, cap) = d.t.ports[i];
+		}
+	}
+	for (size_t i = 0; i < d.nstages; i++) {
+		free(d.stage[i]);
+		free(d.stage_img[i]);
+	}
+	free(d.image);
+	service_free(&d.t);
+	return d.from ? 0 : -EINVAL;
+}
+
 /* ---- classes ---------------------------------------------------------------- */
 
 /* Does the image's name hold the pattern: a part of its path, or a word
@@ -649,15 +830,18 @@ void scan_classify(struct scan_project *p, const struct scan_map *m)
 			bool hit = false;
 
 			if (r->kind == RULE_IMAGE && sv->image && image_has(sv->image, r->pattern)) {
-				evidence(p, r->classes, sv->file, sv->image_line, W_IMAGE, "service %s: image %s",
-					 sv->name, sv->image);
+				evidence(p, r->classes, sv->image_df ? sv->dockerfile : sv->file, sv->image_line,
+					 W_IMAGE, "service %s: %s %s", sv->name,
+					 sv->image_df ? "built from" : "image", sv->image);
 				hit = true;
 			} else if (r->kind == RULE_WORD) {
 				for (size_t k = 0; k < sv->nwords && !hit; k++)
 					if (!strcmp(sv->words[k], r->pattern)) {
 						bool own = k < sv->nname;
 
-						evidence(p, r->classes, sv->file, sv->word_line[k],
+						evidence(p, r->classes,
+							 sv->word_df[k] ? sv->dockerfile : sv->file,
+							 sv->word_line[k],
 							 own ? W_NAME : W_WORD, "service %s: %s'%s'", sv->name,
 							 own ? "named " : "", r->pattern);
 						hit = true;
@@ -668,7 +852,8 @@ void scan_classify(struct scan_project *p, const struct scan_map *m)
 
 					if (pt->lo <= r->port_hi && r->port_lo <= pt->hi &&
 					    (!r->proto || r->proto == pt->proto)) {
-						evidence(p, r->classes, sv->file, pt->line, W_PORT,
+						evidence(p, r->classes, pt->df ? sv->dockerfile : sv->file,
+							 pt->line, W_PORT,
 							 "service %s: port %u/%s", sv->name, pt->lo,
 							 pt->proto == IPPROTO_UDP ? "udp" : "tcp");
 						hit = true;

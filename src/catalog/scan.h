@@ -28,6 +28,7 @@ enum scan_role { SCAN_SERVER, SCAN_CLIENT, SCAN_PEER };
 struct scan_port {
 	uint16_t lo, hi;
 	uint8_t proto;                  /* IPPROTO_TCP or IPPROTO_UDP */
+	bool df;                        /* in its Dockerfile, not its compose file */
 	unsigned line;
 };
 
@@ -37,7 +38,11 @@ struct scan_service {
 	char **words;                   /* container_name, command, entrypoint,
 					 * environment names: lowercase tokens */
 	unsigned *word_line;
+	bool *word_df;                  /* the word is in its Dockerfile */
 	size_t nwords, nname;           /* the first nname words: its name's */
+	size_t words_cap;
+	char *dockerfile;               /* what it is built from, or NULL */
+	bool image_df;                  /* its image is its Dockerfile's FROM */
 	struct scan_port *ports;
 	size_t nports;
 	char *file;                     /* the compose file it is in */
@@ -102,6 +107,15 @@ void scan_map_free(struct scan_map *m);
  * had). */
 int scan_compose(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
 		 size_t errlen);
+/* A Dockerfile (len bytes of text) for service, p's service of that name
+ * (one built from it) or a new one (a folder with a Dockerfile and no
+ * compose file): the image of its last FROM (a stage an earlier FROM ...
+ * AS named gives that stage's), the ports it EXPOSEs, the words of its
+ * CMD, ENTRYPOINT and ENV names.  A compose service's own image is
+ * kept.  0, or -EINVAL with "FILE:LINE: ..." in err. */
+int scan_dockerfile(struct scan_project *p, const char *service, const char *file, const char *text,
+		    size_t len, char *err, size_t errlen);
+
 /* Add the evidence of one source file (len bytes; its language by its
  * name: .py, .js, .mjs, .cjs, .ts, .go, .java, .c, .h, .cc, .cpp): the
  * modules it imports that a 'code' rule names (psycopg2, paho.mqtt,

@@ -29,6 +29,8 @@ struct scan_run {
 	bool progress;
 	size_t projects, files, errors;
 	double min;
+	char **built;           /* folders a compose service is built from */
+	size_t nbuilt, built_cap;
 };
 
 static void error(struct scan_run *s, const char *msg)
@@ -145,8 +147,72 @@ static void code(struct scan_run *s, struct scan_project *p, const char *dir, in
 		free(names);
 }
 
-/* One project: its compose files (a directory's, or the one file). */
-static void project(struct scan_run *s, const char *path, char **files, size_t n)
+/* A Dockerfile for service (of p, or a new one): read, added. */
+static void dockerfile(struct scan_run *s, struct scan_project *p, const char *service,
+		       const char *file)
+{
+	struct buf b = { 0 };
+	char err[PATH_MAX + 256];
+
+	s->files++;
+	if (scan_read(file, &b, err, sizeof(err)) ||
+	    scan_dockerfile(p, service, file, b.p ? b.p : "", b.len, err, sizeof(err)))
+		error(s, err);
+	buf_free(&b);
+}
+
+/* The Dockerfiles of the services built in this repository (a build
+ * context that is a folder, not a URL), noted so that the walk does not
+ * take their folders for projects of their own. */
+static void built_from(struct scan_run *s, struct scan_project *p, const char *compose)
+{
+	for (size_t i = 0, n = p->nsvc; i < n; i++) {
+		const struct scan_service *sv = &p->svc[i];
+		char *dir, *slash, *ctx, *df, *real;
+		struct stat st;
+
+		if (!sv->build || strstr(sv->build, "://") || !strncmp(sv->build, "git@", 4))
+			continue;
+		dir = xstrdup(compose);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = 0;
+		{
+			const char *b = sv->build;
+
+			while (b[0] == '.' && b[1] == '/')
+				b += 2;
+			ctx = b[0] == '/' ? xstrdup(b) : xasprintf("%s/%s", slash ? dir : ".", b);
+		}
+		df = xasprintf("%s/Dockerfile", ctx);
+		if (!stat(df, &st) && S_ISREG(st.st_mode)) {
+			char *name = xstrdup(sv->name);
+
+			dockerfile(s, p, name, df);
+			free(name);
+			if ((real = realpath(ctx, NULL)))
+				*VEC_PUSH(s->built, s->nbuilt, s->built_cap) = real;
+		}
+		free(df);
+		free(ctx);
+		free(dir);
+	}
+}
+
+static bool was_built(const struct scan_run *s, const char *dir)
+{
+	char *real = realpath(dir, NULL);
+	bool yes = false;
+
+	for (size_t i = 0; real && i < s->nbuilt && !yes; i++)
+		yes = !strcmp(s->built[i], real);
+	free(real);
+	return yes;
+}
+
+/* One project: its compose files (a directory's, or the one file), or
+ * its Dockerfile alone (df: a folder with no compose file). */
+static void project(struct scan_run *s, const char *path, char **files, size_t n, const char *df)
 {
 	struct scan_project p = { .path = xstrdup(path) };
 	char err[1024];
@@ -158,9 +224,16 @@ static void project(struct scan_run *s, const char *path, char **files, size_t n
 		if (scan_read(files[i], &b, err, sizeof(err)) ||
 		    scan_compose(&p, files[i], b.p ? b.p : "", b.len, err, sizeof(err)))
 			error(s, err);
+		else
+			built_from(s, &p, files[i]);
 		buf_free(&b);
 	}
-	if (p.nfiles) {
+	if (df) {
+		const char *base = strrchr(path, '/');
+
+		dockerfile(s, &p, base && base[1] ? base + 1 : path, df);
+	}
+	if (p.nfiles || (df && p.nsvc)) {
 		size_t left = CODE_FILES;
 		struct stat st;
 
@@ -191,6 +264,7 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 	char **files = NULL, **subs = NULL;
 	size_t nf = 0, cf = 0, ns = 0, cs = 0;
 	char err[PATH_MAX + 64];
+	bool has_df = false;
 
 	if (!d) {
 		snprintf(err, sizeof(err), "%s: %s", dir, strerror(errno));
@@ -209,9 +283,13 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 			free(path);
 			continue;
 		}
-		if (S_ISREG(st.st_mode) && scan_is_compose_name(e->d_name))
+		if (S_ISREG(st.st_mode) && scan_is_compose_name(e->d_name)) {
 			*VEC_PUSH(files, nf, cf) = path;
-		else if (S_ISDIR(st.st_mode) && depth < WALK_DEPTH)
+			continue;
+		}
+		if (S_ISREG(st.st_mode) && !strcmp(e->d_name, "Dockerfile"))
+			has_df = true;
+		if (S_ISDIR(st.st_mode) && depth < WALK_DEPTH)
 			*VEC_PUSH(subs, ns, cs) = path;
 		else
 			free(path);
@@ -222,7 +300,13 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 	if (ns > 1)
 		qsort(subs, ns, sizeof(*subs), cmp_str);
 	if (nf)
-		project(s, dir, files, nf);
+		project(s, dir, files, nf, NULL);
+	else if (has_df && !was_built(s, dir)) {
+		char *df = xasprintf("%s/Dockerfile", dir);
+
+		project(s, dir, NULL, 0, df);
+		free(df);
+	}
 	for (size_t i = 0; i < ns; i++)
 		walk(s, subs[i], depth + 1);
 	for (size_t i = 0; i < nf; i++)
@@ -297,7 +381,7 @@ static void scan_path(struct scan_run *s, const char *path, int lists)
 	} else if (yaml_name(path)) {
 		char *one = (char *)path;
 
-		project(s, path, &one, 1);
+		project(s, path, &one, 1, NULL);
 	} else if (lists < LIST_DEPTH) {
 		list(s, path, lists);
 	} else {
@@ -369,9 +453,12 @@ int catalog_scan(int argc, char **argv)
 	out_free(s.o);
 	if (s.progress && s.projects >= 100)
 		fprintf(stderr, "\r\033[K");
-	fprintf(stderr, "dynamo: %zu project%s in %zu compose file%s, %zu error%s\n", s.projects,
+	fprintf(stderr, "dynamo: %zu project%s in %zu file%s, %zu error%s\n", s.projects,
 		s.projects == 1 ? "" : "s", s.files, s.files == 1 ? "" : "s", s.errors,
 		s.errors == 1 ? "" : "s");
 	scan_map_free(&map);
+	for (size_t i = 0; i < s.nbuilt; i++)
+		free(s.built[i]);
+	free(s.built);
 	return s.projects || !s.errors ? EXIT_OK : EXIT_FAIL;
 }

@@ -139,6 +139,21 @@ else
 	not_ok "imports in the code" "$got: $(jq -c '.projects[0] | {classes, drives_why}' "$T/c.json")"
 fi
 
+# Dockerfiles: a compose service built from one takes its image from
+# it; a folder with a Dockerfile alone is a project; the folder a service
+# is built from is not a project of its own.
+mkdir -p "$T/dk/shop/api" "$T/dk/tool"
+printf 'services:\n  api:\n    build: ./api\n' >"$T/dk/shop/docker-compose.yml"
+printf 'FROM node:20 AS build\nRUN npm ci\nFROM nginx:1.25-alpine\nEXPOSE 80\n' >"$T/dk/shop/api/Dockerfile"
+printf 'FROM debian:12\nEXPOSE 5432/tcp \\\n  6379\n' >"$T/dk/tool/Dockerfile"
+"$DYNAMO" catalog scan --json "$T/dk" >"$T/d.json" 2>"$T/err"
+got=$(jq -r '[.projects[] | "\(.path | sub(".*/dk/"; "")):" + ([.classes[] | "\(.class)@\(.evidence[0].file | sub(".*/dk/"; "")):\(.evidence[0].line)"] | join(","))] | join(" ")' "$T/d.json")
+if [ "$got" = "shop:web@shop/api/Dockerfile:3 tool:database@tool/Dockerfile:2" ]; then
+	ok "Dockerfiles: a built service's base image, a project of its own: $got"
+else
+	not_ok "Dockerfiles" "$got: $(cat "$T/err")"
+fi
+
 # Provenance from the checkout's .git, as git itself gives it: origin's
 # URL, HEAD's commit (a branch's loose ref, then packed, then detached),
 # the project's folder inside.

@@ -1,7 +1,8 @@
 /* fuzz-scan.c - libFuzzer target for what 'catalog scan' reads
  * (src/catalog/scan.c): compose files, the map of rules when the first
  * byte is odd, a checkout's packed-refs and config when it is 2 mod 4,
- * source code (the second byte picks the language) when it is 4 mod 8.  Any bytes parse or are refused with a message that
+ * source code (the second byte picks the language) when it is 4 mod 8,
+ * a Dockerfile when it is 8.  Any bytes parse or are refused with a message that
  * names the file, never a crash or a hang; what parses is classified. */
 #include "../../src/catalog/scan.h"
 
@@ -62,6 +63,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (scan_map_parse(&m, "r.map", rules, sizeof(rules) - 1, err, sizeof(err)))
 		__builtin_trap();
+	if (size && data[0] == 8) {
+		/* a Dockerfile, for a service of its own */
+		if (scan_dockerfile(&p, "svc", "Dockerfile", (const char *)data + 1, size - 1, err,
+				    sizeof(err)) == 0) {
+			scan_classify(&p, &m);
+			if (p.nsvc != 1 || !p.svc[0].image)
+				__builtin_trap();
+		} else if (strncmp(err, "Dockerfile:", 11)) {
+			__builtin_trap();
+		}
+		scan_project_free(&p);
+		scan_map_free(&m);
+		return 0;
+	}
 	if (scan_compose(&p, "f.yml", (const char *)data, size, err, sizeof(err)) == 0) {
 		scan_classify(&p, &m);
 		for (int c = 0; c < CLASS__COUNT; c++)

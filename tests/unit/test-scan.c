@@ -312,6 +312,63 @@ static void source_code(void **state)
 	scan_map_free(&m);
 }
 
+/* Dockerfiles: the last stage's image (an earlier stage's by its name),
+ * EXPOSE with continuations, CMD, ENTRYPOINT and ENV names; a compose
+ * service built from one keeps its own image when it has one. */
+static void dockerfiles(void **state)
+{
+	static const char df[] =
+		"# syntax=docker/dockerfile:1\n"                       /* 1 */
+		"FROM --platform=$BUILDPLATFORM golang:1.22 AS build\n"
+		"RUN go build -o /srv ./...\n"
+		"FROM build AS test\n"
+		"FROM gcr.io/distroless/base\n"                        /* 5 */
+		"ENV HTTP_PORT=8080 \\\n"
+		"    # a comment inside\n"
+		"    MQTT_HOST=broker\n"
+		"ENV LEGACY value\n"
+		"EXPOSE 8080/tcp \\\n"                                /* 10 */
+		"       1883 ${GRPC:-9090}/udp\n"
+		"ENTRYPOINT [\"/srv\", \"--listen\"]\n"
+		"CMD serve\n";
+	struct scan_project p = { 0 };
+	const struct scan_service *sv;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(scan_dockerfile(&p, "api", "api/Dockerfile", df, sizeof(df) - 1, err, sizeof(err)), 0);
+	assert_int_equal(p.nsvc, 1);
+	sv = &p.svc[0];
+	assert_string_equal(sv->name, "api");
+	assert_string_equal(sv->image, "gcr.io/distroless/base");
+	assert_true(sv->image_df && sv->image_line == 5);
+	assert_string_equal(sv->dockerfile, "api/Dockerfile");
+	assert_int_equal(sv->nports, 3);
+	assert_true(sv->ports[0].lo == 8080 && sv->ports[0].line == 10 && sv->ports[0].df);
+	assert_true(sv->ports[1].lo == 1883 && sv->ports[2].lo == 9090 && sv->ports[2].proto == IPPROTO_UDP);
+	assert_true(has_word(sv, "mqtt", 6) && has_word(sv, "http", 6) && has_word(sv, "legacy", 9));
+	assert_false(has_word(sv, "broker", 0));        /* values are not read */
+	assert_true(has_word(sv, "listen", 12) && has_word(sv, "serve", 13));
+	scan_project_free(&p);
+
+	/* FROM an earlier stage: that stage's image */
+	p = compose_of("services:\n  web:\n    build: .\n  db:\n    image: postgres\n    build: ./db\n");
+	assert_int_equal(scan_dockerfile(&p, "web", "Dockerfile", "FROM nginx AS base\nFROM base\n", 29,
+					 err, sizeof(err)), 0);
+	assert_int_equal(scan_dockerfile(&p, "db", "db/Dockerfile", "FROM alpine\n", 12, err, sizeof(err)), 0);
+	assert_int_equal(p.nsvc, 2);
+	assert_string_equal(svc(&p, "web")->image, "nginx");
+	assert_string_equal(svc(&p, "db")->image, "postgres");  /* its own */
+	assert_false(svc(&p, "db")->image_df);
+	scan_project_free(&p);
+
+	assert_int_equal(scan_dockerfile(&p, "x", "Dockerfile", "RUN true\n# FROM nginx\n", 22, err,
+					 sizeof(err)), -EINVAL);
+	assert_string_equal(err, "Dockerfile:1: not a Dockerfile: no FROM");
+	assert_int_equal(p.nsvc, 0);
+	scan_project_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +378,7 @@ int main(void)
 		cmocka_unit_test(classes),
 		cmocka_unit_test(git_files),
 		cmocka_unit_test(source_code),
+		cmocka_unit_test(dockerfiles),
 	};
 
 	return cmocka_run_group_tests_name("scan", tests, NULL, NULL);
