@@ -3,11 +3,9 @@
  * its statement and appends it to the file. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <linux/filter.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -24,13 +22,6 @@
 #include "record.h"
 
 #define BATCH 32
-/* The sockets are read every TICK_MS and never slept on: a reader asleep
- * on a packet socket is woken by every packet, and the wake-up is paid
- * inside the sender's send() (a generic flow's UDP send() took 15-25 us
- * with it, 7-13 us without: back-to-back packets half as far apart as a
- * real sender's).  A millisecond of traffic is well within the sockets'
- * buffers. */
-#define TICK_MS 1
 
 const uint32_t record_size_upper[RECORD_SIZES] = { 64, 128, 256, 512, 1024, 1500, 9000, 65535 };
 
@@ -94,122 +85,6 @@ int record_new(struct recorder **out, const char *path, size_t ncounters,
 	return 0;
 }
 
-/* The emulation is IPv4 inside; anything else is kept where it leaves.
- * A TCP or UDP packet is kept at the client end of its flow (from or to
- * an ephemeral port), anything else where it leaves. */
-static bool has_ports(const struct pkt *k)
-{
-	return (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP) && k->frag != FRAG_LATER;
-}
-
-static bool keeps(bool decoded, const struct pkt *k, bool outgoing)
-{
-	if (!decoded || k->family != 4 || !has_ports(k))
-		return outgoing;
-	return outgoing ? k->sport >= RECORD_EPHEMERAL : k->dport >= RECORD_EPHEMERAL;
-}
-
-bool record_keeps(const unsigned char *p, size_t len, uint32_t wirelen, bool outgoing)
-{
-	struct pkt k;
-	const char *why;
-
-	return keeps(decode_frame(LINK_ETHERNET, p, (uint32_t)len, wirelen, &k, &why) == DECODE_OK,
-		     &k, outgoing);
-}
-
-/* The kernel's half of record_keeps(), a classic BPF filter on every
- * packet socket: a packet the other end keeps is dropped before it is
- * copied to this socket, which saves the copy and, at the server end of
- * a flow, half the recorder's work.  It drops only what record_keeps()
- * drops: an arriving packet unless it is IPv4 TCP or UDP to an ephemeral
- * port (or not plain IPv4: left to record_keeps()), a leaving one only
- * when it is whole IPv4 TCP or UDP from a port below the ephemeral ones
- * and every length decode_frame() checks holds (a fragment, or a length
- * of 0 from segmentation offload, is kept). */
-#define ETH_HLEN_ 14
-#define KEEP_ALL 262144
-static const struct sock_filter keep_prog[] = {
-	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 10, 0),
-	/* arriving */
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 58),
-	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN_ + 9),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 56),
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, ETH_HLEN_ + 6),
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x1fff, 54, 0),  /* a later fragment */
-	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, ETH_HLEN_),
-	BPF_STMT(BPF_LD | BPF_H | BPF_IND, ETH_HLEN_ + 2),  /* its destination port */
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RECORD_EPHEMERAL, 50, 51),
-	/* leaving (a load past the frame's end would drop it: none may) */
-	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, ETH_HLEN_ + 20, 0, 48),
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 46),
-	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN_),
-	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 43),  /* version 4 */
-	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN_ + 9),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_TCP, 1, 0),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 40),
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, ETH_HLEN_ + 6),
-	BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, 0x3fff, 38, 0),  /* any fragment */
-	BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, ETH_HLEN_),
-	BPF_STMT(BPF_MISC | BPF_TXA, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, 0, 35),  /* a header of 20 at least */
-	BPF_STMT(BPF_ST, 0),  /* M0: the header's length */
-	BPF_STMT(BPF_LD | BPF_H | BPF_ABS, ETH_HLEN_ + 2),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 32, 0),  /* offload's 0 */
-	BPF_STMT(BPF_ST, 1),  /* M1: the total length */
-	BPF_STMT(BPF_MISC | BPF_TAX, 0),
-	BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
-	BPF_STMT(BPF_ALU | BPF_SUB | BPF_K, ETH_HLEN_),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 0, 27),  /* within the frame */
-	BPF_STMT(BPF_LD | BPF_MEM, 1),
-	BPF_STMT(BPF_LDX | BPF_MEM, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 0, 24),  /* not below the header */
-	BPF_STMT(BPF_ALU | BPF_SUB | BPF_X, 0),
-	BPF_STMT(BPF_ST, 2),  /* M2: the transport's length */
-	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, ETH_HLEN_ + 9),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 9, 0),
-	/* TCP: a header of 20 at least, its data offset within the packet */
-	BPF_STMT(BPF_LD | BPF_MEM, 2),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, 0, 18),
-	BPF_STMT(BPF_LD | BPF_B | BPF_IND, ETH_HLEN_ + 12),
-	BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 2),
-	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x3c),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 20, 0, 14),
-	BPF_STMT(BPF_MISC | BPF_TAX, 0),
-	BPF_STMT(BPF_LD | BPF_MEM, 2),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 8, 11),
-	/* UDP: a header of 8 at least, its length 0 or 8 to the packet's */
-	BPF_STMT(BPF_LD | BPF_MEM, 2),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8, 0, 9),
-	BPF_STMT(BPF_LD | BPF_H | BPF_IND, ETH_HLEN_ + 4),
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 4, 0),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 8, 0, 6),
-	BPF_STMT(BPF_MISC | BPF_TAX, 0),
-	BPF_STMT(BPF_LD | BPF_MEM, 2),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 0, 3),
-	/* whole and sound: its source port decides */
-	BPF_STMT(BPF_LDX | BPF_MEM, 0),
-	BPF_STMT(BPF_LD | BPF_H | BPF_IND, ETH_HLEN_),
-	BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RECORD_EPHEMERAL, 0, 1),
-	BPF_STMT(BPF_RET | BPF_K, KEEP_ALL),
-	BPF_STMT(BPF_RET | BPF_K, 0),
-};
-
-const struct sock_fprog *record_filter(void)
-{
-	static const struct sock_fprog prog = {
-		.len = ARRAY_SIZE(keep_prog), .filter = (struct sock_filter *)keep_prog,
-	};
-
-	return &prog;
-}
-
 int record_add(struct recorder *r, const char *ifname, const char *name)
 {
 	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
@@ -227,8 +102,6 @@ int record_add(struct recorder *r, const char *ifname, const char *name)
 	 * back to the ordinary limit behind a user namespace. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-	/* the filter only saves work: without it record_keeps() decides */
-	(void)setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, record_filter(), sizeof(struct sock_fprog));
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		err = -errno;
@@ -333,20 +206,24 @@ static bool classify(struct recorder *r, const unsigned char *p, size_t len, uin
 	const char *why;
 	uint64_t origin;
 	int dir;
-	bool decoded = decode_frame(LINK_ETHERNET, p, (uint32_t)len, wirelen, &k, &why) == DECODE_OK;
 
-	if (!keeps(decoded, &k, outgoing))
-		return false;
-	if (!decoded || k.family != 4)
-		return true;    /* kept as it is */
+	/* The emulation is IPv4 inside; anything else is kept as it is */
+	if (decode_frame(LINK_ETHERNET, p, (uint32_t)len, wirelen, &k, &why) != DECODE_OK ||
+	    k.family != 4)
+		return outgoing;
 	proto = k.proto;
 	iplen = k.ip_len;
 	src = be32(k.src + 12);
 	dst = be32(k.dst + 12);
-	if (has_ports(&k)) {
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && k.frag != FRAG_LATER) {
 		sport = k.sport;
 		dport = k.dport;
 		ports = true;
+		/* Keep it at the client end only. */
+		if (outgoing ? sport < RECORD_EPHEMERAL : dport < RECORD_EPHEMERAL)
+			return false;
+	} else if (!outgoing) {
+		return false;
 	}
 	r->packets++;
 	f = flowtab_get(&r->flows, src, dst, sport, dport, proto, &dir, &isnew);
@@ -482,43 +359,31 @@ static void drain(struct recorder *r, struct src *s)
 
 int record_run(struct recorder *r, int stop_fd)
 {
-	struct epoll_event *ev = xcalloc(r->nsrcs ? r->nsrcs : 1, sizeof(*ev));
-	struct pollfd stop = { .fd = stop_fd, .events = POLLIN };
-	int ep = epoll_create1(EPOLL_CLOEXEC), err = 0;
+	struct pollfd *pfd = xcalloc(r->nsrcs + 1, sizeof(*pfd));
+	bool stopping = false;
+	int err = 0;
 
-	if (ep < 0) {
-		free(ev);
-		return -errno;
-	}
 	for (size_t i = 0; i < r->nsrcs; i++) {
-		struct epoll_event e = { .events = EPOLLIN, .data.u64 = i };
-
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, r->srcs[i].fd, &e) < 0) {
-			err = -errno;
-			goto out;
-		}
+		pfd[i].fd = r->srcs[i].fd;
+		pfd[i].events = POLLIN;
 	}
+	pfd[r->nsrcs].fd = stop_fd;
+	pfd[r->nsrcs].events = POLLIN;
 	for (;;) {
-		int n = epoll_wait(ep, ev, (int)(r->nsrcs ? r->nsrcs : 1), 0), s;
+		int n = poll(pfd, r->nsrcs + 1, stopping ? 0 : 200);
 
 		if (n < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
-		for (int k = 0; k < n; k++)
-			drain(r, &r->srcs[ev[k].data.u64]);
-		/* asleep on the stop alone: see TICK_MS */
-		s = poll(&stop, 1, n > 0 ? 0 : TICK_MS);
-		if (s < 0 && errno != EINTR) {
-			err = -errno;
+		for (size_t i = 0; i < r->nsrcs; i++)
+			if (stopping || (pfd[i].revents & POLLIN))
+				drain(r, &r->srcs[i]);
+		if (stopping)
 			break;
-		}
-		if (s > 0)
-			break;
+		if (pfd[r->nsrcs].revents & POLLIN)
+			stopping = true; /* one more pass over every socket */
 	}
-	for (size_t i = 0; i < r->nsrcs; i++)
-		drain(r, &r->srcs[i]);  /* what is left */
-out:
 	for (size_t i = 0; i < r->nsrcs; i++) {
 		struct tpacket_stats st;
 		socklen_t sl = sizeof(st);
@@ -526,8 +391,7 @@ out:
 		if (!getsockopt(r->srcs[i].fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl))
 			r->drops += st.tp_drops;
 	}
-	close(ep);
-	free(ev);
+	free(pfd);
 	return err;
 }
 

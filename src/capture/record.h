@@ -16,14 +16,6 @@
 #include <stdint.h>
 
 #define RECORD_EPHEMERAL 32768
-
-struct sock_fprog;
-
-/* Is a frame (len bytes held of wirelen) kept where it was seen, leaving
- * (outgoing) or arriving?  And the classic BPF filter that drops, in the
- * kernel, only frames this does not keep (tests/unit/test-packet.c). */
-bool record_keeps(const unsigned char *p, size_t len, uint32_t wirelen, bool outgoing);
-const struct sock_fprog *record_filter(void);
 #define RECORD_SNAPLEN 65535
 
 /* A flow of statement stmt: client addr to server addr, transport

@@ -1,16 +1,9 @@
-/* test-packet.c - frames to packets (decode), packets to flows, the
- * histograms and distances clone and compare report, and the recorder's
- * kernel filter against its own decision. */
-#include <errno.h>
-#include <linux/filter.h>
-#include <linux/if_packet.h>
+/* test-packet.c - frames to packets (decode), packets to flows, and the
+ * histograms and distances clone and compare report. */
 #include <math.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "unit.h"
-#include "../../src/capture/record.h"
 #include "../../src/lib/hist.h"
 #include "../../src/packet/decode.h"
 #include "../../src/packet/flow.h"
@@ -473,163 +466,6 @@ static void hist_distances(void **state)
 	assert_true(fabs(hist_mean(&b) - (1500 + 64) / 2.0) < 1e-9);
 }
 
-/* ---- the recorder's filter ------------------------------------------- */
-
-/* Classic BPF as the kernel runs it on a packet socket (the subset the
- * filter uses): a load past the frame's end drops it. */
-static uint32_t bpf_run(const struct sock_fprog *fp, const uint8_t *p, uint32_t len, uint32_t pkttype)
-{
-	uint32_t a = 0, x = 0, m[BPF_MEMWORDS] = { 0 };
-
-	for (uint32_t pc = 0; pc < fp->len; pc++) {
-		const struct sock_filter *f = &fp->filter[pc];
-		uint32_t k = f->k, off = k, size, src = BPF_SRC(f->code) == BPF_X ? x : k;
-
-		switch (BPF_CLASS(f->code)) {
-		case BPF_LD:
-			if (BPF_MODE(f->code) == BPF_LEN) {
-				a = len;
-				continue;
-			}
-			if (BPF_MODE(f->code) == BPF_MEM) {
-				a = m[k];
-				continue;
-			}
-			if (BPF_MODE(f->code) == BPF_ABS && k == (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)) {
-				a = pkttype;
-				continue;
-			}
-			if (BPF_MODE(f->code) == BPF_IND)
-				off = x + k;
-			else if (BPF_MODE(f->code) != BPF_ABS)
-				fail_msg("load mode %#x at %u", BPF_MODE(f->code), pc);
-			size = BPF_SIZE(f->code) == BPF_W ? 4 : BPF_SIZE(f->code) == BPF_H ? 2 : 1;
-			if (off >= len || len - off < size)
-				return 0;
-			a = 0;
-			for (uint32_t i = 0; i < size; i++)
-				a = a << 8 | p[off + i];
-			continue;
-		case BPF_LDX:
-			if (BPF_MODE(f->code) == BPF_MEM) {
-				x = m[k];
-			} else if (BPF_MODE(f->code) == BPF_MSH) {
-				if (k >= len)
-					return 0;
-				x = 4u * (p[k] & 15);
-			} else {
-				fail_msg("ldx mode %#x at %u", BPF_MODE(f->code), pc);
-			}
-			continue;
-		case BPF_ST:
-			m[k] = a;
-			continue;
-		case BPF_ALU:
-			switch (BPF_OP(f->code)) {
-			case BPF_SUB: a -= src; break;
-			case BPF_AND: a &= src; break;
-			case BPF_RSH: a >>= src; break;
-			default: fail_msg("alu op %#x at %u", BPF_OP(f->code), pc);
-			}
-			continue;
-		case BPF_JMP: {
-			bool c = false;
-
-			switch (BPF_OP(f->code)) {
-			case BPF_JEQ: c = a == src; break;
-			case BPF_JGE: c = a >= src; break;
-			case BPF_JSET: c = (a & src) != 0; break;
-			default: fail_msg("jump op %#x at %u", BPF_OP(f->code), pc);
-			}
-			pc += c ? f->jt : f->jf;
-			continue;
-		}
-		case BPF_RET:
-			return k;
-		case BPF_MISC:
-			if (BPF_MISCOP(f->code) == BPF_TAX)
-				x = a;
-			else
-				a = x;
-			continue;
-		default:
-			fail_msg("class %#x at %u", BPF_CLASS(f->code), pc);
-		}
-	}
-	fail_msg("the filter ran off its end");
-	return 0;
-}
-
-/* The filter drops only what record_keeps() would not keep, on sound
- * frames, broken ones and mutations of both; and it does drop the copy
- * of a flow's packet that its server's end sees. */
-static void record_filter_sound(void **state)
-{
-	const struct sock_fprog *fp = record_filter();
-	struct fb frames[16];
-	size_t nf = 0;
-	uint32_t seed = 12345;
-	size_t dropped = 0;
-	int fd;
-
-	(void)state;
-#define FRAME(stmts) do { struct fb *f = &frames[nf++]; f->n = 0; stmts; } while (0)
-	FRAME(eth(f, 0x0800); ip4h(f, 40 + 100, IPPROTO_TCP, 0x4000, 1, 1, 2); tcph(f, 40000, 443, 0x18); f->n += 100);
-	FRAME(eth(f, 0x0800); ip4h(f, 40 + 100, IPPROTO_TCP, 0x4000, 1, 2, 1); tcph(f, 443, 40000, 0x18); f->n += 100);
-	FRAME(eth(f, 0x0800); ip4h(f, 28 + 50, IPPROTO_UDP, 0, 1, 1, 2); udph(f, 50000, 53, 58); f->n += 50);
-	FRAME(eth(f, 0x0800); ip4h(f, 28 + 50, IPPROTO_UDP, 0, 1, 2, 1); udph(f, 53, 50000, 58); f->n += 50);
-	FRAME(eth(f, 0x0800); ip4h(f, 28 + 50, IPPROTO_UDP, 0x2000, 1, 2, 1); udph(f, 53, 50000, 400); f->n += 50);
-	FRAME(eth(f, 0x0800); ip4h(f, 20 + 50, IPPROTO_UDP, 0x0010, 1, 2, 1); f->n += 50);
-	FRAME(eth(f, 0x0800); ip4h(f, 28 + 56, IPPROTO_ICMP, 0, 1, 1, 2); f->n += 64);
-	FRAME(eth(f, 0x0800); ip4h(f, 0, IPPROTO_TCP, 0x4000, 1, 2, 1); tcph(f, 80, 40000, 0x10); f->n += 1400);
-	FRAME(eth(f, 0x8100); put16(f, 7); put16(f, 0x0800); ip4h(f, 40, IPPROTO_TCP, 0, 1, 2, 1);
-	      tcph(f, 80, 40000, 0x10));
-	FRAME(eth(f, 0x0806); f->n += 28);
-	FRAME(eth(f, 0x86dd); f->n += 60);
-	/* lengths decode_frame refuses */
-	FRAME(eth(f, 0x0800); ip4h(f, 40 + 100, IPPROTO_TCP, 0, 1, 2, 1); tcph(f, 443, 40000, 0x18); f->n += 50);
-	FRAME(eth(f, 0x0800); ip4h(f, 28, IPPROTO_UDP, 0, 1, 2, 1); udph(f, 53, 50000, 200));
-	FRAME(eth(f, 0x0800); ip4h(f, 40, IPPROTO_TCP, 0, 1, 2, 1); tcph(f, 443, 40000, 0x10); f->b[14 + 32] = 0x20);
-	FRAME(eth(f, 0x0800); ip4h(f, 40, IPPROTO_TCP, 0, 1, 2, 1); tcph(f, 443, 40000, 0x10); f->b[14] = 0x44);
-	FRAME(eth(f, 0x0800); ip4h(f, 18, IPPROTO_TCP, 0, 1, 2, 1); tcph(f, 443, 40000, 0x10));
-#undef FRAME
-	/* the server's copies: leaving from 443, arriving to 53 */
-	assert_int_equal(bpf_run(fp, frames[1].b, frames[1].n, PACKET_OUTGOING), 0);
-	assert_int_equal(bpf_run(fp, frames[2].b, frames[2].n, PACKET_HOST), 0);
-	assert_int_equal(bpf_run(fp, frames[0].b, frames[0].n, PACKET_HOST), 0);
-	/* the client's */
-	assert_true(bpf_run(fp, frames[0].b, frames[0].n, PACKET_OUTGOING) >= 65535);
-	assert_true(bpf_run(fp, frames[1].b, frames[1].n, PACKET_HOST) >= 65535);
-	assert_true(bpf_run(fp, frames[3].b, frames[3].n, PACKET_HOST) >= 65535);
-	for (int round = 0; round < 200000; round++) {
-		struct fb f = frames[(size_t)round % nf];
-		int pkttype = round & 1 ? PACKET_OUTGOING : round & 2 ? PACKET_HOST : PACKET_BROADCAST;
-
-		if (round >= (int)(2 * nf)) {
-			/* a few bytes of the headers changed, perhaps cut short */
-			for (int i = 0, n = 1 + round % 3; i < n; i++) {
-				seed = seed * 1103515245u + 12345u;
-				f.b[12 + (seed >> 8) % 50] ^= (uint8_t)(1u << ((seed >> 4) % 8));
-			}
-			if (round % 7 == 0)
-				f.n = (seed >> 16) % f.n;
-		}
-		if (bpf_run(fp, f.b, f.n, (uint32_t)pkttype) == 0) {
-			dropped++;
-			if (record_keeps(f.b, f.n, f.n, pkttype == PACKET_OUTGOING))
-				fail_msg("round %d: the filter drops a frame the recorder keeps (%s, %u bytes)",
-					 round, pkttype == PACKET_OUTGOING ? "leaving" : "arriving", f.n);
-		}
-	}
-	assert_true(dropped > 50000);
-	/* and the kernel takes it (its checker runs on any socket) */
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, fp, sizeof(*fp)) < 0)
-		fail_msg("the kernel refuses the filter: %s", strerror(errno));
-	close(fd);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,7 +479,6 @@ int main(void)
 		cmocka_unit_test(hist_bins),
 		cmocka_unit_test(hist_floor),
 		cmocka_unit_test(hist_distances),
-		cmocka_unit_test(record_filter_sound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
