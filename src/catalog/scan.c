@@ -1076,22 +1076,18 @@ bool scan_is_compose_name(const char *name)
 
 /* ---- provenance ------------------------------------------------------------- */
 
-#define GIT_MAX (1u << 20)      /* bytes of a .git file read */
 #define GIT_UP 32               /* folders looked up for .git */
 
+/* A file of a checkout's .git, or NULL (missing, unreadable, too big). */
 static char *slurp(const char *path)
 {
 	struct buf b = { 0 };
-	FILE *f = fopen(path, "re");
+	char err[64];
 
-	if (!f)
+	if (scan_read(path, &b, err, sizeof(err)))
 		return NULL;
-	if (buf_read_file(&b, f, GIT_MAX) || !b.p) {
-		fclose(f);
-		buf_free(&b);
-		return NULL;
-	}
-	fclose(f);
+	if (!b.p)
+		buf_putc(&b, 0);        /* empty: "" */
 	return b.p;
 }
 

@@ -107,6 +107,12 @@ static void print_project(struct scan_run *s, const struct scan_project *p)
 	out_obj_close(o);
 }
 
+/* Hidden folders and vendored code are no project's own. */
+static bool skipped(const char *name)
+{
+	return name[0] == '.' || !strcmp(name, "node_modules") || !strcmp(name, "vendor");
+}
+
 #define CODE_DEPTH 4            /* folders below a project for its code */
 #define CODE_FILES 500          /* source files read, at most */
 #define CODE_BYTES (256u << 10) /* of each, at most */
@@ -123,7 +129,7 @@ static void code(struct scan_run *s, struct scan_project *p, const char *dir, in
 		char *path = NULL, err[PATH_MAX + 64];
 		struct stat st;
 
-		if (*left && name[0] != '.' && strcmp(name, "node_modules") && strcmp(name, "vendor"))
+		if (*left && !skipped(name))
 			path = xasprintf("%s/%s", dir, name);
 		if (!path || lstat(path, &st) < 0) {
 			free(path);
@@ -275,8 +281,7 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 		char *path;
 		struct stat st;
 
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "node_modules") ||
-		    !strcmp(e->d_name, "vendor"))
+		if (skipped(e->d_name))
 			continue;
 		path = xasprintf("%s/%s", dir, e->d_name);
 		if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode)) {
