@@ -2227,6 +2227,7 @@ static void u_connect(struct user *u)
 	unsigned port = e->port;
 	bool no = false, yes = true;
 	long timeout = 30;
+	socket_t fd;
 
 	e->st->sessions++;
 	e->st->conns++;
@@ -2245,6 +2246,19 @@ static void u_connect(struct user *u)
 		u_end(u, false, 5.0);
 		return;
 	}
+	/* The socket is ours, so that its receive buffer is small before
+	 * the SYN: libssh's own connect offers the default window, and
+	 * each new session's server could then send 64 KiB past the
+	 * bucket (a burst of new sessions ended runs 10 % over). */
+	fd = conn_dial(0, e->server, e->port, e->st->pace);
+	if (fd < 0 || ssh_options_set(u->s, SSH_OPTIONS_FD, &fd) < 0) {
+		if (fd >= 0)
+			close(fd);
+		e->st->conn_fail++;
+		u_end(u, false, 2.0);
+		return;
+	}
+	/* libssh owns fd from the first ssh_connect() on, just below */
 	ssh_set_blocking(u->s, 0);
 	memset(&u->ctr, 0, sizeof(u->ctr));
 	u->ctr_seen = 0;
@@ -2473,9 +2487,6 @@ static void u_step(struct user *u)
 	case U_CONNECT:
 		rc = ssh_connect(u->s);
 		if (ssh_get_fd(u->s) != SSH_INVALID_SOCKET) {
-			if (u->io.fd < 0)
-				/* nothing has come yet but the SYN-ACK */
-				conn_window_small(ssh_get_fd(u->s), st->pace);
 			u->io.fd = ssh_get_fd(u->s);
 			nonblock(u->io.fd);
 		}

@@ -256,13 +256,11 @@ void conn_window_fit(int fd, const struct pace *p)
 		set_rcvbuf(fd, want);
 }
 
-int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
-		 uint32_t src, uint32_t addr, uint16_t port)
+int conn_dial(uint32_t src, uint32_t addr, uint16_t port, const struct pace *p)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1, err;
 
-	init(c, l, ops, fd);
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -271,12 +269,28 @@ int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
 		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 			goto fail;
 	}
-	if (paced(c))
-		conn_window_small(fd, c->st->pace);
+	/* before the SYN: the window it offers is never taken back */
+	if (p)
+		conn_window_small(fd, p);
 	sa.sin_addr.s_addr = htonl(addr);
 	sa.sin_port = htons(port);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 && errno != EINPROGRESS)
 		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
+		 uint32_t src, uint32_t addr, uint16_t port)
+{
+	int fd = conn_dial(src, addr, port, paced(c) ? c->st->pace : NULL), err;
+
+	init(c, l, ops, fd < 0 ? -1 : fd);
+	if (fd < 0)
+		return fd;
 	c->state = ST_CONNECTING;
 	if (c->st) {
 		c->st->conns++;
@@ -289,11 +303,6 @@ int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,
 		return err;
 	}
 	return 0;
-fail:
-	err = -errno;
-	close(fd);
-	c->io.fd = -1;
-	return err;
 }
 
 int conn_accept(struct conn *c, struct loop *l, const struct conn_ops *ops, int fd)

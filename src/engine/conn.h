@@ -74,6 +74,11 @@ struct conn {
 void conn_window_small(int fd, const struct pace *p);
 void conn_window_fit(int fd, const struct pace *p);
 
+/* A non-blocking TCP socket with its connect to addr:port (host order)
+ * from src (0: any) under way, with no delay, its receive buffer small
+ * for bucket p (if not NULL) before the SYN goes: or -errno.  For
+ * sockets a library then owns (SSH). */
+int conn_dial(uint32_t src, uint32_t addr, uint16_t port, const struct pace *p);
 /* Start a non-blocking connect to addr:port (host order) from src (0:
  * any).  0 or -errno; on success connected() or closed() follows. */
 int conn_connect(struct conn *c, struct loop *l, const struct conn_ops *ops,

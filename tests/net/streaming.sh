@@ -111,6 +111,10 @@ generate web traffic from h1 to h2 with 3 Mbps over https using >= 4 flows after
 	else
 		not_ok "busy: sharing the link, the player steps down" "$down of $late segments after 14 s below 2000k, the last $last"
 	fi
-	no_malformed "$T/busy.pcapng"
+	# The busy link drops segments and the kept copy is the receiver's, so
+	# retransmissions arrive out of order: tshark must put them back in
+	# order, or it reads a body after a hole as headers (HTTP "illegal
+	# characters", TLS "unknown record"), and now and then as malformed.
+	no_malformed "$T/busy.pcapng" -o tcp.reassemble_out_of_order:TRUE
 fi
 done_testing
