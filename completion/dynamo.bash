@@ -162,7 +162,7 @@ _dynamo_catalog()
     list) opts="--kind --class --catalog --json -h --help" ;;
     show) opts="--catalog --json -h --help" ;;
     measure) opts="--duration --catalog --data --dry-run -h --help" ;;
-    scan) opts="--json --all --map -h --help" ;;
+    scan) opts="--json --all --map --write --catalog -h --help" ;;
     *) return ;;
     esac
     if [[ $cur == -* ]]; then

@@ -31,6 +31,7 @@
 
 enum key {
 	K_NAME, K_DESCRIPTION, K_CLASS, K_PROTOCOLS, K_KIND, K_START, K_KNOB,
+	K_DRIVER, K_REPOSITORY, K_COMMIT, K_SUBDIR,
 	K_MEASURED, K_PROFILE, K_RATE, K_RATE_MAX, K_PACKETS, K_FLOWS, K_FLOWS_MAX,
 	K_SESSIONS, K_PACKET_SIZE, K_FLOW_SIZE,
 	K__COUNT
@@ -50,6 +51,10 @@ static const struct {
 	[K_KIND]        = { "kind", "kind agent|program|project" },
 	[K_START]       = { "start", "start agent PROTO|NAME | start program NAME | start project PATH" },
 	[K_KNOB]        = { "knob", "knob NAME default N min N max N" },
+	[K_DRIVER]      = { "driver", "driver project|users" },
+	[K_REPOSITORY]  = { "repository", "repository URL" },
+	[K_COMMIT]      = { "commit", "commit HEX" },
+	[K_SUBDIR]      = { "subdir", "subdir PATH" },
 	[K_MEASURED]    = { "measured", "measured \"COMMAND\" YYYY-MM-DD" },
 	[K_PROFILE]     = { "profile", "profile users N think-scale N duration SECONDS" },
 	[K_RATE]        = { "rate", "rate BITS_PER_SECOND" },
@@ -539,6 +544,39 @@ static int key_start(struct ctx *c, unsigned line)
 	return 0;
 }
 
+/* A project's provenance and driver; refused on other kinds when the
+ * whole entry is checked. */
+static int key_project(struct ctx *c, unsigned line, enum key k)
+{
+	int r = want_values(c, line, k, 1);
+	const char *v;
+	size_t n;
+
+	if (r)
+		return r;
+	v = c->tok[1].s;
+	n = strlen(v);
+	switch (k) {
+	case K_DRIVER:
+		if (strcmp(v, "project") && strcmp(v, "users"))
+			return fail(c, line, "a project is driven by its own clients or by dynamo's "
+				    "users, not '%s' (%s)", quote(c, v), keys[k].shape);
+		c->e->driver_project = !strcmp(v, "project");
+		return 0;
+	case K_COMMIT:
+		if (n < 7 || n > 64 || strspn(v, "0123456789abcdef") != n)
+			return fail(c, line, "bad commit '%s' (7 to 64 lowercase hex digits, as git "
+				    "names a commit)", quote(c, v));
+		c->e->commit = xstrdup(v);
+		return 0;
+	default:
+		if ((r = check_text(c, line, k, v)))
+			return r;
+		*(k == K_REPOSITORY ? &c->e->repository : &c->e->subdir) = xstrdup(v);
+		return 0;
+	}
+}
+
 /* knob NAME default N min N max N: the three in any order, each once. */
 static int key_knob(struct ctx *c, unsigned line)
 {
@@ -754,6 +792,10 @@ static int do_line(struct ctx *c, unsigned line)
 	case K_KIND: return key_kind(c, line);
 	case K_START: return key_start(c, line);
 	case K_KNOB: return key_knob(c, line);
+	case K_DRIVER:
+	case K_REPOSITORY:
+	case K_COMMIT:
+	case K_SUBDIR: return key_project(c, line, (enum key)k);
 	case K_MEASURED: return key_measured(c, line);
 	case K_PROFILE: return key_profile(c, line);
 	case K_PACKET_SIZE:
@@ -805,6 +847,11 @@ static int check_entry(struct ctx *c, unsigned last)
 		return fail(c, c->seen[K_START], "kind %s starts with 'start %s ...', not 'start %s' "
 			    "(%s)", catalog_kind_name(e->kind), catalog_kind_name(e->kind),
 			    catalog_kind_name((enum catalog_kind)c->start_kind), keys[K_START].shape);
+	for (int k = K_DRIVER; k <= K_SUBDIR; k++)
+		if (c->seen[k] && e->kind != CATALOG_PROJECT)
+			return fail(c, c->seen[k], "'%s' is for projects, not for kind %s (a project's "
+				    "driver and where it comes from)", keys[k].name,
+				    catalog_kind_name(e->kind));
 	/* An agent is named by its protocol (start agent http) or by a
 	 * name of its own (start agent hls), which dynamo looks up when it
 	 * runs the source. */
@@ -1058,6 +1105,24 @@ char *catalog_format(const struct catalog_entry *e)
 	buf_printf(&b, "%s ", catalog_kind_name(e->kind));
 	put_word(&b, e->start ? e->start : "");
 	buf_putc(&b, '\n');
+	if (e->kind == CATALOG_PROJECT) {
+		put_key(&b, K_DRIVER);
+		buf_puts(&b, e->driver_project ? "project\n" : "users\n");
+		if (e->repository) {
+			put_key(&b, K_REPOSITORY);
+			put_word(&b, e->repository);
+			buf_putc(&b, '\n');
+		}
+		if (e->commit) {
+			put_key(&b, K_COMMIT);
+			buf_printf(&b, "%s\n", e->commit);
+		}
+		if (e->subdir) {
+			put_key(&b, K_SUBDIR);
+			put_word(&b, e->subdir);
+			buf_putc(&b, '\n');
+		}
+	}
 	for (size_t i = 0; i < e->nknobs; i++) {
 		const struct catalog_knob *k = &e->knobs[i];
 
@@ -1137,7 +1202,9 @@ bool catalog_entry_equal(const struct catalog_entry *a, const struct catalog_ent
 {
 	if (!str_eq(a->name, b->name) || !str_eq(a->description, b->description) ||
 	    a->cls != b->cls || a->protos != b->protos || a->kind != b->kind ||
-	    !str_eq(a->start, b->start) || a->nknobs != b->nknobs || a->measured != b->measured)
+	    !str_eq(a->start, b->start) || a->nknobs != b->nknobs || a->measured != b->measured ||
+	    a->driver_project != b->driver_project || !str_eq(a->repository, b->repository) ||
+	    !str_eq(a->commit, b->commit) || !str_eq(a->subdir, b->subdir))
 		return false;
 	for (size_t i = 0; i < a->nknobs; i++)
 		if (strcmp(a->knobs[i].name, b->knobs[i].name) || a->knobs[i].def != b->knobs[i].def ||
@@ -1329,6 +1396,9 @@ void catalog_entry_free(struct catalog_entry *e)
 	free(e->description);
 	free(e->file);
 	free(e->start);
+	free(e->repository);
+	free(e->commit);
+	free(e->subdir);
 	free(e->measured_by);
 	free(e->measured_on);
 	memset(e, 0, sizeof(*e));

@@ -44,6 +44,11 @@ struct catalog_entry {
 	spec_protoset protos;
 	enum catalog_kind kind;
 	char *start;                         /* the PROTO, program NAME or project PATH */
+	/* A project's: who drives its servers (its own clients, or dynamo's
+	 * users of its protocols), and where it comes from (each NULL when
+	 * not known). */
+	bool driver_project;
+	char *repository, *commit, *subdir;
 	struct catalog_knob knobs[CATALOG_MAX_KNOBS];
 	size_t nknobs;
 	/* The profile: set together, by 'dynamo catalog measure', or not at all. */

@@ -1,6 +1,7 @@
 /* scan.c - see scan.h. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "../catalog/catalog.h"
 #include "../lib/util.h"
 #include "scan.h"
 
@@ -822,7 +824,7 @@ static bool image_known(const struct scan_service *sv, const struct scan_map *m)
 void scan_classify(struct scan_project *p, const struct scan_map *m)
 {
 	for (size_t i = 0; i < p->nsvc; i++) {
-		const struct scan_service *sv = &p->svc[i];
+		struct scan_service *sv = &p->svc[i];
 		bool known = image_known(sv, m);
 
 		for (size_t j = 0; j < m->n; j++) {
@@ -860,6 +862,8 @@ void scan_classify(struct scan_project *p, const struct scan_map *m)
 					}
 				}
 			}
+			if (hit && r->role != SCAN_SERVER && sv->role == SCAN_SERVER)
+				sv->role = r->role;
 			if (hit && r->role != SCAN_SERVER && !p->drives) {
 				p->drives = true;
 				p->drives_why = xasprintf("service %s (%s, %s:%u)", sv->name,
@@ -1233,4 +1237,110 @@ out:
 	free(gitdir);
 	free(top);
 	free(dir);
+}
+
+/* ---- catalog entries ------------------------------------------------------- */
+
+/* A source name from p's folder: the checkout's name and the folder
+ * inside it ("shop-deploy"), else the folder's own; lowercase, other
+ * bytes as '-', starting with a letter or digit. */
+static void entry_name(char *out, size_t n, const struct scan_project *p)
+{
+	char dir[PATH_MAX], raw[PATH_MAX + 8];
+	const char *base;
+	size_t len, o = 0, sl = p->subdir ? strlen(p->subdir) : 0;
+
+	snprintf(dir, sizeof(dir), "%s", p->path);
+	len = strlen(dir);
+	while (len > 1 && dir[len - 1] == '/')
+		dir[--len] = '\0';
+	/* a compose file is named by its folder */
+	base = strrchr(dir, '/');
+	if (base && scan_is_compose_name(base + 1)) {
+		dir[base - dir] = '\0';
+		len = strlen(dir);
+	}
+	if (sl && sl < len && dir[len - sl - 1] == '/' && !strcmp(dir + len - sl, p->subdir))
+		dir[len - sl - 1] = '\0';
+	else
+		sl = 0;
+	base = strrchr(dir, '/');
+	base = base ? base + 1 : dir;
+	snprintf(raw, sizeof(raw), "%s%s%s", base, sl ? "-" : "", sl ? p->subdir : "");
+	for (const char *c = raw; *c && o + 1 < n && o < CATALOG_MAX_NAME; c++) {
+		unsigned char ch = (unsigned char)tolower((unsigned char)*c);
+
+		if (!o && !isalnum(ch))
+			continue;
+		out[o++] = isalnum(ch) || ch == '.' || ch == '_' || ch == '-' ? (char)ch : '-';
+	}
+	out[o] = '\0';
+	if (!o)
+		snprintf(out, n, "project");
+}
+
+bool scan_entry(const struct scan_project *p, double min, struct catalog_entry *e)
+{
+	int best = -1;
+	spec_protoset ps = 0, of;
+	struct buf d = { 0 };
+	char name[CATALOG_MAX_NAME + 1];
+
+	memset(e, 0, sizeof(*e));
+	for (int c = 0; c < CLASS__COUNT; c++)
+		if (p->cls[c].confidence >= min &&
+		    (best < 0 || p->cls[c].confidence > p->cls[best].confidence))
+			best = c;
+	if (best < 0)
+		return false;
+	/* its protocols: those of the class whose usual port one of its
+	 * services serves; else the class's first */
+	of = spec_class_protos((enum spec_class)best);
+	for (int pr = 0; pr < PROTO__COUNT; pr++) {
+		uint16_t port = spec_proto_port((enum spec_proto)pr);
+		uint8_t tr = strcmp(spec_proto_transport((enum spec_proto)pr), "udp") ? IPPROTO_TCP
+										      : IPPROTO_UDP;
+
+		if (!(of & (1u << pr)) || !port)
+			continue;
+		for (size_t i = 0; i < p->nsvc; i++)
+			for (size_t k = 0; k < p->svc[i].nports; k++)
+				if (p->svc[i].ports[k].lo <= port && port <= p->svc[i].ports[k].hi &&
+				    p->svc[i].ports[k].proto == tr)
+					ps |= 1u << pr;
+	}
+	if (!ps)
+		ps = of & -of;
+	entry_name(name, sizeof(name), p);
+	e->name = xstrdup(name);
+	e->cls = (enum spec_class)best;
+	e->protos = ps;
+	e->kind = CATALOG_PROJECT;
+	e->start = xstrdup(p->path);
+	e->driver_project = p->drives;
+	e->repository = p->repo ? xstrdup(p->repo) : NULL;
+	e->commit = p->commit ? xstrdup(p->commit) : NULL;
+	e->subdir = p->subdir && *p->subdir ? xstrdup(p->subdir) : NULL;
+	buf_printf(&d, "Found by 'dynamo catalog scan': %s %.2f", spec_class_name(best),
+		   p->cls[best].confidence);
+	for (int c = 0; c < CLASS__COUNT; c++)
+		if (c != best && p->cls[c].confidence >= min)
+			buf_printf(&d, ", %s %.2f", spec_class_name(c), p->cls[c].confidence);
+	buf_printf(&d, "; %zu service%s", p->nsvc, p->nsvc == 1 ? "" : "s");
+	for (size_t i = 0; i < p->nsvc && d.len < CATALOG_MAX_TEXT - 200; i++)
+		buf_printf(&d, "%s%s", i ? ", " : ": ", p->svc[i].name);
+	if (p->drives_why && d.len < CATALOG_MAX_TEXT - 200)
+		buf_printf(&d, "; drives itself: %s", p->drives_why);
+	/* as text the catalog takes: no control bytes, whole characters */
+	for (size_t i = 0; i < d.len; i++)
+		if ((unsigned char)d.p[i] < 0x20 || d.p[i] == 0x7f)
+			d.p[i] = '?';
+	if (d.len > CATALOG_MAX_TEXT) {
+		d.len = CATALOG_MAX_TEXT;
+		while (d.len && ((unsigned char)d.p[d.len] & 0xc0) == 0x80)
+			d.len--;
+		d.p[d.len] = '\0';
+	}
+	e->description = buf_steal(&d);
+	return true;
 }

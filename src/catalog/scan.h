@@ -46,6 +46,7 @@ struct scan_service {
 	struct scan_port *ports;
 	size_t nports;
 	char *file;                     /* the compose file it is in */
+	enum scan_role role;            /* by the rules it matched (scan_classify) */
 };
 
 struct scan_evidence {
@@ -141,6 +142,14 @@ void scan_provenance(struct scan_project *p);
  * none; caller frees). */
 char *scan__packed_ref(const char *packed, const char *ref);
 char *scan__origin_url(const char *config);
+
+/* p as a catalog entry of kind project: its most confident class of at
+ * least min, with the protocols of that class whose usual port one of
+ * its services serves (else the class's first), named by its folder,
+ * started from p->path, with its driver and provenance.  False when no
+ * class reaches min.  Free e with catalog_entry_free(). */
+struct catalog_entry;
+bool scan_entry(const struct scan_project *p, double min, struct catalog_entry *e);
 
 /* Is name a compose file's (docker-compose.yml, compose.override.yaml...)? */
 bool scan_is_compose_name(const char *name);

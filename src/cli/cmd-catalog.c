@@ -25,7 +25,7 @@ const char cmd_catalog_usage[] =
 	"usage: dynamo catalog list [--kind KIND] [--class CLASS] [--catalog DIR] [--json]\n"
 	"       dynamo catalog show [--catalog DIR] [--json] NAME\n"
 	"       dynamo catalog measure [--duration TIME] [--catalog DIR] [--dry-run] NAME\n"
-	"       dynamo catalog scan [--json] [--all] [--map FILE] PATH...\n"
+	"       dynamo catalog scan [--json] [--all] [--map FILE] [--write [--catalog DIR]] PATH...\n"
 	"\n"
 	"The catalog lists the sources dynamo can run: each makes traffic of one\n"
 	"class.  A source is a built-in agent (a server and users who follow a\n"
@@ -52,7 +52,11 @@ const char cmd_catalog_usage[] =
 	"            whether it makes traffic on its own (a load generator or a\n"
 	"            peer-to-peer node among its services) or needs dynamo's\n"
 	"            users.  A file that is not YAML, not a compose file or not a\n"
-	"            Dockerfile is reported as FILE:LINE[:COL] and the scan goes on\n"
+	"            Dockerfile is reported as FILE:LINE[:COL] and the scan goes on.\n"
+	"            --write makes each project with a class an entry of kind\n"
+	"            project (its most confident class, who drives it, its\n"
+	"            repository, commit and subdir), named after its folder; one\n"
+	"            already there (the same start) is kept, profile and all\n"
 	"\n"
 	"A file has one key per line; '#' starts a comment, strings are in double\n"
 	"quotes:\n"
@@ -82,7 +86,8 @@ const char cmd_catalog_usage[] =
 	"  --class CLASS   list only sources of CLASS: web, mail, dns, ...\n"
 	"  --catalog DIR   read the catalog in DIR\n"
 	"  --map FILE      scan with this map instead of DATADIR/scan/services.map\n"
-	"  --all           scan: show classes below a confidence of 0.5 too\n"
+	"  --all           scan: show classes below a confidence of 0.5 too\n"	"  --write         scan: write each project into the catalog (--catalog DIR\n"
+	"                  or the default), as NAME.source\n"
 	"  --json          print JSON (rates in bits/s, sizes in bytes, durations\n"
 	"                  in seconds)\n"
 	"  -h, --help      show this help\n"
@@ -95,7 +100,8 @@ const char cmd_catalog_usage[] =
 	"    dynamo catalog show nginx\n"
 	"    dynamo catalog list --json | jq -r '.[] | select(.measured | not) | .name'\n"
 	"    dynamo catalog scan ~/src\n"
-	"    dynamo catalog scan --json repos.txt | jq '.projects[] | {path, drives}'\n";
+	"    dynamo catalog scan --json repos.txt | jq '.projects[] | {path, drives}'\n"
+	"    dynamo catalog scan --write --catalog my-catalog ~/src && dynamo catalog list --catalog my-catalog --kind project\n";
 
 static const struct option common_opts[] = {
 	{ "kind", required_argument, NULL, 'k' },
@@ -260,6 +266,16 @@ static void print_entry(struct out *o, const struct catalog_entry *e, const stru
 	out_str(o, "start", row ? NULL : " %s", e->start);
 	print_available(o, e, row);
 	out_str(o, "file", row || !e->file ? NULL : "  file         %s\n", e->file);
+	{
+		bool pj = e->kind == CATALOG_PROJECT;
+
+		out_str(o, "driver", row || !pj ? NULL : "  driver       %s\n",
+			!pj ? NULL : e->driver_project ? "project" : "users");
+		out_str(o, "repository", row || !e->repository ? NULL : "  repository   %s\n",
+			e->repository);
+		out_str(o, "commit", row || !e->commit ? NULL : "  commit       %s\n", e->commit);
+		out_str(o, "subdir", row || !e->subdir ? NULL : "  subdir       %s\n", e->subdir);
+	}
 	out_arr_open(o, "knobs");
 	for (size_t i = 0; i < e->nknobs; i++) {
 		const struct catalog_knob *k = &e->knobs[i];

@@ -5,6 +5,7 @@
  * code path; a file that cannot be read or parsed is reported with its
  * place and the scan goes on. */
 #include "cli.h"
+#include "../catalog/catalog.h"
 #include "../catalog/scan.h"
 #include "../lib/out.h"
 #include "../lib/util.h"
@@ -31,6 +32,11 @@ struct scan_run {
 	double min;
 	char **built;           /* folders a compose service is built from */
 	size_t nbuilt, built_cap;
+	/* --write: the catalog, and the names this scan wrote into it */
+	const struct catalog *cat;
+	const char *dir;
+	char **wrote;
+	size_t nwrote, written, kept;
 };
 
 static void error(struct scan_run *s, const char *msg)
@@ -38,6 +44,8 @@ static void error(struct scan_run *s, const char *msg)
 	s->errors++;
 	fprintf(stderr, "%sdynamo: %s\n", s->progress ? "\r\033[K" : "", msg);
 }
+
+static void write_entry(struct scan_run *s, const struct scan_project *p);
 
 static void print_project(struct scan_run *s, const struct scan_project *p)
 {
@@ -104,7 +112,85 @@ static void print_project(struct scan_run *s, const struct scan_project *p)
 		out_str(o, "drives_why", "  makes traffic on its own: %s\n", p->drives_why);
 	else
 		out_text(o, "  needs dynamo's users to make traffic\n");
+	if (s->cat)
+		write_entry(s, p);
 	out_obj_close(o);
+}
+
+static bool name_taken(const struct scan_run *s, const char *name)
+{
+	if (catalog_find(s->cat, name))
+		return true;
+	for (size_t i = 0; i < s->nwrote; i++)
+		if (!strcmp(s->wrote[i], name))
+			return true;
+	return false;
+}
+
+/* --write: p as an entry of the catalog, under a name no other source
+ * has (NAME, NAME-2, ...); a project already there (the same start) is
+ * kept as it is, with its profile.  The entry is parsed back before it
+ * is written, so that a path the catalog cannot hold is an error here,
+ * not a bad file in the catalog. */
+static void write_entry(struct scan_run *s, const struct scan_project *p)
+{
+	struct catalog_entry e, back = { 0 };
+	char base[CATALOG_MAX_NAME + 1], real[PATH_MAX], file[PATH_MAX + 80], err[PATH_MAX + 256];
+	char *text;
+
+	if (!scan_entry(p, REPORT_MIN, &e)) {
+		out_null(s->o, "entry", "  catalog: not written, no class found\n", NULL);
+		return;
+	}
+	if (realpath(p->path, real)) {
+		free(e.start);
+		e.start = xstrdup(real);
+	}
+	snprintf(base, sizeof(base), "%s", e.name);
+	for (int i = 1;; i++) {
+		const struct catalog_entry *old;
+
+		if (i > 1) {
+			char name[CATALOG_MAX_NAME + 16];
+
+			snprintf(name, sizeof(name), "%.*s-%d", CATALOG_MAX_NAME - 3, base, i);
+			free(e.name);
+			e.name = xstrdup(name);
+		}
+		old = catalog_find(s->cat, e.name);
+		if (old && old->kind == CATALOG_PROJECT && old->start && !strcmp(old->start, e.start)) {
+			s->kept++;
+			out_str(s->o, "entry", "  catalog: kept %s (already there)\n",
+				old->file ? old->file : old->name);
+			catalog_entry_free(&e);
+			return;
+		}
+		if (!name_taken(s, e.name))
+			break;
+		if (i == 99) {
+			snprintf(err, sizeof(err), "%s: no free name for its catalog entry (%s-2 to "
+				 "%s-99 are taken)", p->path, base, base);
+			error(s, err);
+			out_null(s->o, "entry", NULL, NULL);
+			catalog_entry_free(&e);
+			return;
+		}
+	}
+	snprintf(file, sizeof(file), "%s/%s.source", s->dir, e.name);
+	text = catalog_format(&e);
+	if (catalog_parse(&back, file, text, strlen(text), err, sizeof(err)) ||
+	    catalog_write_file(file, text, err, sizeof(err))) {
+		error(s, err);
+		out_null(s->o, "entry", NULL, NULL);
+	} else {
+		s->written++;
+		s->wrote = xreallocarray(s->wrote, s->nwrote + 1, sizeof(*s->wrote));
+		s->wrote[s->nwrote++] = xstrdup(e.name);
+		out_str(s->o, "entry", "  catalog: wrote %s\n", file);
+	}
+	catalog_entry_free(&back);
+	catalog_entry_free(&e);
+	free(text);
 }
 
 /* Hidden folders and vendored code are no project's own. */
@@ -400,6 +486,8 @@ static const struct option scan_opts[] = {
 	{ "json", no_argument, NULL, 'j' },
 	{ "map", required_argument, NULL, 'm' },
 	{ "all", no_argument, NULL, 'a' },
+	{ "write", no_argument, NULL, 'w' },
+	{ "catalog", required_argument, NULL, 'C' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -411,8 +499,11 @@ int catalog_scan(int argc, char **argv)
 	char path[PATH_MAX], err[PATH_MAX + 256];
 	struct scan_run s = { .min = REPORT_MIN };
 	struct scan_map map;
-	bool json = false;
-	int c;
+	struct catalog cat = { 0 };
+	const char *cat_given = NULL;
+	char cat_dir[PATH_MAX];
+	bool json = false, write = false;
+	int c, st;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", scan_opts, NULL)) != -1) {
@@ -425,6 +516,12 @@ int catalog_scan(int argc, char **argv)
 			break;
 		case 'a':
 			s.min = 1e-9;
+			break;
+		case 'w':
+			write = true;
+			break;
+		case 'C':
+			cat_given = optarg;
 			break;
 		case 'h':
 			return cli_help(self);
@@ -440,9 +537,20 @@ int catalog_scan(int argc, char **argv)
 		strncat(path, "/scan/services.map", sizeof(path) - strlen(path) - 1);
 		given = path;
 	}
+	if (cat_given && !write)
+		return cli_usage_error(self, "--catalog DIR says where --write writes: give both");
 	if (scan_map_load(&map, given, err, sizeof(err))) {
 		fprintf(stderr, "dynamo: %s\n", err);
 		return EXIT_INVALID;
+	}
+	/* --write: names are checked against the catalog, which must load */
+	if (write) {
+		if ((st = cli_catalog_load(cat_given, cat_dir, sizeof(cat_dir), &cat))) {
+			scan_map_free(&map);
+			return st;
+		}
+		s.cat = &cat;
+		s.dir = cat_dir;
 	}
 	s.map = &map;
 	s.progress = !json && isatty(STDERR_FILENO);
@@ -461,7 +569,14 @@ int catalog_scan(int argc, char **argv)
 	fprintf(stderr, "dynamo: %zu project%s in %zu file%s, %zu error%s\n", s.projects,
 		s.projects == 1 ? "" : "s", s.files, s.files == 1 ? "" : "s", s.errors,
 		s.errors == 1 ? "" : "s");
+	if (write)
+		fprintf(stderr, "dynamo: %zu catalog entr%s written into %s, %zu kept\n", s.written,
+			s.written == 1 ? "y" : "ies", cat_dir, s.kept);
 	scan_map_free(&map);
+	catalog_free(&cat);
+	for (size_t i = 0; i < s.nwrote; i++)
+		free(s.wrote[i]);
+	free(s.wrote);
 	for (size_t i = 0; i < s.nbuilt; i++)
 		free(s.built[i]);
 	free(s.built);

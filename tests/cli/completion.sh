@@ -119,7 +119,7 @@ cases() {
 	complete_is "catalog" dynamo cat
 	complete_is "catalog" dynamo help ca
 	complete_is "list|measure|scan|show" dynamo catalog ""
-	complete_is "--all|--help|--json|--map|-h" dynamo catalog scan -
+	complete_is "--all|--catalog|--help|--json|--map|--write|-h" dynamo catalog scan -
 	complete_is "$T/d/a.dyn" dynamo catalog scan --json "$T/d/a"
 	complete_is "show" dynamo catalog sh
 	complete_is "" dynamo catalog -

@@ -175,6 +175,24 @@ if command -v git >/dev/null; then
 			not_ok "provenance, $how HEAD" "got '$got', want '$want'"
 		fi
 	done
+	# --write: the checkout as a catalog entry of kind project, with
+	# its provenance, that 'catalog list' and 'show' read back
+	mkdir "$T/cat"
+	if "$DYNAMO" catalog scan --write --catalog "$T/cat" "$T/git" >"$T/w.out" 2>"$T/err" &&
+		"$DYNAMO" catalog show --json --catalog "$T/cat" shop-deploy >"$T/w.json" 2>>"$T/err" &&
+		[ "$(jq -r '"\(.kind) \(.class) \(.repository) \(.commit) \(.subdir) \(.start)"' "$T/w.json")" = \
+			"project web https://example.org/acme/shop.git $(g rev-parse HEAD) deploy $(cd "$T/git/shop/deploy" && pwd -P)" ] &&
+		"$DYNAMO" catalog list --catalog "$T/cat" --kind project | grep -q "^shop-deploy  *project  *web"; then
+		ok "--write: an entry of kind project with its provenance: $(jq -c '{name, class, protocols, driver, subdir}' "$T/w.json")"
+	else
+		not_ok "--write: an entry of kind project" "$(cat "$T/w.out" "$T/err" "$T/cat"/* 2>&1)"
+	fi
+	if "$DYNAMO" catalog scan --write --catalog "$T/cat" "$T/git" >"$T/w.out" 2>"$T/err" &&
+		grep -q "kept .*shop-deploy.source (already there)" "$T/w.out" && [ "$(ls "$T/cat" | wc -l)" = 1 ]; then
+		ok "--write again: the entry is kept, not written twice"
+	else
+		not_ok "--write again keeps the entry" "$(ls "$T/cat"; cat "$T/w.out" "$T/err")"
+	fi
 	if [ "$(jq -r '.projects[0].commit' "$T/scan.json")" = null ]; then
 		ok "no provenance outside a checkout"
 	else
@@ -197,6 +215,29 @@ if [ $st = 0 ] && grep -q "bad/a/docker-compose.yml:[0-9]*:[0-9]*: not YAML" "$T
 	ok "bad files are named with their line and the scan goes on"
 else
 	not_ok "bad files" "exit $st: $(cat "$T/err")"
+fi
+# --write names: a folder of the same name elsewhere gets NAME-2, and
+# a project whose load generator drives it is written so
+mkdir -p "$T/w1/api" "$T/w2/api" "$T/wcat"
+printf 'services:\n  db:\n    image: postgres:16\n' >"$T/w1/api/compose.yaml"
+printf 'services:\n  web:\n    image: nginx\n  loadgen:\n    image: busybox\n    command: wrk -c 4 http://web/\n' \
+	>"$T/w2/api/compose.yaml"
+if "$DYNAMO" catalog scan --write --catalog "$T/wcat" "$T/w1" "$T/w2" >"$T/w.out" 2>"$T/err" &&
+	[ "$(ls "$T/wcat" | tr '\n' ' ')" = "api-2.source api.source " ] &&
+	grep -q '^class  *database' "$T/wcat/api.source" && grep -q '^protocols  *postgresql' "$T/wcat/api.source" &&
+	grep -q '^driver  *users' "$T/wcat/api.source" &&
+	grep -q '^class  *web' "$T/wcat/api-2.source" && grep -q '^driver  *project' "$T/wcat/api-2.source"; then
+	ok "--write: a second 'api' is api-2; a database needs users, a web app with its load generator drives itself"
+else
+	not_ok "--write names and drivers" "$(cat "$T/err"; head -20 "$T/wcat"/*)"
+fi
+expect_exit 2 "--catalog without --write: usage, exit 2" "$DYNAMO" catalog scan --catalog "$T/wcat" "$T/w1"
+printf 'name broken\n' >"$T/wcat/broken.source"
+"$DYNAMO" catalog scan --write --catalog "$T/wcat" "$T/w1" >/dev/null 2>"$T/err"
+if [ $? = 2 ] && grep -q "broken.source:1: " "$T/err"; then
+	ok "--write into a catalog with a bad entry: its FILE:LINE, exit 2, nothing scanned"
+else
+	not_ok "--write into a bad catalog" "$(cat "$T/err")"
 fi
 expect_exit 1 "nothing to scan but an error: exit 1" "$DYNAMO" catalog scan "$T/none"
 expect_exit 2 "no PATH: usage, exit 2" "$DYNAMO" catalog scan

@@ -4,7 +4,9 @@
  * source code (the second byte picks the language) when it is 4 mod 8,
  * a Dockerfile when it is 8.  Any bytes parse or are refused with a message that
  * names the file, never a crash or a hang; what parses is classified. */
+#include "../../src/catalog/catalog.h"
 #include "../../src/catalog/scan.h"
+#include "../../src/lib/util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,11 +79,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		scan_map_free(&m);
 		return 0;
 	}
+	p.path = xstrdup("/r/app");
 	if (scan_compose(&p, "f.yml", (const char *)data, size, err, sizeof(err)) == 0) {
+		struct catalog_entry e, back;
+
 		scan_classify(&p, &m);
 		for (int c = 0; c < CLASS__COUNT; c++)
 			if (!(p.cls[c].confidence >= 0 && p.cls[c].confidence <= 1))
 				__builtin_trap();
+		/* what --write makes of it is an entry the catalog reads back
+		 * as it is */
+		if (scan_entry(&p, 0.5, &e)) {
+			char *text = catalog_format(&e);
+
+			if (catalog_parse(&back, NULL, text, strlen(text), err, sizeof(err)) ||
+			    !catalog_entry_equal(&e, &back))
+				__builtin_trap();
+			free(text);
+			catalog_entry_free(&back);
+			catalog_entry_free(&e);
+		}
 	} else if (strncmp(err, "f.yml:", 6)) {
 		__builtin_trap();
 	}

@@ -132,6 +132,8 @@ struct bad {
 	"rate 1\nrate-max 2\npackets 1\nflows 1\nflows-max 1\nsessions 1\n" \
 	"packet-size 1500:1\nflow-size inf:1\n"
 
+#define PROJECT "name x\nclass web\nprotocols http\nkind project\nstart project /p\n"
+
 static const struct bad bads[] = {
 	/* words and text */
 	{ "name x\nclas web\n", 2, "unknown key 'clas' (did you mean 'class'?)" },
@@ -271,6 +273,17 @@ static const struct bad bads[] = {
 	{ MINIMAL "flow-size 1:0.5 2:0.52\n", 6, "sum to 1.02" },
 	{ MINIMAL "flow-size 1:x\n", 6, "fraction 'x' is not a number" },
 	{ MINIMAL "flow-size 1:\n", 6, "fraction '' is not a number" },
+	/* a project's keys */
+	{ MINIMAL "driver project\n", 6, "'driver' is for projects, not for kind agent" },
+	{ MINIMAL "commit 0123456\n", 6, "'commit' is for projects, not for kind agent" },
+	{ PROJECT "driver both\n", 6, "a project is driven by its own clients or by dynamo's users, "
+	  "not 'both' (driver project|users)" },
+	{ PROJECT "commit 0123ABC\n", 6, "bad commit '0123ABC' (7 to 64 lowercase hex digits" },
+	{ PROJECT "commit 012345\n", 6, "bad commit '012345'" },
+	{ PROJECT "repository \"\"\n", 6, "'repository' is an empty string (repository URL)" },
+	{ PROJECT "subdir a b\n", 6, "'subdir' takes 1 value" },
+	{ PROJECT "commit\n", 6, "'commit' takes 1 value" },
+	{ PROJECT "driver\n", 6, "'driver' takes 1 value" },
 	/* the file's name */
 	{ "name y\nclass web\nprotocols http\nkind agent\nstart agent http\n", 1,
 	  "the name 'y' is not the file's (x): a source NAME lives in NAME.source" },
@@ -394,6 +407,9 @@ static void round_trips(void **state)
 	round_trip(NULL, "name p\nclass generic\nprotocols udp,tcp\nkind project\n"
 		   "start project \"/a b/\\\"c\\\\#d\"\nknob think-scale default 0.1 min 0.001 max 1000\n"
 		   "description \"\xc3\xa9t\xc3\xa9 \\\\ \\\"q\\\"\t#not a comment\"\n");
+	round_trip("x.source", PROJECT "driver project\nrepository \"https://h/a b.git\"\n"
+		   "commit 0123456789abcdef0123456789abcdef01234567\nsubdir deploy/compose\n");
+	round_trip("x.source", PROJECT "driver users\ncommit 0123abc\n");
 	round_trip("x.source", MINIMAL "knob users default 3 min 1 max 3\n"
 		   "measured \"a \\\"b\\\"\" 2024-02-29\nprofile duration 0.1 users 1 think-scale 1e-3\n"
 		   "rate 18446744073709551615\nrate-max 0\npackets 0.1\nflows 1e-300\n"
