@@ -6,7 +6,8 @@ set -eu
 case "${1:-}" in
 build) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev iputils-ping" ;;
 check) pkgs="gcc make libc6-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev libcmocka-dev jq iputils-ping iperf3 tshark libndpi-bin d-itg
-              nginx-light mosquitto redis-server dnsmasq-base vsftpd openssh-server" ;;
+              nginx-light mosquitto redis-server dnsmasq-base vsftpd openssh-server
+              podman runc busybox-static" ;;
 fuzz)  pkgs="clang libclang-rt-14-dev libmnl-dev libnftables-dev libssl-dev libssh-dev libpcap-dev libndpi-dev libjansson-dev libyaml-dev" ;;
 *) echo "usage: $0 build|check|fuzz" >&2; exit 2 ;;
 esac

@@ -86,6 +86,7 @@ for flavour in plain asan; do
 		group "$flavour/net/run" tests/net/run.sh "$dyn" http dns mosquitto
 	fi
 	group "$flavour/net/lifecycle" tests/net/lifecycle.sh "$dyn"
+	group "$flavour/net/project" tests/net/project.sh "$dyn" 15 2000
 	# Broken peers under the sanitizers only: the same checks, and what
 	# they are for is memory errors (the plain run took 56 s of CI)
 	if [ $flavour = asan ]; then

@@ -273,7 +273,7 @@ static unsigned line_of(const yaml_node_t *n)
 }
 
 /* ${VAR:-default} and ${VAR-default} as their default; other variables
- * as their names, lowercased later with the rest. */
+ * as their names, lowercased later with the rest; $$ as $. */
 static char *expand(const char *s)
 {
 	struct buf b = { 0 };
@@ -281,6 +281,12 @@ static char *expand(const char *s)
 	while (*s) {
 		const char *e;
 
+		/* "$$" is a "$" that compose does not expand */
+		if (s[0] == '$' && s[1] == '$') {
+			buf_putc(&b, '$');
+			s += 2;
+			continue;
+		}
 		if (s[0] == '$' && s[1] == '{' && (e = strchr(s, '}'))) {
 			const char *d = s + 2;
 
@@ -379,6 +385,132 @@ static void add_words_node(struct rd *r, yaml_node_t *n)
 	}
 }
 
+static void argv_push(struct scan_argv *a, char *w)
+{
+	if (a->n >= MAX_WORDS) {
+		free(w);
+		return;
+	}
+	a->v = xreallocarray(a->v, a->n + 1, sizeof(*a->v));
+	a->v[a->n++] = w;
+}
+
+/* s split into words as a POSIX shell splits them: blanks between
+ * words, '...' kept as it is, "..." with \\ \" \$ \` escaped, a
+ * backslash outside quotes escaping the next byte. */
+static void argv_split(struct scan_argv *a, const char *s)
+{
+	struct buf w = { 0 };
+	bool in = false;
+
+	while (*s) {
+		if (isspace((unsigned char)*s)) {
+			if (in) {
+				buf_putc(&w, 0);
+				argv_push(a, buf_steal(&w));
+				in = false;
+			}
+			s++;
+			continue;
+		}
+		in = true;
+		if (*s == '\'') {
+			for (s++; *s && *s != '\''; s++)
+				buf_putc(&w, *s);
+		} else if (*s == '"') {
+			for (s++; *s && *s != '"'; s++) {
+				if (*s == '\\' && s[1] && strchr("\"\\$`", s[1]))
+					s++;
+				buf_putc(&w, *s);
+			}
+		} else if (*s == '\\' && s[1]) {
+			buf_putc(&w, *++s);
+		} else {
+			buf_putc(&w, *s);
+		}
+		if (*s)
+			s++;
+	}
+	if (in) {
+		buf_putc(&w, 0);
+		argv_push(a, buf_steal(&w));
+	}
+	buf_free(&w);
+}
+
+/* command, entrypoint: a string, or a list of them. */
+static void argv_of(struct rd *r, struct scan_argv *a, yaml_node_t *n)
+{
+	char *x;
+
+	if (!n)
+		return;
+	if (scalar(n)) {
+		a->set = true;
+		x = expand(scalar(n));
+		argv_split(a, x);
+		free(x);
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		a->set = true;
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+			if (scalar(node(r->doc, *i)))
+				argv_push(a, expand(scalar(node(r->doc, *i))));
+	}
+}
+
+/* environment: NAME: value, or "NAME=value" items; depends_on: a list
+ * of names or a mapping of them. */
+static void env_of(struct rd *r, struct scan_argv *a, yaml_node_t *n)
+{
+	if (!n)
+		return;
+	a->set = n->type == YAML_MAPPING_NODE || n->type == YAML_SEQUENCE_NODE;
+	if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+			const char *k = scalar(node(r->doc, p->key)), *v = scalar(node(r->doc, p->value));
+
+			if (k && v && !strchr(k, '=') && (*v || node(r->doc, p->value)->data.scalar.style !=
+							 YAML_PLAIN_SCALAR_STYLE)) {
+				char *x = expand(v);
+
+				argv_push(a, xasprintf("%s=%s", k, x));
+				free(x);
+			}
+		}
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+			const char *v = scalar(node(r->doc, *i));
+
+			if (v && strchr(v, '=') && v[0] != '=')
+				argv_push(a, expand(v));
+		}
+	}
+}
+
+static void depends_of(struct rd *r, struct scan_argv *a, yaml_node_t *n)
+{
+	if (!n)
+		return;
+	a->set = n->type == YAML_MAPPING_NODE || n->type == YAML_SEQUENCE_NODE;
+	if (n->type == YAML_MAPPING_NODE) {
+		for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++)
+			if (scalar(node(r->doc, p->key)))
+				argv_push(a, xstrdup(scalar(node(r->doc, p->key))));
+	} else if (n->type == YAML_SEQUENCE_NODE) {
+		for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++)
+			if (scalar(node(r->doc, *i)))
+				argv_push(a, xstrdup(scalar(node(r->doc, *i))));
+	}
+}
+
+static void argv_free(struct scan_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	memset(a, 0, sizeof(*a));
+}
+
 /* Environment names: a mapping's keys, or a sequence's "NAME=value". */
 static void add_env(struct rd *r, yaml_node_t *n)
 {
@@ -457,6 +589,10 @@ static void service_free(struct scan_service *sv)
 	free(sv->build);
 	free(sv->file);
 	free(sv->dockerfile);
+	argv_free(&sv->command);
+	argv_free(&sv->entrypoint);
+	argv_free(&sv->env);
+	argv_free(&sv->depends);
 }
 
 static void service(struct scan_project *p, yaml_document_t *d, const char *file, const char *text,
@@ -492,6 +628,10 @@ static void service(struct scan_project *p, yaml_document_t *d, const char *file
 	add_env(&r, get(d, m, "environment", 0));
 	add_ports(&r, get(d, m, "ports", 0));
 	add_ports(&r, get(d, m, "expose", 0));
+	argv_of(&r, &sv->command, get(d, m, "command", 0));
+	argv_of(&r, &sv->entrypoint, get(d, m, "entrypoint", 0));
+	env_of(&r, &sv->env, get(d, m, "environment", 0));
+	depends_of(&r, &sv->depends, get(d, m, "depends_on", 0));
 }
 
 static int yaml_fail(char *err, size_t errlen, const char *file, const yaml_parser_t *ps)

@@ -32,6 +32,14 @@ struct scan_port {
 	unsigned line;
 };
 
+/* Words to run, as compose gives them: a list as it is, a string split
+ * as a shell splits words (quotes, backslashes; no expansions). */
+struct scan_argv {
+	char **v;
+	size_t n;
+	bool set;                       /* given, if empty */
+};
+
 struct scan_service {
 	char *name, *image, *build;     /* image, build: NULL when not given */
 	unsigned line, image_line;
@@ -47,6 +55,11 @@ struct scan_service {
 	size_t nports;
 	char *file;                     /* the compose file it is in */
 	enum scan_role role;            /* by the rules it matched (scan_classify) */
+	/* to run it: its command and entrypoint, environment (NAME=value,
+	 * ${VAR:-default} as its default; a name without a value is left
+	 * out, not taken from dynamo's environment), the services it
+	 * depends on */
+	struct scan_argv command, entrypoint, env, depends;
 };
 
 struct scan_evidence {

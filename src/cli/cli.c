@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "../lib/util.h"
 #include "../control/lab.h"
+#include "../control/project.h"
 #include "../plan/plan.h"
 #include "../agents/program.h"
 #include "../catalog/catalog.h"
@@ -203,12 +204,15 @@ int cli_catalog_load(const char *given, char *dir, size_t dirlen, struct catalog
 	return EXIT_OK;
 }
 
-/* A program must be installed; agents always run. */
+/* A program must be installed, a project needs its engine; agents
+ * always run. */
 static bool usable(const struct catalog_entry *e, char *why, size_t whylen, void *arg)
 {
 	const struct program_def *d;
 
 	(void)arg;
+	if (e->kind == CATALOG_PROJECT)
+		return !project_engine(why, whylen);
 	if (e->kind != CATALOG_PROGRAM)
 		return true;
 	d = program_find(e->start);

@@ -596,9 +596,9 @@ static int catalog_measure(int argc, char **argv)
 			st = EXIT_FAIL;
 			goto out;
 		}
-		if (f->kind == CATALOG_PROJECT) {
-			fprintf(stderr, "dynamo: %s is a project: measuring projects needs a container "
-				"engine, which this version does not drive yet\n", f->name);
+		if (f->kind == CATALOG_PROJECT && !f->driver_project) {
+			fprintf(stderr, "dynamo: %s is a project driven by dynamo's users (driver "
+				"users), which this version does not run yet\n", f->name);
 			st = EXIT_FAIL;
 			goto out;
 		}
@@ -612,6 +612,7 @@ static int catalog_measure(int argc, char **argv)
 			st = EXIT_INVALID;
 			goto out;
 		}
+		free(e.file);
 		e.file = xstrdup(f->file);
 	}
 	ku = catalog_knob(&e, "users");
@@ -621,10 +622,15 @@ static int catalog_measure(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	stop_fd = signalfd(-1, &set, SFD_CLOEXEC);
-	fprintf(stderr, "dynamo: measuring %s for %llu s (users %g, think-scale %g), then "
-		"%llu s at think-scale %g\n", e.name, (unsigned long long)(dur_us / 1000000),
-		ku ? ku->def : 4, kt ? kt->def : 1, (unsigned long long)(dur_us / 2000000),
-		kt ? kt->min : 0.01);
+	if (e.kind == CATALOG_PROJECT)
+		fprintf(stderr, "dynamo: measuring %s (a project: its containers, driven by its own "
+			"clients) for %llu s, then %llu s\n", e.name,
+			(unsigned long long)(dur_us / 1000000), (unsigned long long)(dur_us / 2000000));
+	else
+		fprintf(stderr, "dynamo: measuring %s for %llu s (users %g, think-scale %g), then "
+			"%llu s at think-scale %g\n", e.name, (unsigned long long)(dur_us / 1000000),
+			ku ? ku->def : 4, kt ? kt->def : 1, (unsigned long long)(dur_us / 2000000),
+			kt ? kt->min : 0.01);
 	st = measure_run(&cat, &e, dur_us / 1000000, (uint32_t)(ku ? ku->def : 4), kt ? kt->def : 1,
 			 datadir, stop_fd, &m);
 	if (st != EXIT_OK)

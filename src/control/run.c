@@ -34,6 +34,7 @@
 #include "../agents/program.h"
 #include "../lib/util.h"
 #include "emul.h"
+#include "project.h"
 #include "run.h"
 #include "steer.h"
 
@@ -45,6 +46,7 @@
 #define WARMUP_US 5000000ull      /* default warm-up */
 #define TICK_MS 100               /* the controller's period */
 #define HOST_TICK_NS 50000000ull  /* a host's look at its control slots */
+#define PJ_READY_MS 30000         /* a project's server, to accept connections */
 #define GROUP_USERS 4             /* users per group, unless fewer are planned */
 #define GROUPS_MAX 256            /* per task */
 #define RESTARTS_MAX 5            /* of one program in a run */
@@ -69,6 +71,8 @@ struct task {
 	double weight;                  /* client: its share of the part */
 	double think0;                  /* client: think-scale to start with */
 	unsigned shard;                 /* which of its host's processes runs it */
+	const struct project *pj;       /* a project's: its client services, or
+					 * (server) the others; a is NULL */
 };
 
 /* Shared between the supervisor and the host that runs a client task
@@ -97,6 +101,8 @@ struct ctx {
 	size_t nrules, rules_cap;
 	uint64_t duration_us;
 	char *workdir;                  /* programs' files; removed at the end */
+	struct project **pjs;           /* the projects the plan runs, loaded */
+	size_t npjs;
 	size_t *counter_base;           /* per statement: its first counter */
 	char **models;                  /* per statement: its model's file, or NULL */
 	size_t ncounters;               /* parts of all statements */
@@ -291,6 +297,103 @@ static int add_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t 
 	return 0;
 }
 
+/* The project of catalog entry e, loaded once for the run. */
+static struct project *project_of(struct ctx *x, const struct catalog_entry *e, char *err,
+				  size_t errlen)
+{
+	struct project *pj;
+	struct scan_map map;
+	char *path;
+	int r;
+
+	for (size_t i = 0; i < x->npjs; i++)
+		if (!strcmp(x->pjs[i]->name, e->name))
+			return x->pjs[i];
+	path = xasprintf("%s/scan/services.map", x->o->datadir ? x->o->datadir : ".");
+	r = scan_map_load(&map, path, err, errlen);
+	free(path);
+	if (r)
+		return NULL;
+	pj = xcalloc(1, sizeof(*pj));
+	r = project_load(pj, e->name, e->start, &map, err, errlen);
+	scan_map_free(&map);
+	if (r) {
+		free(pj);
+		return NULL;
+	}
+	x->pjs = xreallocarray(x->pjs, x->npjs + 1, sizeof(*x->pjs));
+	x->pjs[x->npjs++] = pj;
+	return pj;
+}
+
+/* A project from a to b: its client services on a (a client task with
+ * a slot, which the controller sees as any other), the others on b (a
+ * server task); what flows between the two hosts to the ports its
+ * servers serve (any port when they name none) counts toward the
+ * statement. */
+static int add_project_task(struct ctx *x, const struct plan_stmt *ps, size_t s, size_t counter,
+			    size_t a, size_t b, const struct catalog_entry *e, enum spec_proto pr,
+			    enum spec_class cls, char *err, size_t errlen)
+{
+	const struct topo *t = x->p->topo;
+	struct project *pj = project_of(x, e, err, errlen);
+	struct task *tk;
+	bool ports = false;
+
+	if (!pj)
+		return -EINVAL;
+	for (size_t z = 0; z < x->ntasks; z++)
+		if (x->tasks[z].pj == pj && x->tasks[z].stmt == s && x->tasks[z].node == a &&
+		    x->tasks[z].server_addr == node_addr(t, b) && !x->tasks[z].server)
+			return 0;
+	for (size_t k = 0; k < pj->nsvc; k++)
+		for (size_t q = 0; q < pj->svc[k].nports && !pj->svc[k].client; q++) {
+			const struct scan_port *pt = &pj->svc[k].ports[q];
+
+			add_rules(x, node_addr(t, a), node_addr(t, b), pt->proto, pt->lo, pt->hi, s, counter,
+				  spec_class_name(cls), spec_proto_name(pr), e->name);
+			ports = true;
+		}
+	if (!ports)
+		add_rules(x, node_addr(t, a), node_addr(t, b), 0, 1, 65535, s, counter,
+			  spec_class_name(cls), spec_proto_name(pr), e->name);
+	tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+	tk->pj = pj;
+	tk->counter = counter;
+	tk->slot = x->nslots++;
+	tk->groups0 = tk->groups_max = 1;
+	tk->weight = 1.0;
+	tk->think0 = 1;
+	tk->node = a;
+	tk->stmt = s;
+	tk->server_addr = node_addr(t, b);
+	tk->server_name = t->nodes[b].name;
+	tk->users = 1;
+	tk->start_us = ps->gen->offset_us;
+	tk->stop_us = ps->gen->duration_us ? tk->start_us + ps->gen->duration_us : 0;
+	for (size_t z = 0; z < x->ntasks; z++)
+		if (x->tasks[z].pj == pj && x->tasks[z].server && x->tasks[z].node == b)
+			return 0;
+	tk = VEC_PUSH(x->tasks, x->ntasks, x->tasks_cap);
+	tk->pj = pj;
+	tk->node = b;
+	tk->server = true;
+	tk->server_addr = node_addr(t, b);
+	tk->stmt = s;
+	return 0;
+}
+
+static void free_projects(struct ctx *x)
+{
+	for (size_t i = 0; i < x->npjs; i++) {
+		project_free(x->pjs[i]);
+		free(x->pjs[i]);
+	}
+	free(x->pjs);
+	x->pjs = NULL;
+	x->npjs = 0;
+}
+
 /* The model file a statement names with 'using model', made absolute:
  * a "file" is found from the spec's folder, a name in DATADIR/behaviours. */
 static char *stmt_model(const struct ctx *x, const struct spec_gen *g)
@@ -362,6 +465,13 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 						if (a == b || pick == PLAN_NOPICK)
 							continue;
 						src = &pt->srcs[pick];
+						if (src->e->kind == CATALOG_PROJECT && src->e->driver_project) {
+							if (add_project_task(x, ps, s, counter, a, b, src->e,
+									     (enum spec_proto)pr, pt->cls, err,
+									     errlen))
+								return -EINVAL;
+							continue;
+						}
 						ag = src->e->kind == CATALOG_AGENT
 							? agent_for(src->e->start, (enum spec_proto)pr)
 							: agent_find((enum spec_proto)pr);
@@ -373,6 +483,9 @@ static int plan_tasks(struct ctx *x, char *err, size_t errlen)
 								 ps->index, src->e->name,
 								 !ag ? "no built-in users speak its protocol "
 								       "(this dynamo has no such agent)"
+								 : src->e->kind == CATALOG_PROJECT
+								 ? "a project that needs dynamo's users "
+								   "(driver users) does not run yet"
 								 : "dynamo does not know how to start it");
 							return -EINVAL;
 						}
@@ -458,7 +571,11 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 
 	for (size_t i = 0; !r && i < x.ntasks; i++) {
 		char *msg = NULL;
-		struct model *m = agent_model(x.tasks[i].a, datadir, x.tasks[i].model, &msg);
+		struct model *m;
+
+		if (x.tasks[i].pj)
+			continue;
+		m = agent_model(x.tasks[i].a, datadir, x.tasks[i].model, &msg);
 
 		if (!m) {
 			r = -EINVAL;
@@ -469,6 +586,7 @@ int run_check(const struct plan *p, const char *datadir, char *err, size_t errle
 		model_free(m);
 	}
 	free_models(&x);
+	free_projects(&x);
 	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);
@@ -519,6 +637,26 @@ struct node_run {
 	struct timer grace, tick;
 	bool stopping;
 	bool serves;                    /* runs a server or a program */
+	/* projects' containers: the servers it runs, the clients, and the
+	 * client tasks that start theirs */
+	struct cids {
+		char **v;
+		size_t n;
+	} pj_servers, pj_clients;
+	struct pjc {
+		const struct task *tk;
+		struct timer start, stop;
+		struct cids cids;
+	} *pjcs;
+	size_t npjcs;
+	/* the limits on what its project servers send, one per client task */
+	struct project_limit *pjl;
+	struct pjlim {
+		struct slot *slot;
+		size_t idx;
+		uint64_t rate;          /* as last set */
+	} *pjls;
+	size_t npjls;
 };
 
 static struct node_run *the_node;
@@ -545,7 +683,145 @@ static void stop_all(struct node_run *nr)
 	loop_timer_stop(nr->base.loop, &nr->tick);
 	/* Clients go first: a server that went while its clients still
 	 * spoke would be a fault to each of them, and none happened */
+	for (size_t i = 0; i < nr->npjcs; i++) {
+		loop_timer_stop(nr->base.loop, &nr->pjcs[i].start);
+		loop_timer_stop(nr->base.loop, &nr->pjcs[i].stop);
+	}
+	project_stop(nr->pj_clients.v, nr->pj_clients.n);
 	loop_timer_start(nr->base.loop, &nr->grace, GRACE_NS + (nr->serves ? SERVER_LINGER_NS : 0));
+}
+
+static void __attribute__((format(printf, 2, 3))) notice(struct node_run *nr, const char *fmt, ...);
+
+static void cids_add(struct cids *c, const char *id)
+{
+	c->v = xreallocarray(c->v, c->n + 1, sizeof(*c->v));
+	c->v[c->n++] = xstrdup(id);
+}
+
+static void cids_free(struct cids *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->v[i]);
+	free(c->v);
+	memset(c, 0, sizeof(*c));
+}
+
+/* How a project's containers run on this host: in its namespace, named
+ * after the supervisor and the host, each service's name pointing at the
+ * host it runs on. */
+static struct project_run pj_run(const struct node_run *nr, const struct task *tk, char *tag,
+				 size_t taglen)
+{
+	const struct topo *t = nr->x->p->topo;
+	struct project_run r = { .nspid = getpid(), .owner = getppid(), .tag = tag,
+				 .engine_ns = nr->x->e.net.root_fd };
+
+	snprintf(tag, taglen, "%ld-%s", (long)r.owner, t->nodes[nr->node].name);
+	if (tk->server) {
+		r.server = node_addr(t, nr->node);
+		/* its clients are where a client task of the project is */
+		for (size_t i = 0; i < nr->x->ntasks && !r.client; i++)
+			if (nr->x->tasks[i].pj == tk->pj && !nr->x->tasks[i].server &&
+			    nr->x->tasks[i].server_addr == r.server)
+				r.client = node_addr(t, nr->x->tasks[i].node);
+	} else {
+		r.client = node_addr(t, nr->node);
+		r.server = tk->server_addr;
+	}
+	return r;
+}
+
+/* A project's server services on this host, before the run: started,
+ * and each accepting on the ports it serves. */
+static int pj_serve(struct node_run *nr, const struct task *tk, char *err, size_t errlen)
+{
+	char tag[96], cid[128];
+	struct project_run r = pj_run(nr, tk, tag, sizeof(tag));
+	size_t first = nr->pj_servers.n;
+	int e;
+
+	for (size_t k = 0; k < tk->pj->nsvc; k++) {
+		if (tk->pj->svc[k].client)
+			continue;
+		if ((e = project_start(tk->pj, k, &r, cid, sizeof(cid), err, errlen)))
+			return e;
+		cids_add(&nr->pj_servers, cid);
+	}
+	for (size_t k = 0, at = first; k < tk->pj->nsvc; k++) {
+		if (tk->pj->svc[k].client)
+			continue;
+		if ((e = project_wait(tk->pj, k, r.server, nr->pj_servers.v[at++], PJ_READY_MS, err,
+				      errlen)))
+			return e;
+	}
+	/* a limit for each client task of the project that these serve */
+	if (!nr->pjl &&
+	    (e = project_limit_new(&nr->pjl, nr->x->p->topo->nodes[nr->node].ifaces[0].name, err, errlen)))
+		return e;
+	for (size_t i = 0; i < nr->x->ntasks; i++) {
+		const struct task *c = &nr->x->tasks[i];
+
+		if (c->pj != tk->pj || c->server || c->server_addr != r.server)
+			continue;
+		if ((e = project_limit_add(nr->pjl, tk->pj, node_addr(nr->x->p->topo, c->node), err,
+					      errlen)) < 0)
+			return e;
+		nr->pjls = xreallocarray(nr->pjls, nr->npjls + 1, sizeof(*nr->pjls));
+		nr->pjls[nr->npjls++] = (struct pjlim){ .slot = &nr->x->slots[c->slot], .idx = (size_t)e };
+	}
+	return 0;
+}
+
+/* The controller's rate for each project client task becomes its limit
+ * (when it moved by more than 2 %), and what the limit let through is
+ * what the task moved. */
+static void pj_sync(struct node_run *nr)
+{
+	for (size_t i = 0; i < nr->npjls; i++) {
+		struct pjlim *p = &nr->pjls[i];
+		uint64_t rate = RELAXED_LOAD(p->slot->rate);
+		char err[256];
+
+		if (rate != p->rate && (!p->rate || !rate || rate > p->rate * 1.02 || rate < p->rate * 0.98)) {
+			if (project_limit_set(nr->pjl, p->idx, (double)rate, err, sizeof(err)))
+				notice(nr, "%s", err);
+			p->rate = rate;
+		}
+		RELAXED_STORE(p->slot->used, project_limit_bytes(nr->pjl, p->idx));
+	}
+}
+
+/* A project's client services: started when the statement starts,
+ * stopped when it stops. */
+static void pjc_start(struct loop *l, struct timer *t)
+{
+	struct pjc *c = container_of(t, struct pjc, start);
+	struct node_run *nr = the_node;
+	char tag[96], cid[128], err[512];
+	struct project_run r = pj_run(nr, c->tk, tag, sizeof(tag));
+
+	(void)l;
+	for (size_t k = 0; k < c->tk->pj->nsvc; k++) {
+		if (!c->tk->pj->svc[k].client)
+			continue;
+		if (project_start(c->tk->pj, k, &r, cid, sizeof(cid), err, sizeof(err))) {
+			notice(nr, "statement %zu: %s", c->tk->stmt + 1, err);
+			continue;
+		}
+		cids_add(&c->cids, cid);
+		cids_add(&nr->pj_clients, cid);
+	}
+	/* for the controller: its one group runs */
+	RELAXED_STORE(nr->x->slots[c->tk->slot].running, c->cids.n ? 1u : 0u);
+}
+
+static void pjc_stop(struct loop *l, struct timer *t)
+{
+	struct pjc *c = container_of(t, struct pjc, stop);
+
+	(void)l;
+	project_stop(c->cids.v, c->cids.n);
 }
 
 static void sig_cb(struct loop *l, struct io *io, unsigned revents)
@@ -723,6 +999,7 @@ static void tick_cb(struct loop *l, struct timer *t)
 	progs_watch(nr);
 	for (size_t i = 0; i < nr->ntcs; i++)
 		tctl_sync(nr, &nr->tcs[i]);
+	pj_sync(nr);
 	loop_timer_start(l, t, HOST_TICK_NS);
 }
 
@@ -853,6 +1130,20 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 
 		if (tk->node != node || tk->shard != shard)
 			continue;
+		if (tk->pj && tk->server) {
+			nr.serves = true;
+			if ((r = pj_serve(&nr, tk, err, sizeof(err)))) {
+				project_stop(nr.pj_servers.v, nr.pj_servers.n);
+				node_fail(out, "%s: %s", t->nodes[node].name, err);
+			}
+			continue;
+		}
+		if (tk->pj) {
+			nr.pjcs = xreallocarray(nr.pjcs, nr.npjcs + 1, sizeof(*nr.pjcs));
+			memset(&nr.pjcs[nr.npjcs], 0, sizeof(nr.pjcs[0]));
+			nr.pjcs[nr.npjcs++].tk = tk;
+			continue;
+		}
 		/* one copy of each (agent, model file) on this process */
 		for (m = 0; m < nmodels; m++)
 			if (model_of[m]->a == tk->a && same_model(model_of[m]->model, tk->model))
@@ -921,11 +1212,28 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 		if (tc->tk->stop_us)
 			loop_timer_start(nr.base.loop, &tc->stop, tc->tk->stop_us * 1000);
 	}
-	if (nr.ntcs || nr.nprogs)
+	for (size_t i = 0; i < nr.npjcs; i++) {
+		struct pjc *c = &nr.pjcs[i];
+
+		c->start.cb = pjc_start;
+		c->stop.cb = pjc_stop;
+		loop_timer_start(nr.base.loop, &c->start, c->tk->start_us * 1000);
+		if (c->tk->stop_us)
+			loop_timer_start(nr.base.loop, &c->stop, c->tk->stop_us * 1000);
+	}
+	if (nr.ntcs || nr.nprogs || nr.npjls)
 		loop_timer_start(nr.base.loop, &nr.tick, HOST_TICK_NS);
 	r = loop_run(nr.base.loop);
 	for (size_t i = 0; i < nr.nprogs; i++)
 		program_stop(&nr.progs[i]);
+	project_stop(nr.pj_clients.v, nr.pj_clients.n);
+	project_stop(nr.pj_servers.v, nr.pj_servers.n);
+	project_limit_free(nr.pjl);
+	free(nr.pjls);
+	for (size_t i = 0; i < nr.npjcs; i++)
+		cids_free(&nr.pjcs[i].cids);
+	cids_free(&nr.pj_clients);
+	cids_free(&nr.pj_servers);
 	for (size_t i = 0; i < nr.ntcs; i++) {
 		const struct tctl *tc = &nr.tcs[i];
 
@@ -1583,8 +1891,24 @@ int run_exec(const struct plan *p, const struct run_opts *o, struct run_result *
 			continue;
 		rs->users = x.tasks[i].users;
 		rs->instances++;
-		list_add(rs->protos, sizeof(rs->protos), x.tasks[i].a->name,
-			 x.tasks[i].prog ? x.tasks[i].prog->name : NULL);
+		if (x.tasks[i].pj) {
+			char what[80];
+
+			snprintf(what, sizeof(what), "project %s", x.tasks[i].pj->name);
+			list_add(rs->protos, sizeof(rs->protos), what, NULL);
+		} else {
+			list_add(rs->protos, sizeof(rs->protos), x.tasks[i].a->name,
+				 x.tasks[i].prog ? x.tasks[i].prog->name : NULL);
+		}
+	}
+	/* Projects: an engine, their images, and nothing a killed run left. */
+	if (x.npjs) {
+		if ((r = project_engine(err, errlen)))
+			goto out;
+		project_sweep();
+		for (size_t i = 0; i < x.npjs; i++)
+			if ((r = project_images(x.pjs[i], err, errlen)))
+				goto out;
 	}
 	{
 		const char *tmp = getenv("TMPDIR");
@@ -1774,6 +2098,7 @@ out:
 	if (x.slots)
 		munmap(x.slots, (x.nslots + 1) * sizeof(*x.slots));
 	free_models(&x);
+	free_projects(&x);
 	free(x.counter_base);
 	free(x.tasks);
 	free(x.rules);

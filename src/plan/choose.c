@@ -290,8 +290,8 @@ static int candidates(struct choice *ch, const struct plan_stmt *st, const struc
 			continue;
 		of_class++;
 		one[0] = '\0';
-		if (e->kind == CATALOG_PROJECT)
-			snprintf(one, sizeof(one), "projects do not run yet");
+		if (e->kind == CATALOG_PROJECT && !e->driver_project)
+			snprintf(one, sizeof(one), "a project driven by dynamo's users does not run yet");
 		else if (!e->measured && !unmeasured_ok)
 			snprintf(one, sizeof(one), "not measured: run 'dynamo catalog measure %s'",
 				 e->name);
@@ -430,6 +430,17 @@ static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_
 		uint32_t n;
 
 		ps->share = (double)ps->tasks / (double)tasks;
+		/* A project drives itself: one instance a task, as it is; the
+		 * run's shaper holds it down to its share, never up. */
+		if (e->kind == CATALOG_PROJECT) {
+			bps = ps->share * (double)pt->rate;
+			ps->users = 1;
+			ps->instances = ps->tasks;
+			ps->think_scale = 1;
+			ps->rate = e->measured ? (uint64_t)llround(MIN(bps, (double)e->rate * ps->tasks)) : 0;
+			ps->flows = e->measured ? e->flows * ps->tasks : 0;
+			continue;
+		}
 		bps = ps->share * (double)pt->rate;
 		ps->users = instance_users(e);
 		n = e->measured && room > 0 ? (uint32_t)MIN(UINT32_MAX, ceil(bps / room)) : 0;
@@ -453,6 +464,8 @@ static int size_part(struct choice *ch, const struct plan_stmt *st, struct plan_
 		for (size_t s = 0; s < pt->nsrcs; s++) {
 			struct plan_source *ps = &pt->srcs[s];
 
+			if (ps->e->kind == CATALOG_PROJECT)
+				continue;
 			size_source(ps, ps->share * (double)pt->rate,
 				    (uint32_t)MIN(UINT32_MAX / 2, ceil(ps->instances * (double)want / f)),
 				    pt->packets);

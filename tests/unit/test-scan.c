@@ -6,6 +6,7 @@
  * git checkout that give a project's provenance. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <netinet/in.h>
 
 #include "unit.h"
@@ -118,6 +119,64 @@ static void services(void **state)
 	p = compose_of("services:\n  web: &w\n    <<: *w\n    ports: [80]\n");
 	assert_int_equal(p.nsvc, 1);
 	assert_null(svc(&p, "web")->image);
+	scan_project_free(&p);
+}
+
+static void argv_is(const struct scan_argv *a, bool set, size_t n, ...)
+{
+	va_list ap;
+
+	if (a->set != set || a->n != n)
+		fail_msg("set %d n %zu, want set %d n %zu", a->set, a->n, set, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *w = va_arg(ap, const char *);
+
+		if (strcmp(a->v[i], w))
+			fail_msg("word %zu: '%s', want '%s'", i, a->v[i], w);
+	}
+	va_end(ap);
+}
+
+/* What running a service needs: its command and entrypoint as words
+ * (a string split as a shell splits it, a list as it is), its
+ * environment with defaults, and what it depends on. */
+static void run_fields(void **state)
+{
+	struct scan_project p = compose_of(
+		"services:\n"
+		"  web:\n"
+		"    image: busybox\n"
+		"    command: httpd -f -p \"${PORT:-80}\" -h '/w w' a\\ b \"q\\\"x\" ''\n"
+		"    environment:\n"
+		"      A: 1\n"
+		"      B: \"\"\n"
+		"      C:\n"
+		"      D: ${X:-dflt}\n"
+		"  load:\n"
+		"    image: busybox\n"
+		"    entrypoint: [\"sh\", \"-c\"]\n"
+		"    command: [\"while true; do wget http://web/$$f; done\"]\n"
+		"    environment: [\"E=2\", \"F\", \"=G\"]\n"
+		"    depends_on: [web]\n"
+		"  db:\n"
+		"    image: postgres\n"
+		"    command: \"\"\n"
+		"    depends_on:\n"
+		"      web: {condition: service_started}\n");
+
+	(void)state;
+	argv_is(&svc(&p, "web")->command, true, 9, "httpd", "-f", "-p", "80", "-h", "/w w", "a b",
+		"q\"x", "");
+	argv_is(&svc(&p, "web")->entrypoint, false, 0);
+	argv_is(&svc(&p, "web")->env, true, 3, "A=1", "B=", "D=dflt");
+	argv_is(&svc(&p, "web")->depends, false, 0);
+	argv_is(&svc(&p, "load")->entrypoint, true, 2, "sh", "-c");
+	argv_is(&svc(&p, "load")->command, true, 1, "while true; do wget http://web/$f; done");
+	argv_is(&svc(&p, "load")->env, true, 1, "E=2");
+	argv_is(&svc(&p, "load")->depends, true, 1, "web");
+	argv_is(&svc(&p, "db")->command, true, 0);
+	argv_is(&svc(&p, "db")->depends, true, 1, "web");
 	scan_project_free(&p);
 }
 
@@ -373,6 +432,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(services),
+		cmocka_unit_test(run_fields),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(map_rules),
 		cmocka_unit_test(classes),
