@@ -881,6 +881,240 @@ int scan_dockerfile(struct scan_project *p, const char *service, const char *fil
 	return d.from ? 0 : -EINVAL;
 }
 
+/* ---- Kubernetes manifests and Procfiles --------------------------------------- */
+
+#define K8S_DOCS 1024           /* documents of one manifest file */
+
+bool scan_is_k8s_text(const char *text, size_t len)
+{
+	bool api = false, kind = false;
+
+	for (size_t i = 0; i < len && !(api && kind); i++) {
+		if (i && text[i - 1] != '\n')
+			continue;
+		if (len - i >= 11 && !memcmp(text + i, "apiVersion:", 11))
+			api = true;
+		else if (len - i >= 5 && !memcmp(text + i, "kind:", 5))
+			kind = true;
+	}
+	return api && kind;
+}
+
+/* The pod spec of a workload of kind, or NULL. */
+static yaml_node_t *pod_spec(yaml_document_t *d, yaml_node_t *root, const char *kind)
+{
+	static const char *const templated[] = {
+		"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController",
+	};
+	yaml_node_t *spec = get(d, root, "spec", 0);
+
+	if (!strcmp(kind, "Pod"))
+		return spec;
+	if (!strcmp(kind, "CronJob"))
+		spec = get(d, get(d, spec, "jobTemplate", 0), "spec", 0);
+	else {
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(templated) && strcmp(kind, templated[i]); i++)
+			;
+		if (i == ARRAY_SIZE(templated))
+			return NULL;
+	}
+	return get(d, get(d, spec, "template", 0), "spec", 0);
+}
+
+/* One container of a workload as a service: its image, ports,
+ * command (the entrypoint) and args (the command), environment. */
+static void k8s_container(struct scan_project *p, yaml_document_t *d, const char *file,
+			  const char *text, size_t len, const char *workload, yaml_node_t *c)
+{
+	struct rd r = { .doc = d, .text = text, .len = len };
+	const char *name = scalar(get(d, c, "name", 0));
+	yaml_node_t *img = get(d, c, "image", 0), *ports = get(d, c, "ports", 0), *env = get(d, c, "env", 0);
+	struct scan_service *sv;
+	size_t cap = p->nsvc;
+
+	sv = VEC_PUSH(p->svc, p->nsvc, cap);
+	memset(sv, 0, sizeof(*sv));
+	r.s = sv;
+	sv->name = xstrdup(name ? name : workload);
+	sv->file = xstrdup(file);
+	sv->line = line_of(c);
+	if (scalar(img)) {
+		sv->image = expand(scalar(img));
+		sv->image_line = line_of(img);
+	}
+	add_words(&r, workload, NULL, sv->line);
+	if (name)
+		add_words(&r, name, NULL, sv->line);
+	sv->nname = sv->nwords;
+	add_words_node(&r, get(d, c, "command", 0));
+	add_words_node(&r, get(d, c, "args", 0));
+	argv_of(&r, &sv->entrypoint, get(d, c, "command", 0));
+	argv_of(&r, &sv->command, get(d, c, "args", 0));
+	if (env && env->type == YAML_SEQUENCE_NODE) {
+		sv->env.set = true;
+		for (yaml_node_item_t *i = env->data.sequence.items.start; i < env->data.sequence.items.top; i++) {
+			yaml_node_t *e = node(d, *i);
+			const char *k = scalar(get(d, e, "name", 0)), *v = scalar(get(d, e, "value", 0));
+
+			if (!k)
+				continue;
+			add_scalar(&r, get(d, e, "name", 0));
+			if (v && !strchr(k, '='))
+				argv_push(&sv->env, xasprintf("%s=%s", k, v));
+		}
+	}
+	if (ports && ports->type == YAML_SEQUENCE_NODE)
+		for (yaml_node_item_t *i = ports->data.sequence.items.start; i < ports->data.sequence.items.top; i++) {
+			yaml_node_t *pt = node(d, *i);
+			const char *num = scalar(get(d, pt, "containerPort", 0)), *proto = scalar(get(d, pt, "protocol", 0));
+			struct scan_port sp = { .proto = proto && !strcasecmp(proto, "UDP") ? IPPROTO_UDP : IPPROTO_TCP,
+						.line = line_of(pt) };
+			size_t pcap = sv->nports;
+
+			if (num && parse_port_range(num, &sp.lo, &sp.hi) && sp.lo == sp.hi && sv->nports < MAX_WORDS)
+				*VEC_PUSH(sv->ports, sv->nports, pcap) = sp;
+		}
+}
+
+int scan_k8s(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+	     size_t errlen)
+{
+	yaml_parser_t ps;
+	size_t before = p->nsvc, cap = p->nfiles;
+	int r = 0;
+
+	if (len > SCAN_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %u bytes: not a Kubernetes manifest", file,
+			 SCAN_MAX_FILE);
+		return -EINVAL;
+	}
+	if (!yaml_parser_initialize(&ps))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&ps, (const unsigned char *)text, len);
+	for (int docs = 0; !r; docs++) {
+		yaml_document_t doc;
+		yaml_node_t *root, *spec, *cs;
+		const char *kind, *name;
+
+		if (!yaml_parser_load(&ps, &doc)) {
+			r = yaml_fail(err, errlen, file, &ps);
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) {
+			yaml_document_delete(&doc);
+			break;
+		}
+		if (docs == K8S_DOCS) {
+			snprintf(err, errlen, "%s:%u: more than %d documents", file, line_of(root), K8S_DOCS);
+			r = -EINVAL;
+		}
+		kind = r ? NULL : scalar(get(&doc, root, "kind", 0));
+		spec = kind && scalar(get(&doc, root, "apiVersion", 0)) ? pod_spec(&doc, root, kind) : NULL;
+		cs = get(&doc, spec, "containers", 0);
+		name = scalar(get(&doc, get(&doc, root, "metadata", 0), "name", 0));
+		if (cs && cs->type == YAML_SEQUENCE_NODE)
+			for (yaml_node_item_t *i = cs->data.sequence.items.start;
+			     i < cs->data.sequence.items.top && !r; i++) {
+				yaml_node_t *c = node(&doc, *i);
+
+				if (!c || c->type != YAML_MAPPING_NODE)
+					continue;
+				if (p->nsvc == SCAN_MAX_SERVICES) {
+					snprintf(err, errlen, "%s:%u: more than %d services", file, line_of(c),
+						 SCAN_MAX_SERVICES);
+					r = -EINVAL;
+					break;
+				}
+				k8s_container(p, &doc, file, text, len, name ? name : kind, c);
+			}
+		yaml_document_delete(&doc);
+	}
+	yaml_parser_delete(&ps);
+	if (!r && p->nsvc == before) {
+		snprintf(err, errlen, "%s:1: not a Kubernetes manifest: no workload with containers", file);
+		return -ENOENT;
+	}
+	if (r) {
+		while (p->nsvc > before)
+			service_free(&p->svc[--p->nsvc]);
+		return r;
+	}
+	*VEC_PUSH(p->files, p->nfiles, cap) = xstrdup(file);
+	return 0;
+}
+
+int scan_procfile(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+		  size_t errlen)
+{
+	size_t before = p->nsvc, cap = p->nfiles;
+	unsigned line = 0;
+	int r = 0;
+
+	if (len > SCAN_MAX_FILE) {
+		snprintf(err, errlen, "%s: larger than %u bytes: not a Procfile", file, SCAN_MAX_FILE);
+		return -EINVAL;
+	}
+	for (size_t at = 0; at < len && !r;) {
+		size_t end = at, n;
+		char *l, *colon;
+		bool nul;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		line++;
+		n = end - at;
+		if (n && text[at + n - 1] == '\r')
+			n--;
+		nul = memchr(text + at, 0, n) != NULL;
+		l = xstrndup(text + at, n);
+		at = end + 1;
+		if (!l[strspn(l, " \t")] || l[strspn(l, " \t")] == '#') {
+			free(l);
+			continue;
+		}
+		colon = strchr(l, ':');
+		if (!colon || colon == l || strspn(l, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						   "0123456789_-") != (size_t)(colon - l) || nul) {
+			snprintf(err, errlen, "%s:%u: not a Procfile line (NAME: COMMAND)", file, line);
+			r = -EINVAL;
+		} else if (p->nsvc == SCAN_MAX_SERVICES) {
+			snprintf(err, errlen, "%s:%u: more than %d services", file, line, SCAN_MAX_SERVICES);
+			r = -EINVAL;
+		} else {
+			size_t scap = p->nsvc;
+			struct scan_service *sv = VEC_PUSH(p->svc, p->nsvc, scap);
+			struct rd rr = { .text = text, .len = len };
+
+			memset(sv, 0, sizeof(*sv));
+			rr.s = sv;
+			*colon = '\0';
+			sv->name = xstrdup(l);
+			sv->file = xstrdup(file);
+			sv->line = line;
+			add_words(&rr, l, NULL, line);
+			sv->nname = sv->nwords;
+			add_words(&rr, colon + 1, NULL, line);
+			argv_split(&sv->command, colon + 1);
+			sv->command.set = true;
+		}
+		free(l);
+	}
+	if (!r && p->nsvc == before) {
+		snprintf(err, errlen, "%s:1: not a Procfile: no process", file);
+		r = -EINVAL;
+	}
+	if (r) {
+		while (p->nsvc > before)
+			service_free(&p->svc[--p->nsvc]);
+		return r;
+	}
+	*VEC_PUSH(p->files, p->nfiles, cap) = xstrdup(file);
+	return 0;
+}
+
 /* ---- classes ---------------------------------------------------------------- */
 
 /* Does the image's name hold the pattern: a part of its path, or a word

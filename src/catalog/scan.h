@@ -130,6 +130,22 @@ int scan_compose(struct scan_project *p, const char *file, const char *text, siz
 int scan_dockerfile(struct scan_project *p, const char *service, const char *file, const char *text,
 		    size_t len, char *err, size_t errlen);
 
+/* The workloads of a Kubernetes manifest (len bytes, one or more YAML
+ * documents): each container of a Pod, Deployment, StatefulSet,
+ * DaemonSet, ReplicaSet, ReplicationController, Job or CronJob as a
+ * service (its image, containerPorts, command as the entrypoint and args
+ * as the command, env).  0; -ENOENT when it holds no workload (a YAML
+ * file of something else); -EINVAL with "FILE:LINE[:COL]: ..." in err. */
+int scan_k8s(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+	     size_t errlen);
+/* Does text look like a Kubernetes manifest (lines starting
+ * "apiVersion:" and "kind:"), worth parsing? */
+bool scan_is_k8s_text(const char *text, size_t len);
+/* A Procfile: a service for each "NAME: COMMAND" line (no image; its
+ * words and command).  0, or -EINVAL with "FILE:LINE: ..." in err. */
+int scan_procfile(struct scan_project *p, const char *file, const char *text, size_t len, char *err,
+		  size_t errlen);
+
 /* Add the evidence of one source file (len bytes; its language by its
  * name: .py, .js, .mjs, .cjs, .ts, .go, .java, .c, .h, .cc, .cpp): the
  * modules it imports that a 'code' rule names (psycopg2, paho.mqtt,

@@ -23,6 +23,7 @@
 #define WALK_DEPTH 6            /* folders below a PATH looked into */
 #define LIST_DEPTH 2            /* lists that name lists */
 #define REPORT_MIN 0.5          /* a class is found from this confidence */
+#define K8S_FILES 64            /* Kubernetes manifests of one folder */
 
 struct scan_run {
 	const struct scan_map *map;
@@ -193,6 +194,25 @@ static void write_entry(struct scan_run *s, const struct scan_project *p)
 	free(text);
 }
 
+static bool yaml_name(const char *path)
+{
+	size_t n = strlen(path);
+
+	return (n > 4 && !strcmp(path + n - 4, ".yml")) || (n > 5 && !strcmp(path + n - 5, ".yaml"));
+}
+
+/* A YAML file that is a Kubernetes manifest by its first lines' keys
+ * (read whole: it is small, or not one). */
+static bool looks_k8s(const char *path)
+{
+	struct buf b = { 0 };
+	char err[64];
+	bool k8s = !scan_read(path, &b, err, sizeof(err)) && scan_is_k8s_text(b.p ? b.p : "", b.len);
+
+	buf_free(&b);
+	return k8s;
+}
+
 /* Hidden folders and vendored code are no project's own. */
 static bool skipped(const char *name)
 {
@@ -304,7 +324,41 @@ static bool was_built(const struct scan_run *s, const char *dir)
 
 /* One project: its compose files (a directory's, or the one file), or
  * its Dockerfile alone (df: a folder with no compose file). */
-static void project(struct scan_run *s, const char *path, char **files, size_t n, const char *df)
+/* What else a folder holds: a Procfile, Kubernetes manifests. */
+struct extras {
+	char *procfile;
+	char **k8s;
+	size_t nk8s;
+};
+
+static void extras_read(struct scan_run *s, struct scan_project *p, const struct extras *x)
+{
+	char err[1024];
+
+	if (x && x->procfile) {
+		struct buf b = { 0 };
+
+		s->files++;
+		if (scan_read(x->procfile, &b, err, sizeof(err)) ||
+		    scan_procfile(p, x->procfile, b.p ? b.p : "", b.len, err, sizeof(err)))
+			error(s, err);
+		buf_free(&b);
+	}
+	for (size_t i = 0; x && i < x->nk8s; i++) {
+		struct buf b = { 0 };
+		int r;
+
+		s->files++;
+		if ((r = scan_read(x->k8s[i], &b, err, sizeof(err))) ||
+		    (r = scan_k8s(p, x->k8s[i], b.p ? b.p : "", b.len, err, sizeof(err))))
+			if (r != -ENOENT)
+				error(s, err);
+		buf_free(&b);
+	}
+}
+
+static void project(struct scan_run *s, const char *path, char **files, size_t n, const char *df,
+		    const struct extras *x)
 {
 	struct scan_project p = { .path = xstrdup(path) };
 	char err[1024];
@@ -325,6 +379,7 @@ static void project(struct scan_run *s, const char *path, char **files, size_t n
 
 		dockerfile(s, &p, base && base[1] ? base + 1 : path, df);
 	}
+	extras_read(s, &p, x);
 	if (p.nfiles || (df && p.nsvc)) {
 		size_t left = CODE_FILES;
 		struct stat st;
@@ -354,9 +409,10 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 	DIR *d = opendir(dir);
 	struct dirent *e;
 	char **files = NULL, **subs = NULL;
-	size_t nf = 0, cf = 0, ns = 0, cs = 0;
+	size_t nf = 0, cf = 0, ns = 0, cs = 0, ck = 0;
 	char err[PATH_MAX + 64];
 	bool has_df = false;
+	struct extras x = { 0 };
 
 	if (!d) {
 		snprintf(err, sizeof(err), "%s: %s", dir, strerror(errno));
@@ -380,6 +436,15 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 		}
 		if (S_ISREG(st.st_mode) && !strcmp(e->d_name, "Dockerfile"))
 			has_df = true;
+		if (S_ISREG(st.st_mode) && !strcmp(e->d_name, "Procfile") && !x.procfile) {
+			x.procfile = path;
+			continue;
+		}
+		if (S_ISREG(st.st_mode) && yaml_name(e->d_name) && x.nk8s < K8S_FILES &&
+		    st.st_size <= SCAN_MAX_FILE && looks_k8s(path)) {
+			*VEC_PUSH(x.k8s, x.nk8s, ck) = path;
+			continue;
+		}
 		if (S_ISDIR(st.st_mode) && depth < WALK_DEPTH)
 			*VEC_PUSH(subs, ns, cs) = path;
 		else
@@ -390,14 +455,22 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 		qsort(files, nf, sizeof(*files), cmp_str);
 	if (ns > 1)
 		qsort(subs, ns, sizeof(*subs), cmp_str);
-	if (nf)
-		project(s, dir, files, nf, NULL);
-	else if (has_df && !was_built(s, dir)) {
+	if (x.nk8s > 1)
+		qsort(x.k8s, x.nk8s, sizeof(*x.k8s), cmp_str);
+	if (nf) {
+		project(s, dir, files, nf, NULL, &x);
+	} else if (has_df && !was_built(s, dir)) {
 		char *df = xasprintf("%s/Dockerfile", dir);
 
-		project(s, dir, NULL, 0, df);
+		project(s, dir, NULL, 0, df, &x);
 		free(df);
+	} else if (x.procfile || x.nk8s) {
+		project(s, dir, NULL, 0, NULL, &x);
 	}
+	free(x.procfile);
+	for (size_t i = 0; i < x.nk8s; i++)
+		free(x.k8s[i]);
+	free(x.k8s);
 	for (size_t i = 0; i < ns; i++)
 		walk(s, subs[i], depth + 1);
 	for (size_t i = 0; i < nf; i++)
@@ -408,12 +481,6 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 	free(subs);
 }
 
-static bool yaml_name(const char *path)
-{
-	size_t n = strlen(path);
-
-	return (n > 4 && !strcmp(path + n - 4, ".yml")) || (n > 5 && !strcmp(path + n - 5, ".yaml"));
-}
 
 static void scan_path(struct scan_run *s, const char *path, int lists);
 
@@ -472,7 +539,13 @@ static void scan_path(struct scan_run *s, const char *path, int lists)
 	} else if (yaml_name(path)) {
 		char *one = (char *)path;
 
-		project(s, path, &one, 1, NULL);
+		if (looks_k8s(path)) {
+			struct extras x = { .k8s = &one, .nk8s = 1 };
+
+			project(s, path, NULL, 0, NULL, &x);
+		} else {
+			project(s, path, &one, 1, NULL, NULL);
+		}
 	} else if (lists < LIST_DEPTH) {
 		list(s, path, lists);
 	} else {

@@ -1,6 +1,7 @@
 /* project.c - see project.h. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -64,6 +65,53 @@ static int add_file(struct project *pj, const char *path, bool dockerfile, char 
 			       : scan_compose(&pj->sp, path, b.p ? b.p : "", b.len, err, errlen);
 	}
 	buf_free(&b);
+	return r;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The Kubernetes manifests of dir, in name order (YAML files of other
+ * things are left alone). */
+static int add_manifests(struct project *pj, const char *dir, size_t *files, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d)) && n < 64) {
+		size_t l = strlen(e->d_name);
+
+		if (e->d_name[0] != '.' && ((l > 5 && !strcmp(e->d_name + l - 5, ".yaml")) ||
+					    (l > 4 && !strcmp(e->d_name + l - 4, ".yml")))) {
+			names = xreallocarray(names, n + 1, sizeof(*names));
+			names[n++] = xasprintf("%s/%s", dir, e->d_name);
+		}
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_name);
+	for (size_t i = 0; i < n; i++) {
+		struct buf b = { 0 };
+
+		if (!r && is_file(names[i]) && !scan_read(names[i], &b, err, errlen) &&
+		    scan_is_k8s_text(b.p ? b.p : "", b.len)) {
+			r = scan_k8s(&pj->sp, names[i], b.p, b.len, err, errlen);
+			if (r == -ENOENT)
+				r = 0;
+			else if (!r)
+				(*files)++;
+		}
+		buf_free(&b);
+		free(names[i]);
+	}
+	free(names);
 	return r;
 }
 
@@ -176,6 +224,8 @@ int project_load(struct project *pj, const char *name, const char *start, const 
 			}
 			free(path);
 		}
+		if (!files && !r)
+			r = add_manifests(pj, start, &files, err, errlen);
 	} else {
 		char *slash;
 
@@ -190,7 +240,7 @@ int project_load(struct project *pj, const char *name, const char *start, const 
 	}
 	if (!r && !files) {
 		snprintf(err, errlen, "project %s: %s has no compose file (docker-compose.yml, "
-			 "compose.yaml, ...) and no Dockerfile", name, start);
+			 "compose.yaml, ...), no Dockerfile and no Kubernetes manifest", name, start);
 		r = -ENOENT;
 	}
 	if (!r && !pj->sp.nsvc) {

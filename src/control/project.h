@@ -48,8 +48,9 @@ struct project {
 	size_t nsvc;
 };
 
-/* The project at start (a folder with compose files, or a Dockerfile
- * alone, or one compose file) with its services' roles by the map.  0 or
+/* The project at start (a folder with compose files, or else a
+ * Dockerfile, or else Kubernetes manifests; or one compose file) with
+ * its services' roles by the map.  0 or
  * -errno with "FILE:LINE: ..." or what is missing in err. */
 int project_load(struct project *pj, const char *name, const char *start, const struct scan_map *map,
 		 char *err, size_t errlen) PROJECT_WUR;

@@ -154,6 +154,22 @@ else
 	not_ok "Dockerfiles" "$got: $(cat "$T/err")"
 fi
 
+# Kubernetes manifests (a folder of them, other YAML left alone) and
+# Procfiles are projects too.
+mkdir -p "$T/k8/shop/k8s" "$T/k8/paas"
+printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: db}\nspec:\n  template:\n    spec:\n      containers:\n        - name: pg\n          image: postgres:16\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata: {name: load}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: k6, image: grafana/k6}]\n' \
+	>"$T/k8/shop/k8s/all.yaml"
+printf 'name: ci\non: push\n' >"$T/k8/shop/k8s/workflow.yml"
+printf 'web: gunicorn app:app\nworker: celery -A app worker\n' >"$T/k8/paas/Procfile"
+"$DYNAMO" catalog scan --json "$T/k8" >"$T/k.json" 2>"$T/err"
+got=$(jq -r '[.projects[] | "\(.path | sub(".*/k8/"; "")):" + ([.classes[] | "\(.class)@\(.evidence[0].file | sub(".*/k8/"; "")):\(.evidence[0].line)"] | join(",")) + ":\(.drives)"] | join(" ")' "$T/k.json")
+if [ "$got" = "paas:web@paas/Procfile:1:false shop/k8s:web@shop/k8s/all.yaml:19,database@shop/k8s/all.yaml:9:true" ] &&
+	[ "$(jq .files "$T/k.json")" = 2 ]; then
+	ok "Kubernetes manifests and Procfiles: $got"
+else
+	not_ok "Kubernetes manifests and Procfiles" "$got: $(cat "$T/err")"
+fi
+
 # Provenance from the checkout's .git, as git itself gives it: origin's
 # URL, HEAD's commit (a branch's loose ref, then packed, then detached),
 # the project's folder inside.

@@ -2,8 +2,10 @@
  * (src/catalog/scan.c): compose files, the map of rules when the first
  * byte is odd, a checkout's packed-refs and config when it is 2 mod 4,
  * source code (the second byte picks the language) when it is 4 mod 8,
- * a Dockerfile when it is 8.  Any bytes parse or are refused with a message that
- * names the file, never a crash or a hang; what parses is classified. */
+ * a Dockerfile when it is 8, a Kubernetes manifest when 16, a Procfile
+ * when 24.  Any bytes parse or are refused with a message that names the
+ * file, never a crash or a hang; what parses is classified, and a compose
+ * file's catalog entry reads back as it was written. */
 #include "../../src/catalog/catalog.h"
 #include "../../src/catalog/scan.h"
 #include "../../src/lib/util.h"
@@ -65,6 +67,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (scan_map_parse(&m, "r.map", rules, sizeof(rules) - 1, err, sizeof(err)))
 		__builtin_trap();
+	if (size && (data[0] == 16 || data[0] == 24)) {
+		/* a Kubernetes manifest, or a Procfile: said where when refused */
+		bool k8s = data[0] == 16;
+		const char *f = k8s ? "k.yaml" : "Procfile";
+		int r = k8s ? scan_k8s(&p, f, (const char *)data + 1, size - 1, err, sizeof(err))
+			    : scan_procfile(&p, f, (const char *)data + 1, size - 1, err, sizeof(err));
+
+		if (!r) {
+			scan_classify(&p, &m);
+			if (!p.nsvc || p.nfiles != 1)
+				__builtin_trap();
+		} else if (strncmp(err, f, strlen(f)) || err[strlen(f)] != ':' || p.nsvc) {
+			__builtin_trap();
+		}
+		scan_project_free(&p);
+		scan_map_free(&m);
+		return 0;
+	}
 	if (size && data[0] == 8) {
 		/* a Dockerfile, for a service of its own */
 		if (scan_dockerfile(&p, "svc", "Dockerfile", (const char *)data + 1, size - 1, err,

@@ -124,11 +124,38 @@ static void loads_and_runs(void **state)
 	project_argv_free(argv);
 	project_free(&pj);
 
-	/* what is missing, said */
-	put("compose.yaml", "services:\n  x:\n    restart: always\n");
+	/* a folder of Kubernetes manifests runs as well: each container */
+	s = xasprintf("%s/compose.yaml", dir);
+	unlink(s);
+	free(s);
 	s = xasprintf("%s/compose.override.yaml", dir);
 	unlink(s);
 	free(s);
+	put("app.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n"
+	    "  template:\n    spec:\n      containers:\n        - name: web\n"
+	    "          image: localhost/busybox\n          ports: [{containerPort: 80}]\n---\n"
+	    "apiVersion: v1\nkind: Pod\nmetadata: {name: loadgen}\nspec:\n"
+	    "  containers: [{name: loadgen, image: localhost/busybox, command: [sh, -c], "
+	    "args: [\"wget http://web/\"]}]\n");
+	put("ci.yml", "name: ci\non: push\n");
+	if (project_load(&pj, "k", dir, &m, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(pj.nsvc, 2);
+	assert_false(svc(&pj, "web")->client);
+	assert_int_equal(svc(&pj, "web")->ports[0].lo, 80);
+	assert_true(svc(&pj, "loadgen")->client);
+	argv = project_run_argv(&pj, (size_t)(svc(&pj, "loadgen") - pj.svc), &r);
+	s = joined(argv);
+	assert_non_null(strstr(s, "--entrypoint [\"sh\",\"-c\"] localhost/busybox wget http://web/"));
+	free(s);
+	project_argv_free(argv);
+	project_free(&pj);
+	s = xasprintf("%s/app.yaml", dir);
+	unlink(s);
+	free(s);
+
+	/* what is missing, said */
+	put("compose.yaml", "services:\n  x:\n    restart: always\n");
 	assert_int_equal(project_load(&pj, "p", dir, &m, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "project p: service x has neither an image nor a build context");
 	assert_int_equal(project_load(&pj, "p", "/nonexistent/p", &m, err, sizeof(err)), -ENOENT);

@@ -180,6 +180,84 @@ static void run_fields(void **state)
 	scan_project_free(&p);
 }
 
+/* Kubernetes manifests: every container of every workload kind, in
+ * documents of one file, with its image, ports, command and args, env;
+ * a YAML file of something else is no manifest (-ENOENT), a broken one
+ * says where.  Procfiles: a service a line. */
+static void manifests_and_procfiles(void **state)
+{
+	static const char k8s[] =
+		"apiVersion: apps/v1\n"                                  /* 1 */
+		"kind: Deployment\n"
+		"metadata: {name: shop}\n"
+		"spec:\n"
+		"  template:\n"                                          /* 5 */
+		"    spec:\n"
+		"      containers:\n"
+		"        - name: api\n"
+		"          image: ghcr.io/acme/api:1\n"
+		"          command: [\"/bin/api\"]\n"                     /* 10 */
+		"          args: [\"--port\", \"8000\"]\n"
+		"          ports: [{containerPort: 8000}, {containerPort: 53, protocol: UDP}]\n"
+		"          env: [{name: DB, value: pg}, {name: KEY, valueFrom: {secretKeyRef: {name: k}}}]\n"
+		"        - name: redis\n"
+		"          image: redis:7\n"                              /* 15 */
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Pod\n"
+		"metadata: {name: probe}\n"
+		"spec: {containers: [{image: busybox}]}\n"               /* 20 */
+		"---\n"
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata: {name: api}\n";
+	static const char proc[] = "web: gunicorn app:app --bind 0.0.0.0:$PORT\r\n\n# a comment\n"
+				   "worker: celery -A app worker\n";
+	struct scan_project p = { 0 };
+	const struct scan_service *api;
+	char err[512];
+
+	(void)state;
+	assert_true(scan_is_k8s_text(k8s, strlen(k8s)));
+	assert_false(scan_is_k8s_text("name: ci\non: push\n", 18));
+	if (scan_k8s(&p, "k.yaml", k8s, strlen(k8s), err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(p.nsvc, 3);
+	api = svc(&p, "api");
+	assert_string_equal(api->image, "ghcr.io/acme/api:1");
+	assert_int_equal(api->line, 8);
+	assert_int_equal(api->nports, 2);
+	assert_int_equal(api->ports[0].lo, 8000);
+	assert_int_equal(api->ports[1].proto, IPPROTO_UDP);
+	argv_is(&api->entrypoint, true, 1, "/bin/api");
+	argv_is(&api->command, true, 2, "--port", "8000");
+	argv_is(&api->env, true, 1, "DB=pg");
+	assert_true(has_word(api, "shop", 8) && has_word(api, "key", 13));
+	assert_string_equal(svc(&p, "redis")->image, "redis:7");
+	assert_string_equal(svc(&p, "probe")->image, "busybox");
+	assert_int_equal(p.nfiles, 1);
+
+	assert_int_equal(scan_k8s(&p, "ci.yml", "name: ci\non: push\n", 18, err, sizeof(err)), -ENOENT);
+	assert_int_equal(scan_k8s(&p, "b.yaml", "apiVersion: v1\nkind: [\n", 23, err, sizeof(err)),
+			 -EINVAL);
+	if (strncmp(err, "b.yaml:3:1: not YAML", 20))
+		fail_msg("%s", err);
+	assert_int_equal(p.nsvc, 3);
+
+	if (scan_procfile(&p, "Procfile", proc, strlen(proc), err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(p.nsvc, 5);
+	argv_is(&svc(&p, "web")->command, true, 4, "gunicorn", "app:app", "--bind", "0.0.0.0:$PORT");
+	assert_true(has_word(svc(&p, "web"), "gunicorn", 1));
+	assert_int_equal(svc(&p, "worker")->line, 4);
+	assert_int_equal(scan_procfile(&p, "P2", "web gunicorn\n", 13, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "P2:1: not a Procfile line (NAME: COMMAND)");
+	assert_int_equal(scan_procfile(&p, "P3", "# only\n", 7, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "P3:1: not a Procfile: no process");
+	assert_int_equal(p.nsvc, 5);
+	scan_project_free(&p);
+}
+
 static void refused(void **state)
 {
 	static const struct { const char *text, *want; } bad[] = {
@@ -433,6 +511,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(services),
 		cmocka_unit_test(run_fields),
+		cmocka_unit_test(manifests_and_procfiles),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(map_rules),
 		cmocka_unit_test(classes),
