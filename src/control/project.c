@@ -455,6 +455,31 @@ int project_images(struct project *pj, char *err, size_t errlen)
 	return 0;
 }
 
+/* When process pid started (clock ticks after boot), 0 when it is not
+ * there or is a zombie: with its pid, it names a process for good. */
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long long t = 0;
+	char state;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if (!(f = fopen(path, "re")))
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	/* after the name in parentheses (which may hold anything): state,
+	 * then 18 fields, then the start time */
+	if (!(p = strrchr(text, ')')) || sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+						"%*s %*s %*s %*s %*s %*s %*s %*s %llu", &state, &t) != 2 ||
+	    state == 'Z')
+		return 0;
+	return t;
+}
+
 static void push(char ***v, size_t *n, char *s)
 {
 	*v = xreallocarray(*v, *n + 1, sizeof(**v));
@@ -484,12 +509,16 @@ char **project_run_argv(const struct project *pj, size_t i, const struct project
 		push(&v, &n, xstrdup("--ulimit"));
 		push(&v, &n, xasprintf("%s=%llu:%llu", k ? "nproc" : "nofile", lim, lim));
 	}
+	if (r->timeout_s) {
+		push(&v, &n, xstrdup("--timeout"));
+		push(&v, &n, xasprintf("%u", r->timeout_s));
+	}
 	buf_printf(&name, "dynamo-%s-", r->tag);
 	podman_word(&name, ps->name);
 	push(&v, &n, xstrdup("--name"));
 	push(&v, &n, buf_steal(&name));
 	push(&v, &n, xstrdup("--label"));
-	push(&v, &n, xasprintf("dynamo.owner=%ld", (long)r->owner));
+	push(&v, &n, xasprintf("dynamo.owner=%ld:%llu", (long)r->owner, start_time(r->owner)));
 	push(&v, &n, xstrdup("--label"));
 	push(&v, &n, xasprintf("dynamo.project=%s", pj->name));
 	push(&v, &n, xstrdup("--network"));
@@ -633,12 +662,15 @@ void project_sweep(void)
 		buf_free(&out);
 		return;
 	}
+
 	for (char *line = strtok_r(out.p, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char id[80];
 		long pid;
+		unsigned long long t;
 
-		if (sscanf(line, "%79s %ld", id, &pid) == 2 && pid > 0 && kill((pid_t)pid, 0) &&
-		    errno == ESRCH)
+		/* its owner gone, a zombie, or its pid another process's now */
+		if (sscanf(line, "%79s %ld:%llu", id, &pid, &t) == 3 && pid > 0 &&
+		    start_time((pid_t)pid) != t)
 			push(&gone, &n, xstrdup(id));
 	}
 	project_stop(gone, n);

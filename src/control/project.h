@@ -79,6 +79,9 @@ struct project_run {
 					 * podman's default sysctls); -1: here */
 	uint32_t client, server;
 	const char *tag;
+	unsigned timeout_s;             /* podman kills a container this long
+					 * after it started, should the run be
+					 * killed before it could (0: never) */
 };
 
 /* Start service i as r says; its id into cid.  0 or -errno with why

@@ -47,6 +47,7 @@
 #define TICK_MS 100               /* the controller's period */
 #define HOST_TICK_NS 50000000ull  /* a host's look at its control slots */
 #define PJ_READY_MS 30000         /* a project's server, to accept connections */
+#define PJ_LINGER_S 120           /* a container outlives its run's length by this, at most */
 #define GROUP_USERS 4             /* users per group, unless fewer are planned */
 #define GROUPS_MAX 256            /* per task */
 #define RESTARTS_MAX 5            /* of one program in a run */
@@ -715,7 +716,8 @@ static struct project_run pj_run(const struct node_run *nr, const struct task *t
 {
 	const struct topo *t = nr->x->p->topo;
 	struct project_run r = { .nspid = getpid(), .owner = getppid(), .tag = tag,
-				 .engine_ns = nr->x->e.net.root_fd };
+				 .engine_ns = nr->x->e.net.root_fd,
+				 .timeout_s = (unsigned)(nr->x->duration_us / 1000000) + PJ_LINGER_S };
 
 	snprintf(tag, taglen, "%ld-%s", (long)r.owner, t->nodes[nr->node].name);
 	if (tk->server) {

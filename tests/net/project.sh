@@ -107,6 +107,31 @@ else
 	not_ok "HTTP between the containers" "requests '$req', answers $resp"
 fi
 no_malformed "$T/run.pcapng" -o tcp.reassemble_out_of_order:TRUE
+# A run killed with SIGKILL cannot stop its containers; the next run
+# removes them (their owner is gone), and they would die by themselves
+# after the run's length and two minutes.
+# (dynamo itself in the background, bounded by its --duration, so that
+# the kill reaches it and not a wrapper)
+"$DYNAMO" run --catalog "$T/cat" --duration 40s --quiet "$T/s.dyn" >/dev/null 2>&1 &
+pid=$!
+n=0
+for _ in $(seq 1 40); do
+	n=$(podman ps -q --filter label=dynamo.project=shop | wc -l)
+	[ "$n" -ge 2 ] && break
+	sleep 0.5
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+sleep 1
+left=$(podman ps -q --filter label=dynamo.project=shop | wc -l)
+timeout 60 "$DYNAMO" run --catalog "$T/cat" --duration 5s --quiet "$T/s.dyn" >/dev/null 2>"$T/err"
+after=$(podman ps -aq --filter label=dynamo.project=shop | wc -l)
+if [ "$n" -ge 2 ] && [ "$left" -ge 2 ] && [ "$after" -eq 0 ]; then
+	ok "a run killed with SIGKILL left $left containers; the next run removed them"
+else
+	not_ok "a killed run's containers removed by the next" "running $n, left $left, after $after: $(cat "$T/err")"
+fi
+
 # What is missing is said: the engine, an image.
 mkdir "$T/nobin"
 PATH=$T/nobin "$DYNAMO" plan --catalog "$T/cat" "$T/s.dyn" >"$T/p" 2>&1

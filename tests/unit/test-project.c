@@ -62,8 +62,9 @@ static void loads_and_runs(void **state)
 	struct scan_map m;
 	struct project pj;
 	char err[512], **argv, *s;
-	struct project_run r = { .nspid = 4242, .owner = 17, .client = 0x0a000102, .server = 0x0a000202,
-				 .tag = "17-h2" };
+	/* an owner past any pid_max: no such process, start time 0 */
+	struct project_run r = { .nspid = 4242, .owner = 999999999, .client = 0x0a000102,
+				 .server = 0x0a000202, .tag = "17-h2" };
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
@@ -102,20 +103,44 @@ static void loads_and_runs(void **state)
 	assert_string_equal(argv[0], "podman");
 	assert_string_equal(argv[1], "run");
 	s = joined(argv);
-	assert_string_equal(s, "--name dynamo-17-h2-web --label dynamo.owner=17 --label dynamo.project=Shop "
+	assert_string_equal(s, "--name dynamo-17-h2-web --label dynamo.owner=999999999:0 --label dynamo.project=Shop "
 			    "--network ns:/proc/4242/ns/net --add-host web:10.0.2.2 "
 			    "--add-host loadgen:10.0.1.2 --env A=1 --env B=2 localhost/busybox "
 			    "httpd -f -p 80");
 	free(s);
 	project_argv_free(argv);
-	/* podman as it runs here: runc, limits given, nothing pulled */
+	/* podman as it runs here: runc, limits given, nothing pulled; a
+	 * container that a killed run left dies by itself */
+	r.timeout_s = 140;
 	argv = project_run_argv(&pj, 0, &r);
 	s = NULL;
 	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
 		if (!strcmp(argv[i], "--runtime"))
 			s = argv[i + 1];
 	assert_string_equal(s, "runc");
+	s = NULL;
+	for (size_t i = 0; argv[i] && argv[i + 1]; i++)
+		if (!strcmp(argv[i], "--timeout"))
+			s = argv[i + 1];
+	assert_string_equal(s, "140");
+	r.timeout_s = 0;
 	project_argv_free(argv);
+	/* a live owner is named by its pid and when it started */
+	r.owner = getpid();
+	argv = project_run_argv(&pj, 0, &r);
+	s = NULL;
+	for (size_t i = 0; argv[i]; i++)
+		if (!strncmp(argv[i], "dynamo.owner=", 13))
+			s = argv[i];
+	{
+		char *want = xasprintf("dynamo.owner=%ld:", (long)getpid());
+
+		assert_non_null(s);
+		assert_true(!strncmp(s, want, strlen(want)) && strtoull(s + strlen(want), NULL, 10) > 0);
+		free(want);
+	}
+	project_argv_free(argv);
+	r.owner = 999999999;
 	argv = project_run_argv(&pj, (size_t)(svc(&pj, "loadgen") - pj.svc), &r);
 	s = joined(argv);
 	assert_non_null(strstr(s, "--entrypoint [\"sh\",\"-c\"] localhost/dynamo-shop-loadgen "
