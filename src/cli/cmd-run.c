@@ -306,6 +306,7 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 	for (size_t i = 0; i < p->nstmts; i++) {
 		const struct plan_stmt *ps = &p->stmts[i];
 		const struct run_stmt *rs = &res->stmts[i];
+		bool pj;
 		/* From its first packet to its last, as capinfos counts: the
 		 * warm-up and the stop's tail are in it. */
 		double span = rs->wire.last_ns > rs->wire.first_ns + 1000000000ull
@@ -366,11 +367,16 @@ static void print_result(const struct plan *p, const struct run_result *res, boo
 		out_uint(o, "users_per_group", " (client host, server, protocol), %llu users a group",
 			 rs->users);
 		out_uint(o, "groups_max", ", %llu groups at most\n", rs->groups_max);
-		out_uint(o, "sessions", "  users: %llu sessions", rs->clients.sessions);
-		out_uint(o, "actions", ", %llu actions", rs->clients.actions);
-		out_uint(o, "connections", ", %llu connections", rs->clients.conns);
-		out_uint(o, "failed", " (%llu failed)", rs->clients.conn_fail);
-		out_uint(o, "errors", ", %llu protocol errors\n", rs->clients.errors);
+		/* a project's clients are its own containers, not dynamo's users */
+		pj = rs->containers || rs->containers_failed;
+		out_uint(o, "containers", pj ? "  containers: %llu of the project's clients started" : NULL,
+			 rs->containers);
+		out_uint(o, "containers_failed", pj ? " (%llu failed)\n" : NULL, rs->containers_failed);
+		out_uint(o, "sessions", pj ? NULL : "  users: %llu sessions", rs->clients.sessions);
+		out_uint(o, "actions", pj ? NULL : ", %llu actions", rs->clients.actions);
+		out_uint(o, "connections", pj ? NULL : ", %llu connections", rs->clients.conns);
+		out_uint(o, "failed", pj ? NULL : " (%llu failed)", rs->clients.conn_fail);
+		out_uint(o, "errors", pj ? NULL : ", %llu protocol errors\n", rs->clients.errors);
 		out_obj_close(o);
 		out_obj_close(o);
 	}

@@ -648,6 +648,7 @@ struct node_run {
 		const struct task *tk;
 		struct timer start, stop;
 		struct cids cids;
+		unsigned failed;        /* containers that did not start */
 	} *pjcs;
 	size_t npjcs;
 	/* the limits on what its project servers send, one per client task */
@@ -809,6 +810,7 @@ static void pjc_start(struct loop *l, struct timer *t)
 			continue;
 		if (project_start(c->tk->pj, k, &r, cid, sizeof(cid), err, sizeof(err))) {
 			notice(nr, "statement %zu: %s", c->tk->stmt + 1, err);
+			c->failed++;
 			continue;
 		}
 		cids_add(&c->cids, cid);
@@ -1232,8 +1234,11 @@ static void __attribute__((noreturn)) node_main(struct ctx *x, size_t node, unsi
 	project_stop(nr.pj_servers.v, nr.pj_servers.n);
 	project_limit_free(nr.pjl);
 	free(nr.pjls);
-	for (size_t i = 0; i < nr.npjcs; i++)
+	for (size_t i = 0; i < nr.npjcs; i++) {
+		/* the containers each project statement started here */
+		buf_printf(&b, "P %zu %zu %u\n", nr.pjcs[i].tk->stmt, nr.pjcs[i].cids.n, nr.pjcs[i].failed);
 		cids_free(&nr.pjcs[i].cids);
+	}
 	cids_free(&nr.pj_clients);
 	cids_free(&nr.pj_servers);
 	for (size_t i = 0; i < nr.ntcs; i++) {
@@ -1462,6 +1467,11 @@ static void parse_report(struct proc *pr, struct run_result *res, char *warn, si
 				s->sessions += v[4];
 				s->actions += v[5];
 				s->errors += v[6];
+			}
+		} else if (line[0] == 'P' && sscanf(line, "P %zu %llu %llu", &stmt, &v[0], &v[1]) == 3) {
+			if (stmt < res->nstmts) {
+				res->stmts[stmt].containers += (uint32_t)v[0];
+				res->stmts[stmt].containers_failed += (uint32_t)v[1];
 			}
 		} else if ((line[0] == 'W' || line[0] == 'E') && line[1] == ' ' && !warn[0]) {
 			snprintf(warn, warnlen, "%s", line + 2);

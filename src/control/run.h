@@ -87,6 +87,8 @@ struct run_stmt {
 	uint32_t instances;         /* client tasks: (client host, server, protocol) */
 	uint32_t groups_max;        /* most user groups at once, all its tasks */
 	char protos[128];           /* "http, https" */
+	uint32_t containers;        /* a project's client containers started, */
+	uint32_t containers_failed; /* and those that did not start */
 	uint64_t target;            /* bits/s, or */
 	bool packets;               /* packets/s */
 	uint64_t held_bytes, held_packets, held_us;   /* after the warm-up (see run_part) */

@@ -98,6 +98,11 @@ if awk -v r="$r" -v t="$TOL" 'BEGIN { exit !(r >= 1 - t && r <= 1 + t) }'; then
 else
 	not_ok "the rate within $TOL of the target after the warm-up" "tshark: $r of it; $(cat "$T/out")"
 fi
+if grep -q "containers: 1 of the project's clients started (0 failed)" "$T/out"; then
+	ok "the report counts the project's client containers, not users"
+else
+	not_ok "the report counts the project's containers" "$(cat "$T/out")"
+fi
 req=$(tshark -r "$T/run.pcapng" -Y 'http.request && ip.src == 10.0.0.0/8' -T fields -e http.request.uri \
 	2>/dev/null | sort | uniq -c | tr -s ' ' | tr '\n' ' ')
 resp=$(tshark -r "$T/run.pcapng" -Y 'http.response.code == 200' 2>/dev/null | wc -l)
