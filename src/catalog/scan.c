@@ -1438,18 +1438,26 @@ void scan_project_free(struct scan_project *p)
 	memset(p, 0, sizeof(*p));
 }
 
+const char *const scan_compose_names[] = {
+	"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml",
+	"docker-compose.override.yml", "docker-compose.override.yaml",
+	"compose.override.yml", "compose.override.yaml",
+};
+const size_t scan_ncompose_names = ARRAY_SIZE(scan_compose_names);
+
 bool scan_is_compose_name(const char *name)
 {
-	static const char *const names[] = {
-		"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml",
-		"docker-compose.override.yml", "docker-compose.override.yaml",
-		"compose.override.yml", "compose.override.yaml",
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!strcmp(name, names[i]))
+	for (size_t i = 0; i < scan_ncompose_names; i++)
+		if (!strcmp(name, scan_compose_names[i]))
 			return true;
 	return false;
+}
+
+bool scan_is_yaml_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	return (n > 4 && !strcmp(name + n - 4, ".yml")) || (n > 5 && !strcmp(name + n - 5, ".yaml"));
 }
 
 /* ---- provenance ------------------------------------------------------------- */

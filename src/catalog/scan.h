@@ -180,7 +180,13 @@ char *scan__origin_url(const char *config);
 struct catalog_entry;
 bool scan_entry(const struct scan_project *p, double min, struct catalog_entry *e);
 
-/* Is name a compose file's (docker-compose.yml, compose.override.yaml...)? */
+/* Is name a compose file's (docker-compose.yml, compose.override.yaml...)?
+ * The names, the base files' before their overrides (the order compose
+ * reads them in). */
 bool scan_is_compose_name(const char *name);
+extern const char *const scan_compose_names[];
+extern const size_t scan_ncompose_names;
+/* Does name end in .yml or .yaml? */
+bool scan_is_yaml_name(const char *name);
 
 #endif

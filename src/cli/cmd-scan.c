@@ -194,13 +194,6 @@ static void write_entry(struct scan_run *s, const struct scan_project *p)
 	free(text);
 }
 
-static bool yaml_name(const char *path)
-{
-	size_t n = strlen(path);
-
-	return (n > 4 && !strcmp(path + n - 4, ".yml")) || (n > 5 && !strcmp(path + n - 5, ".yaml"));
-}
-
 /* A YAML file that is a Kubernetes manifest by its first lines' keys
  * (read whole: it is small, or not one). */
 static bool looks_k8s(const char *path)
@@ -440,7 +433,7 @@ static void walk(struct scan_run *s, const char *dir, int depth)
 			x.procfile = path;
 			continue;
 		}
-		if (S_ISREG(st.st_mode) && yaml_name(e->d_name) && x.nk8s < K8S_FILES &&
+		if (S_ISREG(st.st_mode) && scan_is_yaml_name(e->d_name) && x.nk8s < K8S_FILES &&
 		    st.st_size <= SCAN_MAX_FILE && looks_k8s(path)) {
 			*VEC_PUSH(x.k8s, x.nk8s, ck) = path;
 			continue;
@@ -536,7 +529,7 @@ static void scan_path(struct scan_run *s, const char *path, int lists)
 		error(s, err);
 	} else if (S_ISDIR(st.st_mode)) {
 		walk(s, path, 0);
-	} else if (yaml_name(path)) {
+	} else if (scan_is_yaml_name(path)) {
 		char *one = (char *)path;
 
 		if (looks_k8s(path)) {

@@ -39,11 +39,6 @@
 
 /* ---- loading ----------------------------------------------------------------- */
 
-static const char *const compose_names[] = {
-	"docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml",
-	"docker-compose.override.yml", "docker-compose.override.yaml",
-	"compose.override.yml", "compose.override.yaml",
-};
 
 static bool is_file(const char *path)
 {
@@ -86,10 +81,7 @@ static int add_manifests(struct project *pj, const char *dir, size_t *files, cha
 	if (!d)
 		return 0;
 	while ((e = readdir(d)) && n < 64) {
-		size_t l = strlen(e->d_name);
-
-		if (e->d_name[0] != '.' && ((l > 5 && !strcmp(e->d_name + l - 5, ".yaml")) ||
-					    (l > 4 && !strcmp(e->d_name + l - 4, ".yml")))) {
+		if (e->d_name[0] != '.' && scan_is_yaml_name(e->d_name)) {
 			names = xreallocarray(names, n + 1, sizeof(*names));
 			names[n++] = xasprintf("%s/%s", dir, e->d_name);
 		}
@@ -206,8 +198,8 @@ int project_load(struct project *pj, const char *name, const char *start, const 
 	}
 	if (S_ISDIR(st.st_mode)) {
 		pj->dir = xstrdup(start);
-		for (size_t i = 0; i < ARRAY_SIZE(compose_names) && !r; i++) {
-			char *path = xasprintf("%s/%s", start, compose_names[i]);
+		for (size_t i = 0; i < scan_ncompose_names && !r; i++) {
+			char *path = xasprintf("%s/%s", start, scan_compose_names[i]);
 
 			if (is_file(path)) {
 				r = add_file(pj, path, false, err, errlen);
